@@ -1,0 +1,332 @@
+package engine
+
+import (
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Marathon's documented defaults, applied by App.ApplyDefaults.
+const (
+	DefaultInstances             = 1
+	DefaultCpus                  = 1.0
+	DefaultMem                   = 128.0
+	DefaultBackoffSeconds        = 1.0
+	DefaultBackoffFactor         = 1.15
+	DefaultMaxLaunchDelaySeconds = 300.0
+	DefaultKillSelection         = KillYoungestFirst
+	DefaultPortProtocol          = "tcp"
+
+	DefaultHealthProtocol               = "HTTP"
+	DefaultHealthPath                   = "/"
+	DefaultHealthGracePeriodSeconds     = 300
+	DefaultHealthIntervalSeconds        = 60
+	DefaultHealthTimeoutSeconds         = 20
+	DefaultHealthMaxConsecutiveFailures = 3
+	DefaultHealthDelaySeconds           = 15
+
+	DefaultReadinessName            = "readinessCheck"
+	DefaultReadinessProtocol        = "HTTP"
+	DefaultReadinessPath            = "/"
+	DefaultReadinessPortName        = "http-api"
+	DefaultReadinessIntervalSeconds = 30
+	DefaultReadinessTimeoutSeconds  = 10
+)
+
+// Kill selections (Marathon's killSelection).
+const (
+	KillYoungestFirst = "YOUNGEST_FIRST"
+	KillOldestFirst   = "OLDEST_FIRST"
+)
+
+// App is one long-running service: the same value whether it was written in HCL,
+// posted as Marathon app JSON, or read back from the state store. Field names follow
+// Marathon's app JSON (camelCase); the JSON codec lives in json.go.
+//
+// Invariants after ApplyDefaults: every field that has a Marathon default holds it,
+// deprecated forms are folded into their successors (uris → Fetch, ports →
+// PortDefinitions), maps are non-nil only when non-empty, and Dependencies are
+// absolute, sorted and unique.
+type App struct {
+	// ID is the absolute path of the app, e.g. "/shop/api".
+	ID string `json:"id"`
+
+	Cmd  string   `json:"cmd,omitempty"`
+	Args []string `json:"args,omitempty"`
+	User string   `json:"user,omitempty"`
+
+	// Env holds plain environment variables; EnvSecrets maps a variable name to the
+	// name of a secret (Marathon's {"secret": "name"} env values). Both are encoded
+	// into Marathon's single "env" object.
+	Env        map[string]string `json:"-"`
+	EnvSecrets map[string]string `json:"-"`
+	// Secrets declares secret sources (Marathon's "secrets"); Stride carries them.
+	Secrets map[string]Secret `json:"secrets,omitempty"`
+
+	Instances int     `json:"instances"`
+	Cpus      float64 `json:"cpus"`
+	Mem       float64 `json:"mem"`
+	Disk      float64 `json:"disk"`
+	Gpus      int     `json:"gpus"`
+
+	// Executor is Marathon's executor string ("" or "//cmd"), carried as is.
+	Executor string `json:"executor,omitempty"`
+
+	Constraints           []Constraint `json:"constraints,omitempty"`
+	AcceptedResourceRoles []string     `json:"acceptedResourceRoles,omitempty"`
+	Role                  string       `json:"role,omitempty"`
+
+	Fetch           []Artifact       `json:"fetch,omitempty"`
+	PortDefinitions []PortDefinition `json:"portDefinitions,omitempty"`
+	RequirePorts    bool             `json:"requirePorts"`
+
+	Container *Container `json:"container,omitempty"`
+	Networks  []Network  `json:"networks,omitempty"`
+
+	HealthChecks    []HealthCheck    `json:"healthChecks,omitempty"`
+	ReadinessChecks []ReadinessCheck `json:"readinessChecks,omitempty"`
+
+	// Dependencies are absolute ids of apps or groups this app waits for. The HCL
+	// decoder folds the depends_on of every enclosing group in, so that the deployed
+	// state alone is enough to order destroys.
+	Dependencies []string `json:"dependencies,omitempty"`
+
+	UpgradeStrategy UpgradeStrategy `json:"upgradeStrategy"`
+
+	BackoffSeconds        float64 `json:"backoffSeconds"`
+	BackoffFactor         float64 `json:"backoffFactor"`
+	MaxLaunchDelaySeconds float64 `json:"maxLaunchDelaySeconds"`
+
+	// TaskKillGracePeriodSeconds is the time between SIGTERM and SIGKILL; 0 = unset
+	// (the executor's default applies).
+	TaskKillGracePeriodSeconds int    `json:"taskKillGracePeriodSeconds,omitempty"`
+	KillSelection              string `json:"killSelection"`
+
+	UnreachableStrategy *UnreachableStrategy `json:"unreachableStrategy,omitempty"`
+
+	Labels map[string]string `json:"labels,omitempty"`
+
+	// Tty and ResourceLimits are carried for Marathon compatibility; Stride's
+	// stand-in ignores them.
+	Tty            bool            `json:"tty,omitempty"`
+	ResourceLimits *ResourceLimits `json:"resourceLimits,omitempty"`
+
+	// Service is the Consul registration of the app's tasks (beyond Marathon).
+	Service *Service `json:"service,omitempty"`
+
+	// Version is the ISO-8601 timestamp of the app's current version; output only,
+	// never compared by the planner.
+	Version     string       `json:"version,omitempty"`
+	VersionInfo *VersionInfo `json:"versionInfo,omitempty"`
+
+	// Source is where the app was declared, when it came from HCL. Never encoded.
+	Source *Source `json:"-"`
+}
+
+// Secret is a Marathon secret declaration.
+type Secret struct {
+	Source string `json:"source"`
+}
+
+// Constraint is one placement rule, Marathon's ["field", "OPERATOR", "value"].
+// Value is empty for operators that take none (UNIQUE, and CLUSTER/GROUP_BY when
+// unset).
+type Constraint struct {
+	Field    string
+	Operator string
+	Value    string
+}
+
+// Constraint operators.
+const (
+	OpUnique  = "UNIQUE"
+	OpCluster = "CLUSTER"
+	OpGroupBy = "GROUP_BY"
+	OpLike    = "LIKE"
+	OpUnlike  = "UNLIKE"
+	OpMaxPer  = "MAX_PER"
+	OpIs      = "IS"
+)
+
+// Operators lists every constraint operator Stride understands.
+var Operators = []string{OpUnique, OpCluster, OpGroupBy, OpLike, OpUnlike, OpMaxPer, OpIs}
+
+// Artifact is one URI fetched into the task sandbox before it starts.
+type Artifact struct {
+	URI        string `json:"uri"`
+	Extract    bool   `json:"extract"`
+	Executable bool   `json:"executable"`
+	Cache      bool   `json:"cache"`
+	DestPath   string `json:"destPath,omitempty"`
+}
+
+// PortDefinition is one host port of the app. Port 0 means any port from the offer
+// (unless RequirePorts, which then needs the exact port).
+type PortDefinition struct {
+	Port     int               `json:"port"`
+	Protocol string            `json:"protocol"`
+	Name     string            `json:"name,omitempty"`
+	Labels   map[string]string `json:"labels,omitempty"`
+}
+
+// Container describes a DOCKER or MESOS container.
+type Container struct {
+	Type         string        `json:"type"`
+	Docker       *Docker       `json:"docker,omitempty"`
+	Volumes      []Volume      `json:"volumes,omitempty"`
+	PortMappings []PortMapping `json:"portMappings,omitempty"`
+}
+
+// Docker is the docker part of a container.
+type Docker struct {
+	Image          string        `json:"image"`
+	Network        string        `json:"network,omitempty"`
+	Privileged     bool          `json:"privileged"`
+	ForcePullImage bool          `json:"forcePullImage"`
+	Parameters     []Parameter   `json:"parameters,omitempty"`
+	PortMappings   []PortMapping `json:"portMappings,omitempty"`
+}
+
+// Parameter is a docker run parameter.
+type Parameter struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// PortMapping maps a container port onto a host port.
+type PortMapping struct {
+	ContainerPort int               `json:"containerPort"`
+	HostPort      int               `json:"hostPort"`
+	ServicePort   int               `json:"servicePort,omitempty"`
+	Protocol      string            `json:"protocol"`
+	Name          string            `json:"name,omitempty"`
+	Labels        map[string]string `json:"labels,omitempty"`
+}
+
+// Volume is a host path mounted into the container.
+type Volume struct {
+	ContainerPath string `json:"containerPath"`
+	HostPath      string `json:"hostPath,omitempty"`
+	Mode          string `json:"mode"`
+}
+
+// Network is one entry of Marathon's "networks".
+type Network struct {
+	Mode   string            `json:"mode"`
+	Name   string            `json:"name,omitempty"`
+	Labels map[string]string `json:"labels,omitempty"`
+}
+
+// Health check protocols.
+const (
+	ProtoHTTP       = "HTTP"
+	ProtoHTTPS      = "HTTPS"
+	ProtoTCP        = "TCP"
+	ProtoCommand    = "COMMAND"
+	ProtoMesosHTTP  = "MESOS_HTTP"
+	ProtoMesosHTTPS = "MESOS_HTTPS"
+	ProtoMesosTCP   = "MESOS_TCP"
+)
+
+// HealthCheck is one of Marathon's healthChecks. Exactly one of PortIndex, PortName
+// and Port selects the port for network checks (Port wins when set, as in Marathon).
+type HealthCheck struct {
+	Protocol               string        `json:"protocol"`
+	Path                   string        `json:"path,omitempty"`
+	PortIndex              *int          `json:"portIndex,omitempty"`
+	PortName               string        `json:"portName,omitempty"`
+	Port                   int           `json:"port,omitempty"`
+	Command                *CheckCommand `json:"command,omitempty"`
+	GracePeriodSeconds     int           `json:"gracePeriodSeconds"`
+	IntervalSeconds        int           `json:"intervalSeconds"`
+	TimeoutSeconds         int           `json:"timeoutSeconds"`
+	MaxConsecutiveFailures int           `json:"maxConsecutiveFailures"`
+	IgnoreHTTP1xx          bool          `json:"ignoreHttp1xx"`
+	DelaySeconds           int           `json:"delaySeconds"`
+}
+
+// IsMesos reports whether the check is run by Mesos (MESOS_*) rather than by Stride;
+// such checks go into the TaskInfo, so changing them restarts tasks.
+func (h HealthCheck) IsMesos() bool {
+	switch h.Protocol {
+	case ProtoMesosHTTP, ProtoMesosHTTPS, ProtoMesosTCP:
+		return true
+	}
+	return false
+}
+
+// CheckCommand is the command of a COMMAND health check.
+type CheckCommand struct {
+	Value string `json:"value"`
+}
+
+// ReadinessCheck is one of Marathon's readinessChecks.
+type ReadinessCheck struct {
+	Name                    string `json:"name"`
+	Protocol                string `json:"protocol"`
+	Path                    string `json:"path"`
+	PortName                string `json:"portName"`
+	IntervalSeconds         int    `json:"intervalSeconds"`
+	TimeoutSeconds          int    `json:"timeoutSeconds"`
+	HTTPStatusCodesForReady []int  `json:"httpStatusCodesForReady"`
+	PreserveLastResponse    bool   `json:"preserveLastResponse"`
+}
+
+// UpgradeStrategy bounds a rolling deployment: at least
+// ceil(instances*MinimumHealthCapacity) healthy tasks, at most
+// instances+floor(instances*MaximumOverCapacity) tasks.
+type UpgradeStrategy struct {
+	MinimumHealthCapacity float64 `json:"minimumHealthCapacity"`
+	MaximumOverCapacity   float64 `json:"maximumOverCapacity"`
+}
+
+// UnreachableStrategy is Marathon's unreachableStrategy; Disabled encodes the string
+// form "disabled".
+type UnreachableStrategy struct {
+	Disabled             bool
+	InactiveAfterSeconds int
+	ExpungeAfterSeconds  int
+}
+
+// ResourceLimits is Marathon's resourceLimits (values are numbers or "unlimited";
+// carried as given).
+type ResourceLimits struct {
+	Cpus any `json:"cpus,omitempty"`
+	Mem  any `json:"mem,omitempty"`
+}
+
+// Service is the Consul catalog registration of an app's healthy tasks.
+type Service struct {
+	// Name defaults to the id's segments reversed and joined by "-" (/shop/api → api-shop).
+	Name string   `json:"name"`
+	Tags []string `json:"tags,omitempty"`
+	// Port names the port definition whose host port is registered; "" = the first.
+	Port string `json:"port,omitempty"`
+}
+
+// VersionInfo is Marathon's versionInfo (output only).
+type VersionInfo struct {
+	LastScalingAt      string `json:"lastScalingAt,omitempty"`
+	LastConfigChangeAt string `json:"lastConfigChangeAt,omitempty"`
+}
+
+// Source records where an app (or group) was declared in HCL, so that later stages —
+// the planner's cycle report, say — can point at the attribute that caused a problem.
+type Source struct {
+	// DeclRange is the range of the block header (`app "api" {`).
+	DeclRange hcl.Range
+	// Attrs maps an attribute name ("cmd", "instances", "depends_on") to its range.
+	Attrs map[string]hcl.Range
+	// Dependencies maps each absolute dependency id to the range of the depends_on
+	// element that introduced it (the app's own, or an enclosing group's).
+	Dependencies map[string]hcl.Range
+}
+
+// Group is a namespace of apps and groups. Groups carry no runtime state: an app's
+// effective dependencies already include those of its groups.
+type Group struct {
+	// ID is the absolute path, "/shop".
+	ID string `json:"id"`
+	// Dependencies are the absolute ids from the group's depends_on.
+	Dependencies []string          `json:"dependencies,omitempty"`
+	Labels       map[string]string `json:"labels,omitempty"`
+	Source       *Source           `json:"-"`
+}

@@ -1,0 +1,62 @@
+package engine
+
+import (
+	"context"
+	"errors"
+)
+
+// ErrConflict is returned by Store.Commit when the compare-and-set fails: someone
+// else wrote since the snapshot the caller read. A leader that sees it must reload.
+var ErrConflict = errors.New("state changed concurrently: compare-and-set failed")
+
+// ErrLocked is returned when the data directory (or leader lock) is held by another
+// server.
+var ErrLocked = errors.New("state is locked by another server")
+
+// Snapshot is a consistent read of the whole store.
+type Snapshot struct {
+	// Index increments on every commit; it is the compare-and-set token.
+	Index uint64
+	// Serial increments only when apps change; plans are pinned to it (State.Serial),
+	// so task churn does not make a saved plan stale.
+	Serial      uint64
+	Apps        map[string]*App
+	Tasks       map[string]*Task
+	Deployments map[string]*Deployment
+	FrameworkID string
+}
+
+// State returns the deployed apps as a planner State.
+func (s *Snapshot) State() *State {
+	st := &State{Serial: s.Serial, Apps: make([]*App, 0, len(s.Apps))}
+	for _, a := range s.Apps {
+		st.Apps = append(st.Apps, a)
+	}
+	return st
+}
+
+// Txn is one atomic write. Records are stored one per key (never all apps in one
+// value).
+type Txn struct {
+	PutApps           []*App
+	DeleteApps        []string
+	PutTasks          []*Task
+	DeleteTasks       []string
+	PutDeployments    []*Deployment
+	DeleteDeployments []string
+	// FrameworkID, when non-nil, replaces the stored Mesos framework id.
+	FrameworkID *string
+}
+
+// Store is Stride's durable state. Implementations: engine/store/bolt (embedded
+// file), engine/store/consul (Consul KV).
+type Store interface {
+	// Load reads a consistent snapshot.
+	Load(ctx context.Context) (*Snapshot, error)
+	// Commit applies txn atomically if the store's Index still equals expectIndex,
+	// and returns the new Index; otherwise it changes nothing and returns ErrConflict.
+	// Serial is incremented when txn puts or deletes apps.
+	Commit(ctx context.Context, expectIndex uint64, txn Txn) (newIndex uint64, err error)
+	// Close releases the store (and its lock).
+	Close() error
+}

@@ -1,0 +1,100 @@
+package engine
+
+// Mesos task states, as Marathon reports them.
+const (
+	TaskStaging     = "TASK_STAGING"
+	TaskStarting    = "TASK_STARTING"
+	TaskRunning     = "TASK_RUNNING"
+	TaskKilling     = "TASK_KILLING"
+	TaskFinished    = "TASK_FINISHED"
+	TaskFailed      = "TASK_FAILED"
+	TaskKilled      = "TASK_KILLED"
+	TaskError       = "TASK_ERROR"
+	TaskLost        = "TASK_LOST"
+	TaskDropped     = "TASK_DROPPED"
+	TaskUnreachable = "TASK_UNREACHABLE"
+	TaskGone        = "TASK_GONE"
+	TaskGoneByOp    = "TASK_GONE_BY_OPERATOR"
+	TaskUnknown     = "TASK_UNKNOWN"
+)
+
+// TerminalTaskState reports whether a task in state s will never run again.
+func TerminalTaskState(s string) bool {
+	switch s {
+	case TaskFinished, TaskFailed, TaskKilled, TaskError, TaskLost, TaskDropped, TaskGone, TaskGoneByOp:
+		return true
+	}
+	return false
+}
+
+// Task is one running (or launching) instance of an app, in Marathon's task JSON.
+// Task ids have Marathon's legacy form "<app id without the leading slash, / as _>.<uuid>".
+type Task struct {
+	ID           string   `json:"id"`
+	AppID        string   `json:"appId"`
+	Host         string   `json:"host"`
+	Ports        []int    `json:"ports"`
+	ServicePorts []int    `json:"servicePorts"`
+	SlaveID      string   `json:"slaveId"`
+	StagedAt     string   `json:"stagedAt,omitempty"`
+	StartedAt    string   `json:"startedAt,omitempty"`
+	Version      string   `json:"version"`
+	State        string   `json:"state"`
+	IPAddresses  []IPAddr `json:"ipAddresses"`
+	// HealthCheckResults holds one entry per executor-side health check that has run.
+	HealthCheckResults []HealthResult `json:"healthCheckResults"`
+	Role               string         `json:"role,omitempty"`
+	LocalVolumes       []any          `json:"localVolumes"`
+	// Message is the last status message from Mesos (Stride extension).
+	Message string `json:"message,omitempty"`
+}
+
+// IPAddr is one of a task's IP addresses.
+type IPAddr struct {
+	IPAddress string `json:"ipAddress"`
+	Protocol  string `json:"protocol"`
+}
+
+// HealthResult is the state of one health check of one task (Marathon's Health).
+type HealthResult struct {
+	Alive               bool    `json:"alive"`
+	ConsecutiveFailures int     `json:"consecutiveFailures"`
+	FirstSuccess        *string `json:"firstSuccess"`
+	LastSuccess         *string `json:"lastSuccess"`
+	LastFailure         *string `json:"lastFailure"`
+	LastFailureCause    *string `json:"lastFailureCause"`
+	TaskID              string  `json:"taskId"`
+	InstanceID          string  `json:"instanceId"`
+}
+
+// Deployment states.
+const (
+	DeploymentRunning   = "running"
+	DeploymentSucceeded = "succeeded"
+	DeploymentFailed    = "failed"
+	DeploymentCancelled = "cancelled"
+)
+
+// Deployment is one plan being carried out. It is persisted before any of its
+// actions is taken, and its progress (CurrentStep) after each step, so that a new
+// leader resumes it.
+type Deployment struct {
+	ID      string `json:"id"`
+	Version string `json:"version"`
+	// Plan is the plan being carried out; its Changes hold the target apps.
+	Plan        *Plan  `json:"plan"`
+	CurrentStep int    `json:"currentStep"` // 0-based index into Plan.Steps
+	Status      string `json:"status"`
+	Reason      string `json:"reason,omitempty"`
+	CreatedAt   string `json:"createdAt"`
+	FinishedAt  string `json:"finishedAt,omitempty"`
+}
+
+// AffectedApps lists the ids the deployment touches, sorted.
+func (d *Deployment) AffectedApps() []string {
+	ids := make([]string, 0, len(d.Plan.Changes))
+	for _, c := range d.Plan.Changes {
+		ids = append(ids, c.ID)
+	}
+	return ids
+}
