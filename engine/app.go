@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"strings"
+
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -313,7 +315,10 @@ type VersionInfo struct {
 type Source struct {
 	// DeclRange is the range of the block header (`app "api" {`).
 	DeclRange hcl.Range
-	// Attrs maps an attribute name ("cmd", "instances", "depends_on") to its range.
+	// Attrs maps a Marathon JSON pointer ("/cmd", "/healthChecks/0/portIndex",
+	// "/constraints/1", "/upgradeStrategy/minimumHealthCapacity") to the range of the
+	// HCL attribute or block that set it. A FieldError's Path is resolved to a range
+	// through the longest recorded prefix (see Source.RangeFor).
 	Attrs map[string]hcl.Range
 	// Dependencies maps each absolute dependency id to the range of the depends_on
 	// element that introduced it (the app's own, or an enclosing group's).
@@ -329,4 +334,20 @@ type Group struct {
 	Dependencies []string          `json:"dependencies,omitempty"`
 	Labels       map[string]string `json:"labels,omitempty"`
 	Source       *Source           `json:"-"`
+}
+
+// RangeFor returns the range recorded for the JSON pointer path, or for its longest
+// recorded prefix, falling back to DeclRange.
+func (s *Source) RangeFor(path string) hcl.Range {
+	for p := path; p != ""; {
+		if r, ok := s.Attrs[p]; ok {
+			return r
+		}
+		i := strings.LastIndexByte(p, '/')
+		if i <= 0 {
+			break
+		}
+		p = p[:i]
+	}
+	return s.DeclRange
 }
