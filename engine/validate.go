@@ -27,12 +27,6 @@ func (fe FieldErrors) Error() string {
 	return b.String()
 }
 
-// ApplyDefaults fills every Marathon default and normalises the app (see the
-// invariants on App). It is idempotent.
-//
-// TODO(codec): filled in by the JSON codec work.
-func (a *App) ApplyDefaults() {}
-
 // Validate checks the app on its own (ids, resources, constraints, health-check
 // ports, capacities, ...) and returns every problem found, or nil. It expects
 // ApplyDefaults to have run.

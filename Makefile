@@ -1,0 +1,43 @@
+# Stride's build. `make test` is what CI runs (.ci/run).
+GO      ?= go
+PKGS    := ./...
+BENCH   ?= .
+BENCHTIME ?= 1s
+
+.PHONY: all build test vet fmt-check unit examples bench fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o bin/stride ./cmd/stride
+
+# Every test: formatting, vet, unit/integration tests, and the examples validate.
+test: fmt-check vet unit examples
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+unit:
+	$(GO) test -count=1 $(PKGS)
+
+examples: build
+	@for d in examples/*/; do \
+		echo "stride validate $$d"; ./bin/stride validate -no-color $$d || exit 1; \
+	done
+
+# Benchmarks of every hot path (figures go in the issue notes).
+bench:
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) $(PKGS)
+
+# A short fuzzing run of the decoders (go test -fuzz takes one target at a time).
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./hcl
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeApp$$' -fuzztime $(FUZZTIME) ./engine
+
+clean:
+	rm -rf bin
