@@ -1,0 +1,232 @@
+package hcl
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	hcl2 "github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/hashicorp/hcl/v2/hclwrite"
+
+	"github.com/stride-run/stride/engine"
+)
+
+// Options are the inputs that do not come from the files.
+type Options struct {
+	// Vars are "-var" flags, "name=value", in order (later wins); a flag without
+	// "=" is an error, as is one naming an undeclared variable.
+	Vars []string
+	// VarFiles are "-var-file" paths, in order; each holds `name = value`
+	// attributes in HCL syntax (or JSON when the name ends in ".json").
+	VarFiles []string
+	// Environ is os.Environ(): STRIDE_VAR_<name>=value sets variable <name>;
+	// entries naming undeclared variables are ignored.
+	Environ []string
+	// Scope overrides the stride { scope } setting ("" = use it).
+	Scope string
+}
+
+// Config is a loaded configuration. It is returned (non-nil) even with errors, so
+// diagnostics can be rendered with their source snippets.
+type Config struct {
+	// Spec is the desired configuration; nil if there were errors.
+	Spec *engine.Spec
+	// Files holds every parsed file (configuration and variable files), by the
+	// name used in diagnostics.
+	Files map[string]*hcl2.File
+}
+
+// source is one input file.
+type source struct {
+	name string
+	src  []byte
+}
+
+// Load reads a directory (every *.hcl in it, not recursive, in name order) or one
+// file, with the variable values of opts, and returns the Spec it declares.
+// Diagnostics name files by the path as given: Load("dir") reports dir/main.hcl.
+func Load(path string, opts Options) (*Config, hcl2.Diagnostics) {
+	cfg := &Config{Files: map[string]*hcl2.File{}}
+	info, err := os.Stat(path)
+	if err != nil {
+		return cfg, hcl2.Diagnostics{{
+			Severity: hcl2.DiagError,
+			Summary:  "Failed to read configuration",
+			Detail:   fmt.Sprintf("Cannot read %q: %s.", path, err),
+		}}
+	}
+	var srcs []source
+	if info.IsDir() {
+		entries, err := os.ReadDir(path)
+		if err != nil {
+			return cfg, hcl2.Diagnostics{{
+				Severity: hcl2.DiagError,
+				Summary:  "Failed to read configuration",
+				Detail:   fmt.Sprintf("Cannot list directory %q: %s.", path, err),
+			}}
+		}
+		for _, e := range entries { // os.ReadDir sorts by name
+			if e.IsDir() || !strings.HasSuffix(e.Name(), ".hcl") {
+				continue
+			}
+			srcs = append(srcs, source{name: filepath.Join(path, e.Name())})
+		}
+		if len(srcs) == 0 {
+			return cfg, hcl2.Diagnostics{{
+				Severity: hcl2.DiagError,
+				Summary:  "No configuration files",
+				Detail:   fmt.Sprintf("The directory %q holds no *.hcl files.", path),
+			}}
+		}
+	} else {
+		srcs = []source{{name: path}}
+	}
+	var diags hcl2.Diagnostics
+	for i := range srcs {
+		b, err := os.ReadFile(srcs[i].name)
+		if err != nil {
+			diags = append(diags, &hcl2.Diagnostic{
+				Severity: hcl2.DiagError,
+				Summary:  "Failed to read configuration",
+				Detail:   fmt.Sprintf("Cannot read %q: %s.", srcs[i].name, err),
+			})
+			continue
+		}
+		srcs[i].src = b
+	}
+	if diags.HasErrors() {
+		return cfg, diags
+	}
+	return load(srcs, opts, nil)
+}
+
+// LoadSources is Load over in-memory files (name -> contents), for tests and
+// fuzzing. Files are read in name order. A name that is also listed in
+// opts.VarFiles is a variable file, not configuration; other variable files are
+// read from disk.
+func LoadSources(srcs map[string][]byte, opts Options) (*Config, hcl2.Diagnostics) {
+	varFiles := map[string][]byte{}
+	for _, vf := range opts.VarFiles {
+		if b, ok := srcs[vf]; ok {
+			varFiles[vf] = b
+		}
+	}
+	names := make([]string, 0, len(srcs))
+	for name := range srcs {
+		if _, ok := varFiles[name]; !ok {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	list := make([]source, len(names))
+	for i, name := range names {
+		list[i] = source{name: name, src: srcs[name]}
+	}
+	return load(list, opts, varFiles)
+}
+
+// Format returns the canonical formatting of one file: hclwrite.Format once the
+// file is known to parse. A syntax error is returned as diagnostics and nothing is
+// formatted.
+func Format(src []byte, filename string) ([]byte, hcl2.Diagnostics) {
+	if _, diags := hclsyntax.ParseConfig(src, filename, hcl2.InitialPos); diags.HasErrors() {
+		return nil, diags
+	}
+	return hclwrite.Format(src), nil
+}
+
+// load parses and decodes the configuration files. varFiles holds in-memory
+// variable files by name (others are read from disk).
+func load(srcs []source, opts Options, varFiles map[string][]byte) (*Config, hcl2.Diagnostics) {
+	l := newLoader(opts, varFiles)
+	cfg := &Config{Files: l.files}
+	bodies := parseAll(srcs)
+	for i, s := range srcs {
+		l.files[s.name] = bodies[i].file
+		l.add(bodies[i].diags)
+	}
+	files := make([]*hcl2.File, len(bodies))
+	for i := range bodies {
+		files[i] = bodies[i].file
+	}
+	if len(srcs) == 0 {
+		l.errorf(nil, "No configuration files", "There are no configuration files to load.")
+	}
+	if l.diags.HasErrors() {
+		// A file that does not parse would only add noise further on.
+		sortDiagnostics(l.diags)
+		return cfg, l.diags
+	}
+	spec := l.decode(files)
+	if !l.diags.HasErrors() {
+		cfg.Spec = spec
+	}
+	sortDiagnostics(l.diags)
+	return cfg, l.diags
+}
+
+// sortDiagnostics orders diagnostics by file, line and column (those without a
+// range first), then by text, so that output does not depend on map order inside
+// hcl.
+func sortDiagnostics(diags hcl2.Diagnostics) {
+	sort.SliceStable(diags, func(i, j int) bool {
+		a, b := diags[i], diags[j]
+		if (a.Subject == nil) != (b.Subject == nil) {
+			return a.Subject == nil
+		}
+		if a.Subject != nil {
+			ra, rb := a.Subject, b.Subject
+			if ra.Filename != rb.Filename {
+				return ra.Filename < rb.Filename
+			}
+			if ra.Start.Byte != rb.Start.Byte {
+				return ra.Start.Byte < rb.Start.Byte
+			}
+		}
+		if a.Summary != b.Summary {
+			return a.Summary < b.Summary
+		}
+		return a.Detail < b.Detail
+	})
+}
+
+// parsed is one parsed file.
+type parsed struct {
+	file  *hcl2.File
+	diags hcl2.Diagnostics
+}
+
+// parseAll parses the files in parallel (parsing is most of the cost of a large
+// configuration), one worker per CPU; results keep the order of srcs.
+func parseAll(srcs []source) []parsed {
+	out := make([]parsed, len(srcs))
+	workers := min(runtime.GOMAXPROCS(0), len(srcs))
+	if workers <= 1 {
+		for i, s := range srcs {
+			out[i].file, out[i].diags = hclsyntax.ParseConfig(s.src, s.name, hcl2.InitialPos)
+		}
+		return out
+	}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				out[i].file, out[i].diags = hclsyntax.ParseConfig(srcs[i].src, srcs[i].name, hcl2.InitialPos)
+			}
+		}()
+	}
+	for i := range srcs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return out
+}

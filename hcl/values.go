@@ -1,0 +1,284 @@
+package hcl
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"sort"
+	"strconv"
+
+	hcl2 "github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+)
+
+var (
+	errWhole    = errors.New("a whole number is required")
+	errTooLarge = errors.New("the number is out of range")
+	errFinite   = errors.New("a finite number is required")
+)
+
+// value evaluates attr in the loader's context and converts it to ty. ok is false
+// when the attribute is null (absent) or failed (the error is reported).
+func (l *loader) value(attr *hcl2.Attribute, ty cty.Type) (cty.Value, bool) {
+	v, ok := l.eval(attr.Expr, l.ctx)
+	if !ok || v.IsNull() {
+		return cty.NilVal, false
+	}
+	cv, err := convert.Convert(v, ty)
+	if err != nil {
+		l.typeError(attr, err)
+		return cty.NilVal, false
+	}
+	return cv, true
+}
+
+// typeError reports that attr's value does not fit, at the value.
+func (l *loader) typeError(attr *hcl2.Attribute, err error) {
+	l.errorf(attr.Expr.Range().Ptr(), "Incorrect attribute value type",
+		"Inappropriate value for attribute %q: %s.", attr.Name, errText(err))
+}
+
+// str decodes a string attribute.
+func (l *loader) str(attr *hcl2.Attribute, dst *string) bool {
+	v, ok := l.value(attr, cty.String)
+	if ok {
+		*dst = v.AsString()
+	}
+	return ok
+}
+
+// toInt converts a known, non-null number to an int.
+func toInt(v cty.Value) (int, error) {
+	bf := v.AsBigFloat()
+	if bf.IsInf() {
+		return 0, errFinite
+	}
+	if !bf.IsInt() {
+		return 0, errWhole
+	}
+	i, acc := bf.Int64()
+	if acc != big.Exact || i > math.MaxInt32 || i < math.MinInt32 {
+		return 0, errTooLarge
+	}
+	return int(i), nil
+}
+
+// toFloat converts a known, non-null number to a finite float64.
+func toFloat(v cty.Value) (float64, error) {
+	f, _ := v.AsBigFloat().Float64()
+	if math.IsInf(f, 0) {
+		return 0, errFinite
+	}
+	return f, nil
+}
+
+// fields decodes the attributes of one app or group, recording for each Marathon
+// JSON pointer it sets the range of the attribute that set it, and the pointers
+// whose attribute failed (so that validation does not report them again).
+type fields struct {
+	l      *loader
+	attrs  map[string]hcl2.Range
+	failed map[string]bool
+}
+
+func newFields(l *loader) *fields {
+	return &fields{l: l, attrs: map[string]hcl2.Range{}, failed: map[string]bool{}}
+}
+
+// get evaluates attr as ty; nil attr or null is absent. A failure (reported, or
+// a value unknown because something it depends on failed) marks ptr.
+func (f *fields) get(attr *hcl2.Attribute, ptr string, ty cty.Type) (cty.Value, bool) {
+	if attr == nil {
+		return cty.NilVal, false
+	}
+	v, ok := f.l.eval(attr.Expr, f.l.ctx)
+	if !ok {
+		f.failed[ptr] = true
+		return cty.NilVal, false
+	}
+	if v.IsNull() {
+		return cty.NilVal, false
+	}
+	cv, err := convert.Convert(v, ty)
+	if err != nil {
+		f.fail(attr, ptr, err)
+		return cty.NilVal, false
+	}
+	f.attrs[ptr] = attr.Range
+	return cv, true
+}
+
+// fail reports a conversion error of attr and marks ptr failed.
+func (f *fields) fail(attr *hcl2.Attribute, ptr string, err error) {
+	f.l.typeError(attr, err)
+	f.failed[ptr] = true
+	delete(f.attrs, ptr)
+}
+
+func (f *fields) str(attr *hcl2.Attribute, ptr string, dst *string) bool {
+	v, ok := f.get(attr, ptr, cty.String)
+	if ok {
+		*dst = v.AsString()
+	}
+	return ok
+}
+
+func (f *fields) bool(attr *hcl2.Attribute, ptr string, dst *bool) {
+	if v, ok := f.get(attr, ptr, cty.Bool); ok {
+		*dst = v.True()
+	}
+}
+
+func (f *fields) int(attr *hcl2.Attribute, ptr string, dst *int) {
+	if v, ok := f.get(attr, ptr, cty.Number); ok {
+		n, err := toInt(v)
+		if err != nil {
+			f.fail(attr, ptr, err)
+			return
+		}
+		*dst = n
+	}
+}
+
+func (f *fields) intPtr(attr *hcl2.Attribute, ptr string, dst **int) {
+	if v, ok := f.get(attr, ptr, cty.Number); ok {
+		n, err := toInt(v)
+		if err != nil {
+			f.fail(attr, ptr, err)
+			return
+		}
+		*dst = &n
+	}
+}
+
+func (f *fields) float(attr *hcl2.Attribute, ptr string, dst *float64) {
+	if v, ok := f.get(attr, ptr, cty.Number); ok {
+		x, err := toFloat(v)
+		if err != nil {
+			f.fail(attr, ptr, err)
+			return
+		}
+		*dst = x
+	}
+}
+
+// strList decodes a list of strings; elements get pointers ptr/i when the list is
+// written out literally.
+func (f *fields) strList(attr *hcl2.Attribute, ptr string, dst *[]string) bool {
+	v, ok := f.get(attr, ptr, cty.List(cty.String))
+	if !ok {
+		return false
+	}
+	out := make([]string, 0, v.LengthInt())
+	for it := v.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		if e.IsNull() {
+			f.fail(attr, ptr, fmt.Errorf("element %d: a string is required, not null", len(out)))
+			return false
+		}
+		out = append(out, e.AsString())
+	}
+	f.elementRanges(attr, ptr)
+	*dst = out
+	return true
+}
+
+// intList decodes a list of whole numbers.
+func (f *fields) intList(attr *hcl2.Attribute, ptr string, dst *[]int) bool {
+	v, ok := f.get(attr, ptr, cty.List(cty.Number))
+	if !ok {
+		return false
+	}
+	out := make([]int, 0, v.LengthInt())
+	for it := v.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		if e.IsNull() {
+			f.fail(attr, ptr, fmt.Errorf("element %d: a number is required, not null", len(out)))
+			return false
+		}
+		n, err := toInt(e)
+		if err != nil {
+			f.fail(attr, ptr, fmt.Errorf("element %d: %w", len(out), err))
+			return false
+		}
+		out = append(out, n)
+	}
+	f.elementRanges(attr, ptr)
+	*dst = out
+	return true
+}
+
+// strMap decodes a map of strings; entries get pointers ptr/key when the map is
+// written out literally.
+func (f *fields) strMap(attr *hcl2.Attribute, ptr string, dst *map[string]string) {
+	v, ok := f.get(attr, ptr, cty.Map(cty.String))
+	if !ok {
+		return
+	}
+	out := make(map[string]string, v.LengthInt())
+	for it := v.ElementIterator(); it.Next(); {
+		k, e := it.Element()
+		if e.IsNull() {
+			f.fail(attr, ptr, fmt.Errorf("element %q: a string is required, not null", k.AsString()))
+			return
+		}
+		out[k.AsString()] = e.AsString()
+	}
+	f.keyRanges(attr, ptr)
+	*dst = out
+}
+
+// keyRanges records ptr/key for each entry of a literal map.
+func (f *fields) keyRanges(attr *hcl2.Attribute, ptr string) {
+	obj, ok := attr.Expr.(*hclsyntax.ObjectConsExpr)
+	if !ok {
+		return
+	}
+	for _, item := range obj.Items {
+		k, diags := item.KeyExpr.Value(nil)
+		if diags.HasErrors() || k.IsNull() || !k.IsKnown() {
+			continue
+		}
+		if k, err := convert.Convert(k, cty.String); err == nil {
+			f.attrs[ptr+"/"+escapePointer(k.AsString())] = hcl2.RangeBetween(item.KeyExpr.Range(), item.ValueExpr.Range())
+		}
+	}
+}
+
+// elementRanges records ptr/i for each element of a literal list.
+func (f *fields) elementRanges(attr *hcl2.Attribute, ptr string) {
+	if tup, ok := attr.Expr.(*hclsyntax.TupleConsExpr); ok {
+		for i, e := range tup.Exprs {
+			f.attrs[ptr+"/"+strconv.Itoa(i)] = e.Range()
+		}
+	}
+}
+
+// escapePointer escapes a JSON pointer token (RFC 6901).
+func escapePointer(s string) string {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '~':
+			out = append(out, '~', '0')
+		case '/':
+			out = append(out, '~', '1')
+		default:
+			out = append(out, s[i])
+		}
+	}
+	return string(out)
+}
+
+// sortedKeys returns the keys of m in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,4 @@
+app "api" {
+  cmd          = "exec ./api"
+  health_check = { path = "/health" }
+}

@@ -1,0 +1,6 @@
+app "api" {
+  cmd   = "exec ./api"
+  ports = [0]
+
+  port "http" {}
+}

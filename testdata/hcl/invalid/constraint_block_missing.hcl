@@ -1,0 +1,7 @@
+app "api" {
+  cmd = "exec ./api"
+
+  constraint {
+    attribute = "hostname"
+  }
+}

@@ -1,0 +1,8 @@
+app "db" {
+  cmd = "exec ./db"
+}
+
+app "api" {
+  cmd        = "exec ./api"
+  depends_on = ["../../db", "DB", "", 42, null]
+}

@@ -1,0 +1,6 @@
+group "shop" {
+  app "api" {
+    cmd        = "exec ./api"
+    depends_on = ["api", "./api"]
+  }
+}

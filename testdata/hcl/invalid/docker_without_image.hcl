@@ -1,0 +1,13 @@
+app "api" {
+  container {
+    type = "DOCKER"
+  }
+}
+
+app "web" {
+  container {
+    docker {
+      network = "BRIDGE"
+    }
+  }
+}

@@ -1,0 +1,10 @@
+group "shop2" {
+}
+
+app "web" {
+  cmd = "exec ./web"
+}
+
+app "web" {
+  cmd = "exec ./web2"
+}

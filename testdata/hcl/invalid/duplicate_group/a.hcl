@@ -1,0 +1,5 @@
+group "shop" {
+  app "api" {
+    cmd = "exec ./api"
+  }
+}

@@ -1,0 +1,9 @@
+app "shop" {
+  cmd = "exec ./shop"
+}
+
+group "shop" {
+  app "api" {
+    cmd = "exec ./api"
+  }
+}

@@ -1,0 +1,11 @@
+locals {
+  env = "prod"
+}
+
+locals {
+  env = "staging"
+}
+
+app "api" {
+  cmd = local.env
+}

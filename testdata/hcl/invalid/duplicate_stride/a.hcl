@@ -1,0 +1,7 @@
+stride {
+  scope = "/"
+}
+
+app "api" {
+  cmd = "exec ./api"
+}

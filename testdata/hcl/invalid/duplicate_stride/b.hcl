@@ -1,0 +1,3 @@
+stride {
+  scope = "/shop"
+}

@@ -1,0 +1,11 @@
+variable "tag" {
+  default = "1"
+}
+
+variable "tag" {
+  default = "2"
+}
+
+app "api" {
+  cmd = "exec ./api --version ${var.tag}"
+}

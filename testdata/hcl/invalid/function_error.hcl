@@ -1,0 +1,4 @@
+app "api" {
+  cmd = jsondecode("{")
+  env = { A = element([], 0) }
+}

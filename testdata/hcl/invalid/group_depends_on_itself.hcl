@@ -1,0 +1,7 @@
+group "shop" {
+  depends_on = ["shop", "shop/db", "/"]
+
+  app "db" {
+    cmd = "exec ./db"
+  }
+}

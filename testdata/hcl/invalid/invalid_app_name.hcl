@@ -1,0 +1,7 @@
+app "Api_v2" {
+  cmd = "exec ./api"
+}
+
+app "-api" {
+  cmd = "exec ./api"
+}

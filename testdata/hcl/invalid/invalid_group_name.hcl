@@ -1,0 +1,8 @@
+group "Shop" {
+  app "api" {
+    cmd = "exec ./api"
+  }
+}
+
+group "a/b" {
+}

@@ -1,0 +1,8 @@
+app "api" {
+  instances = 2
+}
+
+app "both" {
+  cmd  = "exec ./api"
+  args = ["./api"]
+}

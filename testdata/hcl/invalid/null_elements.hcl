@@ -1,0 +1,5 @@
+app "api" {
+  cmd  = "exec ./api"
+  args = ["a", null]
+  env  = { A = null }
+}

@@ -1,0 +1,5 @@
+app "api" {
+  cmd = "exec ./api"
+
+  constraint { attribute = "hostname" operator = "UNIQUE" }
+}

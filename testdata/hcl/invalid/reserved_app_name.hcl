@@ -1,0 +1,5 @@
+group "shop" {
+  app "tasks" {
+    cmd = "exec ./tasks"
+  }
+}

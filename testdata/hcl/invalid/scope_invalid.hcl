@@ -1,0 +1,7 @@
+stride {
+  scope = "shop/"
+}
+
+app "api" {
+  cmd = "exec ./api"
+}

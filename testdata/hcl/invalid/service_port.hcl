@@ -1,0 +1,10 @@
+app "api" {
+  cmd = "exec ./api"
+
+  port "http" {}
+
+  service {
+    name = "API"
+    port = "web"
+  }
+}

@@ -1,0 +1,8 @@
+locals {
+  common_env = { LOG = "info" }
+}
+
+app "api" {
+  cmd = "exec ./api"
+  env = merge(local.comon_env, { A = "b" })
+}

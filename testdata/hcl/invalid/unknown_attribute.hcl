@@ -1,0 +1,4 @@
+app "api" {
+  comand    = "exec ./api"
+  instances = 2
+}

@@ -1,0 +1,4 @@
+app "api" {
+  cmd  = uppercase("exec ./api")
+  user = file("/etc/user")
+}

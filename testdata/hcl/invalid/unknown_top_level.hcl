@@ -1,0 +1,5 @@
+application "api" {
+  cmd = "exec ./api"
+}
+
+region = "eu"

@@ -1,0 +1,7 @@
+app "api" {
+  cmd       = "exec ./api"
+  instances = "three"
+  cpus      = true
+  env       = { LOG = ["info"] }
+  args      = "--verbose"
+}
