@@ -1,0 +1,353 @@
+package view
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/stride-run/stride/engine"
+)
+
+// PlanJSON writes the plan as one JSON object (the format README.md documents:
+// format_version, state_serial, scope, changes, steps, summary), followed by a
+// newline.
+func PlanJSON(w io.Writer, p *engine.Plan) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(p); err != nil {
+		return fmt.Errorf("encode plan: %w", err)
+	}
+	return nil
+}
+
+// PlanText writes the plan for people, in Terraform's manner: one block per
+// changed app with +, ~, - and -/+ markers, changed fields before -> after, the
+// rolling bounds of each restart and scale, the ordered steps, and the summary
+// line. An empty plan prints "No changes."
+func PlanText(w io.Writer, p *engine.Plan, s Styles) error {
+	ew := &errWriter{w: w}
+	if p.Empty() {
+		fmt.Fprintf(ew, "%s The deployed apps match the configuration under %s.\n", s.Bold.Sprint("No changes."), scopeOf(p))
+		return ew.err
+	}
+	fmt.Fprintf(ew, "Stride will perform the following actions under %s:\n", scopeOf(p))
+	for _, c := range p.Changes {
+		fmt.Fprintln(ew)
+		if err := writeChange(ew, c, s); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(ew, "\n%s\n", s.Bold.Sprint("Steps (each starts when the previous one is deployed and healthy):"))
+	for i, st := range p.Steps {
+		parts := make([]string, len(st.Actions))
+		for j, a := range st.Actions {
+			parts[j] = actionStyle(a.Action, s).Sprint(string(a.Action)) + " " + a.ID
+		}
+		fmt.Fprintf(ew, "  %d. %s\n", i+1, strings.Join(parts, ", "))
+	}
+	fmt.Fprintf(ew, "\n%s %s\n", s.Bold.Sprint("Plan:"), SummaryLine(p.Summary))
+	return ew.err
+}
+
+// SummaryLine is "N to create, N to update, N to scale, N to restart, N to destroy."
+func SummaryLine(sm engine.Summary) string {
+	return fmt.Sprintf("%d to create, %d to update, %d to scale, %d to restart, %d to destroy.",
+		sm.Create, sm.Update, sm.Scale, sm.Restart, sm.Destroy)
+}
+
+func scopeOf(p *engine.Plan) string {
+	if p.Scope == "" {
+		return "/"
+	}
+	return p.Scope
+}
+
+func actionStyle(a engine.Action, s Styles) interface{ Sprint(...any) string } {
+	switch a {
+	case engine.ActionCreate:
+		return s.Create
+	case engine.ActionDestroy, engine.ActionRestart:
+		return s.Destroy
+	default:
+		return s.Update
+	}
+}
+
+func writeChange(w io.Writer, c *engine.Change, s Styles) error {
+	var header, marker string
+	switch c.Action {
+	case engine.ActionCreate:
+		header, marker = "will be created", s.Create.Sprint("  +")
+	case engine.ActionDestroy:
+		header, marker = "will be destroyed", s.Destroy.Sprint("  -")
+	case engine.ActionScale:
+		header, marker = fmt.Sprintf("will be scaled from %d to %d instances", rollFrom(c), rollTo(c)), s.Update.Sprint("  ~")
+	case engine.ActionRestart:
+		header = "must be restarted"
+		if c.OnlyViolating {
+			header = "will restart only the tasks that break its new placement rules"
+		}
+		marker = s.Destroy.Sprint("-") + "/" + s.Create.Sprint("+")
+	case engine.ActionUpdate:
+		header, marker = "will be updated in-place", s.Update.Sprint("  ~")
+	default:
+		header, marker = "will change", "  ?"
+	}
+	fmt.Fprintf(w, "  %s\n", s.Bold.Sprintf("# %s %s", c.ID, header))
+	if c.Reason != "" && (c.Action == engine.ActionRestart || c.Action == engine.ActionUpdate) {
+		fmt.Fprintf(w, "  %s\n", s.Dim.Sprintf("# because %s", c.Reason))
+	}
+	if r := c.Rolling; r != nil && (c.Action == engine.ActionRestart || c.Action == engine.ActionScale) {
+		fmt.Fprintf(w, "  %s\n", s.Dim.Sprint("# "+RollingLine(r)))
+	}
+	fmt.Fprintf(w, "%s app %q {\n", marker, c.ID)
+
+	var lines []fieldLine
+	hidden := 0
+	switch c.Action {
+	case engine.ActionCreate:
+		leaves, err := appLeaves(c.After)
+		if err != nil {
+			return err
+		}
+		for _, l := range leaves {
+			lines = append(lines, fieldLine{mark: s.Create.Sprint("+"), path: l.path, value: l.value})
+		}
+	case engine.ActionDestroy:
+		leaves, err := appLeaves(c.Before)
+		if err != nil {
+			return err
+		}
+		for _, l := range leaves {
+			lines = append(lines, fieldLine{mark: s.Destroy.Sprint("-"), path: l.path, value: l.value})
+		}
+	default:
+		for _, f := range c.Fields {
+			fl := fieldLine{path: f.Path}
+			switch {
+			case f.Before == nil:
+				fl.mark, fl.value = s.Create.Sprint("+"), formatValue(f.After)
+			case f.After == nil:
+				fl.mark, fl.value = s.Destroy.Sprint("-"), formatValue(f.Before)
+			default:
+				fl.mark, fl.value = s.Update.Sprint("~"), formatValue(f.Before)+" -> "+formatValue(f.After)
+			}
+			if f.ForcesRestart {
+				fl.note = s.Destroy.Sprint("# forces restart")
+			}
+			lines = append(lines, fl)
+		}
+		if c.After != nil {
+			if leaves, err := appLeaves(c.After); err == nil {
+				hidden = len(leaves) - len(c.Fields)
+			}
+		}
+	}
+	width := 0
+	for _, l := range lines {
+		if len(l.path) > width {
+			width = len(l.path)
+		}
+	}
+	for _, l := range lines {
+		fmt.Fprintf(w, "      %s %-*s = %s", l.mark, width, l.path, l.value)
+		if l.note != "" {
+			fmt.Fprintf(w, " %s", l.note)
+		}
+		fmt.Fprintln(w)
+	}
+	if hidden > 0 {
+		unit := "fields"
+		if hidden == 1 {
+			unit = "field"
+		}
+		fmt.Fprintf(w, "        %s\n", s.Dim.Sprintf("# (%d unchanged %s hidden)", hidden, unit))
+	}
+	fmt.Fprintln(w, "    }")
+	return nil
+}
+
+// RollingLine describes the rollout arithmetic of a change in one line.
+func RollingLine(r *engine.Rolling) string {
+	waves := len(r.Waves)
+	unit := "waves"
+	if waves == 1 {
+		unit = "wave"
+	}
+	return fmt.Sprintf("rolling: %d -> %d instances, at least %d healthy, at most %d running, %d %s",
+		r.From, r.To, r.MinHealthy, r.MaxRunning, waves, unit)
+}
+
+func rollFrom(c *engine.Change) int {
+	if c.Rolling != nil {
+		return c.Rolling.From
+	}
+	if c.Before != nil {
+		return c.Before.Instances
+	}
+	return 0
+}
+
+func rollTo(c *engine.Change) int {
+	if c.Rolling != nil {
+		return c.Rolling.To
+	}
+	if c.After != nil {
+		return c.After.Instances
+	}
+	return 0
+}
+
+type fieldLine struct {
+	mark, path, value, note string
+}
+
+type leaf struct {
+	path  string
+	value string
+}
+
+// appLeaves flattens an app's Marathon JSON into dotted paths, the same
+// vocabulary the planner uses for changed fields (env.KEY, healthChecks[0].path),
+// in the codec's field order (id first); arrays of scalars (constraints, args)
+// stay whole. Nulls are skipped.
+func appLeaves(a *engine.App) ([]leaf, error) {
+	if a == nil {
+		return nil, nil
+	}
+	raw, err := json.Marshal(a)
+	if err != nil {
+		return nil, fmt.Errorf("render app %s: %w", a.ID, err)
+	}
+	v, err := decodeOrdered(json.NewDecoder(bytes.NewReader(raw)))
+	if err != nil {
+		return nil, fmt.Errorf("render app %s: %w", a.ID, err)
+	}
+	var out []leaf
+	flatten("", v, &out)
+	return out, nil
+}
+
+// object is a JSON object with its keys in document order.
+type object struct {
+	keys []string
+	vals []any
+}
+
+// decodeOrdered reads one JSON value, keeping object key order.
+func decodeOrdered(dec *json.Decoder) (any, error) {
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		switch t {
+		case '{':
+			o := &object{}
+			for dec.More() {
+				k, err := dec.Token()
+				if err != nil {
+					return nil, err
+				}
+				v, err := decodeOrdered(dec)
+				if err != nil {
+					return nil, err
+				}
+				o.keys = append(o.keys, k.(string))
+				o.vals = append(o.vals, v)
+			}
+			_, err := dec.Token()
+			return o, err
+		case '[':
+			arr := []any{}
+			for dec.More() {
+				v, err := decodeOrdered(dec)
+				if err != nil {
+					return nil, err
+				}
+				arr = append(arr, v)
+			}
+			_, err := dec.Token()
+			return arr, err
+		}
+		return nil, fmt.Errorf("unexpected %v", t)
+	default:
+		return t, nil
+	}
+}
+
+func flatten(path string, v any, out *[]leaf) {
+	switch t := v.(type) {
+	case nil:
+		return
+	case *object:
+		if len(t.keys) == 0 && path != "" {
+			*out = append(*out, leaf{path, "{}"})
+		}
+		for i, k := range t.keys {
+			p := k
+			if path != "" {
+				p = path + "." + k
+			}
+			flatten(p, t.vals[i], out)
+		}
+	case []any:
+		if len(t) == 0 {
+			*out = append(*out, leaf{path, "[]"})
+			return
+		}
+		if scalars(t) {
+			*out = append(*out, leaf{path, formatValue(t)})
+			return
+		}
+		for i, e := range t {
+			flatten(path+"["+strconv.Itoa(i)+"]", e, out)
+		}
+	default:
+		*out = append(*out, leaf{path, formatValue(t)})
+	}
+}
+
+func scalars(vs []any) bool {
+	for _, v := range vs {
+		switch t := v.(type) {
+		case *object:
+			return false
+		case []any:
+			if !scalars(t) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// formatValue renders a JSON value compactly ("text", 1.5, true, ["a","b"], null).
+func formatValue(v any) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Sprint(v)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/stride-run/stride/cmd/stride/internal/view"
+	"github.com/stride-run/stride/engine"
+	"github.com/stride-run/stride/planner"
+)
+
+// defaultAddress is where the CLI finds the Stride server unless -address or
+// STRIDE_ADDR says otherwise.
+const defaultAddress = "http://127.0.0.1:8080"
+
+// planFlags are plan's options (apply shares most of them).
+type planFlags struct {
+	configFlags
+	stateFile        string
+	address          string
+	jsonOut          bool
+	out              string
+	detailedExitcode bool
+	destroy          bool
+}
+
+func (c *cli) registerPlanFlags(fs *flag.FlagSet, pf *planFlags) {
+	fs.StringVar(&pf.stateFile, "state", "", "read the deployed state from a file {\"serial\": N, \"apps\": [...]} instead of the server")
+	fs.StringVar(&pf.address, "address", "", "the Stride server (default $STRIDE_ADDR or "+defaultAddress+")")
+	fs.BoolVar(&pf.destroy, "destroy", false, "plan to destroy every deployed app under the scope")
+}
+
+// plan: stride plan [options] [DIR|FILE].
+func (c *cli) plan(args []string) int {
+	var pf planFlags
+	fs := c.flagSet("plan", "plan [options] [DIR|FILE]\n\nCompares the configuration with the deployed apps and shows what apply would do,\nin dependency order, with the rolling bounds of every restart and scale.")
+	pf.configFlags.register(fs)
+	c.registerPlanFlags(fs, &pf)
+	fs.BoolVar(&pf.jsonOut, "json", false, "print the plan as JSON (see README: \"Plan JSON\")")
+	fs.StringVar(&pf.out, "out", "", "save the plan to a file that apply can carry out")
+	fs.BoolVar(&pf.detailedExitcode, "detailed-exitcode", false, "exit 0 when there are no changes, 1 on error, 2 when there are changes")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return exitError
+	}
+	path, err := oneDir(fs, pos)
+	if err != nil {
+		return exitError
+	}
+	p, spec, code := c.makePlan(path, &pf)
+	if p == nil {
+		return code
+	}
+	if pf.out != "" {
+		if err := savePlan(pf.out, spec, p, pf.destroy); err != nil {
+			return c.errorf(pf.noColor, "%v", err)
+		}
+	}
+	if pf.jsonOut {
+		if err := view.PlanJSON(c.stdout, p); err != nil {
+			return c.errorf(pf.noColor, "%v", err)
+		}
+	} else {
+		if err := view.PlanText(c.stdout, p, c.styles(pf.noColor)); err != nil {
+			return c.errorf(pf.noColor, "%v", err)
+		}
+		if pf.out != "" {
+			fmt.Fprintf(c.stdout, "\nSaved the plan to: %s\n\nTo carry out exactly these actions, run:\n    stride apply %s\n", pf.out, pf.out)
+		}
+	}
+	if pf.detailedExitcode && !p.Empty() {
+		return exitChanges
+	}
+	return exitOK
+}
+
+// makePlan loads the configuration and the deployed state and plans. On failure
+// it has printed why and returns a nil plan and the exit code.
+func (c *cli) makePlan(path string, pf *planFlags) (*engine.Plan, *engine.Spec, int) {
+	_, spec := c.loadConfig(path, &pf.configFlags)
+	if spec == nil {
+		return nil, nil, exitError
+	}
+	state, err := c.readState(pf)
+	if err != nil {
+		return nil, nil, c.errorf(pf.noColor, "%v", err)
+	}
+	p, diags := planner.Plan(spec, state, planner.Options{Destroy: pf.destroy})
+	c.printDiags(nil, diags, pf.noColor)
+	if diags.HasErrors() {
+		return nil, nil, exitError
+	}
+	return p, spec, exitOK
+}
+
+// readState reads the deployed state from -state FILE, or asks the server.
+func (c *cli) readState(pf *planFlags) (*engine.State, error) {
+	if pf.stateFile != "" {
+		data, err := os.ReadFile(pf.stateFile)
+		if err != nil {
+			return nil, fmt.Errorf("read state: %w", err)
+		}
+		st, err := engine.DecodeState(data)
+		if err != nil {
+			return nil, fmt.Errorf("read state %s: %w", pf.stateFile, err)
+		}
+		return st, nil
+	}
+	addr := c.serverAddress(pf.address)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := fetchState(ctx, addr)
+	if err != nil {
+		return nil, fmt.Errorf("read the deployed state from the Stride server at %s: %w\n\nStart one with \"stride dev\", point -address or STRIDE_ADDR at yours, or pass -state FILE", addr, err)
+	}
+	return st, nil
+}
+
+func (c *cli) serverAddress(flagValue string) string {
+	addr := flagValue
+	if addr == "" {
+		addr = c.getenv("STRIDE_ADDR")
+	}
+	if addr == "" {
+		addr = defaultAddress
+	}
+	if !strings.Contains(addr, "://") {
+		addr = "http://" + addr
+	}
+	return strings.TrimRight(addr, "/")
+}
+
+// fetchState reads GET /stride/v1/state, the same document as a state file.
+func fetchState(ctx context.Context, addr string) (*engine.State, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, addr+"/stride/v1/state", nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<30))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(body)))
+	}
+	return engine.DecodeState(body)
+}
+
+// savePlan writes the plan file apply carries out (engine.SavedPlan).
+func savePlan(name string, spec *engine.Spec, p *engine.Plan, destroy bool) error {
+	sp := engine.SavedPlan{
+		FormatVersion: engine.PlanFormatVersion,
+		StrideVersion: Version,
+		StateSerial:   p.StateSerial,
+		Spec:          spec,
+		Destroy:       destroy,
+		Plan:          p,
+	}
+	data, err := json.Marshal(&sp)
+	if err != nil {
+		return fmt.Errorf("save plan: %w", err)
+	}
+	if err := writeFileAtomic(name, append(data, '\n')); err != nil {
+		return fmt.Errorf("save plan: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,3 @@
+app "x" {
+  cmd = "echo ${var.missing}"
+}

@@ -1,0 +1,2 @@
+region   = "us-1"
+replicas = 2

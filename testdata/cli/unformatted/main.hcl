@@ -1,0 +1,4 @@
+app "a" {
+cmd="x"
+    instances   = 2
+}
