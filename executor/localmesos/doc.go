@@ -1,0 +1,44 @@
+// Package localmesos is a single-machine stand-in for an Apache Mesos master
+// and its agents: the smallest honest cluster that lets Stride's production
+// Mesos driver (or any other v1 scheduler, e.g. one built on mesos-go's
+// httpsched) run real tasks on a laptop or in a test.
+//
+// It speaks the Mesos v1 scheduler HTTP API on loopback: POST /api/v1/scheduler
+// with JSON or protobuf bodies, a RecordIO event stream for SUBSCRIBE
+// (Mesos-Stream-Id checked on every other call), offers every OfferInterval,
+// decline/accept filters, SUPPRESS/REVIVE, RESCIND, reliable status updates
+// (retried until acknowledged, one at a time per task), KILL with kill
+// policies, explicit and implicit RECONCILE, framework failover with
+// failover_timeout, and the operator endpoints GET /master/state, /health,
+// /version and /master/redirect. Messages are mesos-go's generated types; the
+// framing is mesos-go's recordio writer.
+//
+// The agents are simulated: agent i has the id "<master-id>-S<i>", the
+// loopback address 127.0.0.(i+2) as hostname, a rack_id attribute, and its own
+// slice of cpus, mem, disk and ports. Tasks run as real local processes in
+// their own process group, in a sandbox directory under
+// WorkDir/agents/<agent>/frameworks/<framework>/tasks/<task>/ with stdout and
+// stderr files, after their URIs are fetched (and extracted) there. The agent
+// runs MESOS_HTTP, MESOS_TCP and COMMAND health checks itself, as the Mesos
+// command executor does.
+//
+// Where the behaviour of a real master is the question, the answer is taken
+// from Mesos' own documentation and sources; the places where the stand-in
+// knowingly differs are:
+//
+//   - Custom executors, LAUNCH_GROUP and offer operations other than LAUNCH
+//     are refused (TASK_ERROR for launches, logged and ignored otherwise).
+//   - DOCKER containers are refused with TASK_FAILED unless a Docker engine
+//     answers on /var/run/docker.sock, and even then the stand-in does not
+//     run them (the message says so).
+//   - Status updates are retried every Config.UpdateRetry instead of with an
+//     exponential backoff; master-generated updates (invalid offers, invalid
+//     tasks, lost agents, reconciliation) carry no uuid, as in Mesos.
+//   - There is one allocator pass per OfferInterval, frameworks served in id
+//     order (no DRF), one outstanding offer per agent, framework and role.
+//   - An agent is only ever lost on purpose: Master.LoseAgent, or
+//     POST /stride/agents/<agent-id>/lose.
+//
+// A Master started with a WorkDir that still holds the pid files of tasks of
+// an earlier run (a killed `stride dev`) kills those process groups first.
+package localmesos
