@@ -228,8 +228,8 @@ const (
 	ProtoMesosTCP   = "MESOS_TCP"
 )
 
-// HealthCheck is one of Marathon's healthChecks. Exactly one of PortIndex, PortName
-// and Port selects the port for network checks (Port wins when set, as in Marathon).
+// HealthCheck is one of Marathon's healthChecks. At most one of PortIndex, PortName
+// and Port selects the port for network checks (Validate rejects more than one).
 type HealthCheck struct {
 	Protocol               string        `json:"protocol"`
 	Path                   string        `json:"path,omitempty"`
@@ -245,11 +245,13 @@ type HealthCheck struct {
 	DelaySeconds           int           `json:"delaySeconds"`
 }
 
-// IsMesos reports whether the check is run by Mesos (MESOS_*) rather than by Stride;
-// such checks go into the TaskInfo, so changing them restarts tasks.
+// IsMesos reports whether the check is run by Mesos on the task's agent (MESOS_*,
+// and COMMAND, which must run where the task runs — as Marathon does since 1.4)
+// rather than by Stride; such checks go into the TaskInfo, so changing them
+// restarts tasks.
 func (h HealthCheck) IsMesos() bool {
 	switch h.Protocol {
-	case ProtoMesosHTTP, ProtoMesosHTTPS, ProtoMesosTCP:
+	case ProtoMesosHTTP, ProtoMesosHTTPS, ProtoMesosTCP, ProtoCommand:
 		return true
 	}
 	return false

@@ -1,5 +1,7 @@
 package engine
 
+import "sort"
+
 // Mesos task states, as Marathon reports them.
 const (
 	TaskStaging     = "TASK_STAGING"
@@ -96,5 +98,6 @@ func (d *Deployment) AffectedApps() []string {
 	for _, c := range d.Plan.Changes {
 		ids = append(ids, c.ID)
 	}
+	sort.Strings(ids)
 	return ids
 }

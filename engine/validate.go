@@ -269,6 +269,19 @@ func (v *validator) app(a *App) {
 	for i := range a.HealthChecks {
 		v.healthCheck(idx("/healthChecks", i, ""), &a.HealthChecks[i], ports)
 	}
+	// Mesos runs one health check per task: MESOS_* and COMMAND checks go into the
+	// TaskInfo, so an app may have at most one of them (Marathon's rule too).
+	mesosCheck := -1
+	for i := range a.HealthChecks {
+		if !a.HealthChecks[i].IsMesos() {
+			continue
+		}
+		if mesosCheck >= 0 {
+			v.add(idx("/healthChecks", i, "")+"/protocol", "an app can have only one health check run by Mesos (COMMAND or MESOS_*); healthChecks/%d is one already", mesosCheck)
+			continue
+		}
+		mesosCheck = i
+	}
 	names := map[string]int{}
 	for i := range a.ReadinessChecks {
 		r := &a.ReadinessChecks[i]

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -31,10 +32,13 @@ type cli struct {
 	// getenv reads the environment (os.Getenv in production).
 	getenv  func(string) string
 	environ func() []string
+	// ctx is the base context of long-running commands (dev, server, apply's
+	// follow); interrupts and SIGTERM end them too.
+	ctx context.Context
 }
 
 func newCLI(stdin io.Reader, stdout, stderr io.Writer) *cli {
-	return &cli{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, environ: os.Environ}
+	return &cli{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, environ: os.Environ, ctx: context.Background()}
 }
 
 type command struct {
@@ -47,6 +51,13 @@ func commands() []command {
 		{"validate", "Check that a configuration is valid", (*cli).validate},
 		{"fmt", "Rewrite configuration files to the canonical format", (*cli).fmt},
 		{"plan", "Show the changes and the rolling deployment that apply would carry out", (*cli).plan},
+		{"apply", "Carry out a plan through the Stride server and follow the deployment", (*cli).apply},
+		{"destroy", "Destroy every deployed app under the configuration's scope", (*cli).destroy},
+		{"status", "Show the deployed apps, their tasks' health and running deployments", (*cli).status},
+		{"tasks", "List tasks: where they run, their ports, state and health", (*cli).tasks},
+		{"dev", "Run Stride on the embedded default (local state, in-process Mesos stand-in)", (*cli).dev},
+		{"server", "Run the Stride server against a Mesos master", (*cli).server},
+		{"mesos-local", "Run the single-machine Mesos stand-in on its own", (*cli).mesosLocal},
 		{"version", "Print Stride's version", (*cli).version},
 	}
 }

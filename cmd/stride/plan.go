@@ -3,16 +3,16 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/stride-run/stride/cmd/stride/internal/view"
 	"github.com/stride-run/stride/engine"
+	"github.com/stride-run/stride/executor/api"
 	"github.com/stride-run/stride/planner"
 )
 
@@ -84,7 +84,7 @@ func (c *cli) plan(args []string) int {
 // makePlan loads the configuration and the deployed state and plans. On failure
 // it has printed why and returns a nil plan and the exit code.
 func (c *cli) makePlan(path string, pf *planFlags) (*engine.Plan, *engine.Spec, int) {
-	_, spec := c.loadConfig(path, &pf.configFlags)
+	cfg, spec := c.loadConfig(path, &pf.configFlags)
 	if spec == nil {
 		return nil, nil, exitError
 	}
@@ -93,7 +93,7 @@ func (c *cli) makePlan(path string, pf *planFlags) (*engine.Plan, *engine.Spec, 
 		return nil, nil, c.errorf(pf.noColor, "%v", err)
 	}
 	p, diags := planner.Plan(spec, state, planner.Options{Destroy: pf.destroy})
-	c.printDiags(nil, diags, pf.noColor)
+	c.printDiags(cfg, diags, pf.noColor)
 	if diags.HasErrors() {
 		return nil, nil, exitError
 	}
@@ -116,9 +116,12 @@ func (c *cli) readState(pf *planFlags) (*engine.State, error) {
 	addr := c.serverAddress(pf.address)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	st, err := fetchState(ctx, addr)
+	st, err := api.NewClient(addr).State(ctx)
+	if errors.Is(err, api.ErrUnreachable) {
+		return nil, fmt.Errorf("%w\n\nStart one with \"stride dev\", point -address or STRIDE_ADDR at yours, or pass -state FILE", err)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("read the deployed state from the Stride server at %s: %w\n\nStart one with \"stride dev\", point -address or STRIDE_ADDR at yours, or pass -state FILE", addr, err)
+		return nil, fmt.Errorf("read the deployed state from %s: %w", addr, err)
 	}
 	return st, nil
 }
@@ -135,28 +138,6 @@ func (c *cli) serverAddress(flagValue string) string {
 		addr = "http://" + addr
 	}
 	return strings.TrimRight(addr, "/")
-}
-
-// fetchState reads GET /stride/v1/state, the same document as a state file.
-func fetchState(ctx context.Context, addr string) (*engine.State, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, addr+"/stride/v1/state", nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<30))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(body)))
-	}
-	return engine.DecodeState(body)
 }
 
 // savePlan writes the plan file apply carries out (engine.SavedPlan).

@@ -66,7 +66,7 @@ group "everything" {
       }
 
       health_check {
-        protocol  = "TCP"
+        protocol  = "MESOS_TCP" # run by Mesos on the agent
         port_name = "db"
       }
 
@@ -130,13 +130,8 @@ group "everything" {
         ignore_http1xx           = true
       }
       health_check {
-        protocol = "COMMAND"
+        protocol = "COMMAND" # run by Mesos next to the task
         command  = "bin/healthcheck --port $PORT_ADMIN"
-      }
-      health_check {
-        protocol   = "MESOS_HTTP"
-        port_index = 1
-        path       = "/ping"
       }
 
       readiness_check {

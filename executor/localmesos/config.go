@@ -30,9 +30,13 @@ type Config struct {
 	// 16384 and 65536).
 	Cpus, Mem, Disk float64
 	// PortsPerAgent is the size of each agent's port range (default 1000).
-	// Agent i owns [31000+i*PortsPerAgent, 31000+(i+1)*PortsPerAgent-1]:
+	// Agent i owns [FirstPort+i*PortsPerAgent, FirstPort+(i+1)*PortsPerAgent-1]:
 	// every agent shares this machine, so their ranges are disjoint.
 	PortsPerAgent int
+	// FirstPort is where the agents' port ranges start (default 31000, Mesos'
+	// default range). Several stand-ins on one machine (tests running in
+	// parallel, say) need disjoint ranges, or their tasks fight over ports.
+	FirstPort int
 	// Roles optionally reserves a share (0 < share, sum of shares <= 1) of each
 	// agent's cpus, mem and disk for a role (a static reservation). Reserved
 	// resources are offered only to frameworks subscribed in that role, next
@@ -139,7 +143,13 @@ func (c Config) withDefaults() (Config, error) {
 			errs = append(errs, fmt.Errorf("%s: %v is not a resource amount", name, v))
 		}
 	}
-	if c.PortsPerAgent < 0 || firstPort+c.Agents*c.PortsPerAgent > 65536 {
+	if c.FirstPort == 0 {
+		c.FirstPort = firstPort
+	}
+	if c.FirstPort < 1024 || c.FirstPort > 65535 {
+		errs = append(errs, fmt.Errorf("first port: %d is outside 1024..65535", c.FirstPort))
+	}
+	if c.PortsPerAgent < 0 || c.FirstPort+c.Agents*c.PortsPerAgent > 65536 {
 		errs = append(errs, fmt.Errorf("ports per agent: %d ports for %d agents do not fit below port 65536", c.PortsPerAgent, c.Agents))
 	}
 	for name, d := range map[string]time.Duration{"offer interval": c.OfferInterval, "heartbeat interval": c.HeartbeatInterval, "update retry": c.UpdateRetry} {

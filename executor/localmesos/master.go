@@ -180,7 +180,7 @@ func agentResources(cfg Config, i int) resourceSet {
 		set[role] = p
 	}
 	if cfg.PortsPerAgent > 0 {
-		begin := uint64(firstPort + i*cfg.PortsPerAgent)
+		begin := uint64(cfg.FirstPort + i*cfg.PortsPerAgent)
 		rest.ports = mesos.Ranges{{Begin: begin, End: begin + uint64(cfg.PortsPerAgent) - 1}}
 	}
 	set[unreserved] = rest

@@ -70,10 +70,6 @@ group "shop" {
       protocol = "TCP"
       port     = 9000
     }
-    health_check {
-      protocol = "COMMAND"
-      command  = "curl -f http://$HOST:$PORT0/health"
-    }
 
     readiness_check {
       name                        = "ready"

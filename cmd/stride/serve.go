@@ -1,0 +1,153 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/stride-run/stride/executor/localmesos"
+	"github.com/stride-run/stride/executor/server"
+)
+
+// logger prints timestamped progress lines; safe for concurrent use.
+type logger struct {
+	mu  sync.Mutex
+	c   *cli
+	pfx string
+}
+
+func (l *logger) logf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(l.c.stdout, "%s %s%s\n", time.Now().Format("15:04:05.000"), l.pfx, fmt.Sprintf(format, args...))
+}
+
+// dev: stride dev [options] [DIR] — the embedded default in one process.
+func (c *cli) dev(args []string) int {
+	var af applyFlags
+	fs := c.flagSet("dev", "dev [options] [DIR]\n\nRuns Stride on the embedded default in one process: the state in a local file\nunder -data-dir, an in-process single-machine Mesos stand-in with -agents agents\n(tasks run as local processes), the executor and the API on -listen. With DIR, it\napplies that configuration at once. It stays in the foreground, printing what\nhappens, until interrupted; the tasks stop with it.")
+	listen := fs.String("listen", "127.0.0.1:8080", "the API's address")
+	dataDir := fs.String("data-dir", ".stride", "where state and task sandboxes live")
+	agents := fs.Int("agents", 3, "how many simulated Mesos agents")
+	firstPort := fs.Int("first-port", 31000, "where the agents' port ranges start (1000 ports each)")
+	af.configFlags.register(fs)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return exitError
+	}
+	if len(pos) > 1 {
+		fs.Usage()
+		return exitError
+	}
+	ctx, stop := signal.NotifyContext(c.ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := &logger{c: c}
+	srv, err := server.Start(ctx, server.Config{
+		Listen: *listen, DataDir: *dataDir, Embedded: true, Agents: *agents, FirstPort: *firstPort, Logf: log.logf,
+	})
+	if err != nil {
+		return c.errorf(af.noColor, "%v", err)
+	}
+	defer srv.Close()
+	fmt.Fprintf(c.stdout, "Stride is running on the embedded default.\n  API:   %s   (export STRIDE_ADDR=%s)\n  Mesos: %s   (%d agents, sandboxes in %s)\n  State: %s\nPress Ctrl-C to stop; the tasks stop with it.\n\n",
+		srv.URL(), srv.URL(), srv.MesosURL(), *agents, filepath.Join(*dataDir, "mesos"), *dataDir)
+	if len(pos) == 1 {
+		af.address = srv.URL()
+		af.autoApprove = true
+		af.detach = true
+		if code := c.applyDir(pos[0], &af, ""); code != exitOK {
+			return code
+		}
+	}
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(c.stdout, "\nStopping: killing the tasks of the embedded stand-in.")
+	case err := <-srv.Done():
+		if err != nil {
+			return c.errorf(af.noColor, "%v", err)
+		}
+	}
+	return exitOK
+}
+
+// server: stride server -listen ADDR -mesos URL -data-dir DIR.
+func (c *cli) server(args []string) int {
+	fs := c.flagSet("server", "server [options]\n\nRuns the Stride server against a Mesos master (or a `stride mesos-local`):\nthe executor and the API, with state in -data-dir.")
+	listen := fs.String("listen", "127.0.0.1:8080", "the API's address")
+	mesosURL := fs.String("mesos", "", "the Mesos master, e.g. http://127.0.0.1:5050 (comma-separated for several)")
+	dataDir := fs.String("data-dir", ".stride", "where state lives")
+	noColor := fs.Bool("no-color", false, "disable coloured output")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return exitError
+	}
+	if len(pos) > 0 || *mesosURL == "" {
+		if *mesosURL == "" {
+			fmt.Fprintln(c.stderr, "stride server: -mesos is required (or run stride dev for the embedded default)")
+		}
+		fs.Usage()
+		return exitError
+	}
+	ctx, stop := signal.NotifyContext(c.ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := &logger{c: c}
+	srv, err := server.Start(ctx, server.Config{Listen: *listen, DataDir: *dataDir, MesosURL: *mesosURL, Logf: log.logf})
+	if err != nil {
+		return c.errorf(*noColor, "%v", err)
+	}
+	defer srv.Close()
+	select {
+	case <-ctx.Done():
+		log.logf("stopping (tasks keep running on Mesos until the framework's failover timeout)")
+	case err := <-srv.Done():
+		if err != nil {
+			return c.errorf(*noColor, "%v", err)
+		}
+	}
+	return exitOK
+}
+
+// mesosLocal: stride mesos-local -listen ADDR -agents N -work-dir DIR.
+func (c *cli) mesosLocal(args []string) int {
+	fs := c.flagSet("mesos-local", "mesos-local [options]\n\nRuns the single-machine Mesos stand-in on its own: a master speaking the Mesos v1\nscheduler HTTP API and -agents simulated agents (127.0.0.2, 127.0.0.3, ...) that\nrun tasks as local processes. Several Stride servers can share it.")
+	listen := fs.String("listen", "127.0.0.1:5050", "the master's address")
+	agents := fs.Int("agents", 3, "how many simulated agents")
+	racks := fs.Int("racks", 2, "rack_id values the agents are spread over")
+	workDir := fs.String("work-dir", ".stride-mesos", "where task sandboxes live")
+	cpus := fs.Float64("cpus", 0, "cpus per agent (0: the stand-in's default)")
+	mem := fs.Float64("mem", 0, "memory (MB) per agent (0: default)")
+	firstPort := fs.Int("first-port", 31000, "where the agents' port ranges start (1000 ports each)")
+	noColor := fs.Bool("no-color", false, "disable coloured output")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return exitError
+	}
+	if len(pos) > 0 {
+		fs.Usage()
+		return exitError
+	}
+	ctx, stop := signal.NotifyContext(c.ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := &logger{c: c}
+	m, err := localmesos.New(localmesos.Config{
+		Listen: *listen, WorkDir: *workDir, Agents: *agents, Racks: *racks, Cpus: *cpus, Mem: *mem, FirstPort: *firstPort, Logf: log.logf,
+	})
+	if err != nil {
+		return c.errorf(*noColor, "%v", err)
+	}
+	if err := m.Start(ctx); err != nil {
+		return c.errorf(*noColor, "%v", err)
+	}
+	defer m.Close()
+	fmt.Fprintf(c.stdout, "Mesos stand-in listening on %s with %d agents (sandboxes in %s).\n", m.URL(), *agents, *workDir)
+	for _, a := range m.Agents() {
+		fmt.Fprintf(c.stdout, "  agent %s  %s  %v\n", a.ID, a.Hostname, a.Attributes)
+	}
+	<-ctx.Done()
+	fmt.Fprintln(c.stdout, "\nStopping: killing every task.")
+	return exitOK
+}

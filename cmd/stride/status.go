@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/stride-run/stride/engine"
+	"github.com/stride-run/stride/executor/api"
+)
+
+// status: stride status [options] [APP].
+func (c *cli) status(args []string) int {
+	fs := c.flagSet("status", "status [options] [APP]\n\nShows the deployed apps with their task counts, running deployments, and why\ninstances wait (unplaceable, backing off); with APP, that app and its tasks.")
+	address := fs.String("address", "", "the Stride server (default $STRIDE_ADDR or "+defaultAddress+")")
+	noColor := fs.Bool("no-color", false, "disable coloured output")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return exitError
+	}
+	if len(pos) > 1 {
+		fs.Usage()
+		return exitError
+	}
+	client := api.NewClient(c.serverAddress(*address))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if len(pos) == 1 {
+		app, err := client.App(ctx, engine.CanonicalID(pos[0]))
+		if err != nil {
+			return c.errorf(*noColor, "%v", err)
+		}
+		c.printApp(app)
+		return exitOK
+	}
+	apps, err := client.Apps(ctx)
+	if err != nil {
+		return c.errorf(*noColor, "%v", err)
+	}
+	if len(apps) == 0 {
+		fmt.Fprintln(c.stdout, "No apps are deployed.")
+		return exitOK
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "APP\tINSTANCES\tRUNNING\tHEALTHY\tSTAGED\tDEPLOYMENT\tNOTE")
+	for _, a := range apps {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\t%s\t%s\n", a.ID, a.Instances, a.TasksRunning, healthyText(&a), a.TasksStaged, deploymentText(&a), noteText(&a))
+	}
+	_ = tw.Flush()
+	return exitOK
+}
+
+func healthyText(a *api.AppInfo) string {
+	if len(a.HealthChecks) == 0 {
+		return "-"
+	}
+	return strconv.Itoa(a.TasksHealthy)
+}
+
+func deploymentText(a *api.AppInfo) string {
+	if len(a.Deployments) == 0 {
+		return "-"
+	}
+	ids := make([]string, len(a.Deployments))
+	for i, d := range a.Deployments {
+		ids[i] = d.ID
+	}
+	return strings.Join(ids, ",")
+}
+
+func noteText(a *api.AppInfo) string {
+	var notes []string
+	if a.Stride != nil {
+		if a.Stride.Waiting != "" {
+			notes = append(notes, "waiting: "+a.Stride.Waiting)
+		}
+		if a.Stride.DelaySeconds >= 1 {
+			notes = append(notes, fmt.Sprintf("backing off %.0fs", a.Stride.DelaySeconds))
+		}
+	}
+	if f := a.LastTaskFailure; f != nil && len(notes) > 0 {
+		notes = append(notes, fmt.Sprintf("last failure %s: %s", f.State, f.Message))
+	}
+	return strings.Join(notes, "; ")
+}
+
+func (c *cli) printApp(a *api.AppInfo) {
+	fmt.Fprintf(c.stdout, "%s (version %s)\n", a.ID, a.Version)
+	fmt.Fprintf(c.stdout, "  instances: %d  running: %d  healthy: %s  staged: %d\n", a.Instances, a.TasksRunning, healthyText(a), a.TasksStaged)
+	if d := deploymentText(a); d != "-" {
+		fmt.Fprintf(c.stdout, "  deployment: %s\n", d)
+	}
+	if n := noteText(a); n != "" {
+		fmt.Fprintf(c.stdout, "  %s\n", n)
+	}
+	if f := a.LastTaskFailure; f != nil {
+		fmt.Fprintf(c.stdout, "  last task failure: %s %s at %s: %s\n", f.TaskID, f.State, f.Timestamp, f.Message)
+	}
+	if len(a.Tasks) > 0 {
+		fmt.Fprintln(c.stdout)
+		c.printTasks(a.Tasks)
+	}
+}
+
+// tasks: stride tasks [options] [APP].
+func (c *cli) tasks(args []string) int {
+	fs := c.flagSet("tasks", "tasks [options] [APP]\n\nLists the tasks (of APP, or of every app): where they run, their ports, state\nand health.")
+	address := fs.String("address", "", "the Stride server (default $STRIDE_ADDR or "+defaultAddress+")")
+	noColor := fs.Bool("no-color", false, "disable coloured output")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return exitError
+	}
+	if len(pos) > 1 {
+		fs.Usage()
+		return exitError
+	}
+	client := api.NewClient(c.serverAddress(*address))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var tasks []engine.Task
+	if len(pos) == 1 {
+		app, err := client.App(ctx, engine.CanonicalID(pos[0]))
+		if err != nil {
+			return c.errorf(*noColor, "%v", err)
+		}
+		tasks = app.Tasks
+	} else if tasks, err = client.Tasks(ctx); err != nil {
+		return c.errorf(*noColor, "%v", err)
+	}
+	if len(tasks) == 0 {
+		fmt.Fprintln(c.stdout, "No tasks.")
+		return exitOK
+	}
+	c.printTasks(tasks)
+	return exitOK
+}
+
+func (c *cli) printTasks(tasks []engine.Task) {
+	sort.Slice(tasks, func(i, j int) bool {
+		if tasks[i].AppID != tasks[j].AppID {
+			return tasks[i].AppID < tasks[j].AppID
+		}
+		return tasks[i].ID < tasks[j].ID
+	})
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TASK\tAPP\tHOST\tPORTS\tSTATE\tHEALTH\tSTARTED")
+	for _, t := range tasks {
+		ports := make([]string, len(t.Ports))
+		for i, p := range t.Ports {
+			ports[i] = strconv.Itoa(p)
+		}
+		started := t.StartedAt
+		if started == "" {
+			started = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.AppID, t.Host, strings.Join(ports, ","), strings.TrimPrefix(t.State, "TASK_"), healthOf(t), started)
+	}
+	_ = tw.Flush()
+}
+
+func healthOf(t engine.Task) string {
+	if len(t.HealthCheckResults) == 0 {
+		return "-"
+	}
+	for _, h := range t.HealthCheckResults {
+		if !h.Alive {
+			cause := ""
+			if h.LastFailureCause != nil {
+				cause = ": " + *h.LastFailureCause
+			}
+			return "unhealthy" + cause
+		}
+	}
+	return "healthy"
+}

@@ -1,0 +1,353 @@
+// Package api serves Stride's HTTP interface: the Marathon-compatible /v2 surface
+// (the read side, task kills and deployment cancels; app and group writes arrive
+// with the full Marathon API) and Stride's own /stride/v1 endpoints used by
+// `stride plan` and `stride apply`.
+//
+// Reads come from the executor's published View and never wait on the executor's
+// actor: every encoding derived from a View is computed once and shared until the
+// executor publishes the next one. Writes are handed to the Backend.
+//
+// Errors have Marathon's shape, {"message": ..., "details": [{"path", "errors"}]},
+// with Marathon's status codes: 400 malformed JSON, 404 unknown app or deployment,
+// 405 (with Allow) for a method the path does not serve, 409 stale plans and locked
+// apps, 422 invalid apps. A client error is never answered with a 5xx, which
+// Marathon clients read as "this server is down".
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/stride-run/stride/engine"
+	"github.com/stride-run/stride/executor"
+)
+
+// Version is Stride's version, reported by /v2/info.
+var Version = "0.1.0"
+
+// Backend is what the API needs from the executor. *executor.Executor implements
+// it. View and Bus must not block; the other methods may wait on the executor's
+// actor and are only called by write requests.
+type Backend interface {
+	// View returns the latest published snapshot (never nil).
+	View() *executor.View
+	// Apply re-plans the request against the deployed state and starts a deployment.
+	Apply(ctx context.Context, req executor.ApplyRequest) (*engine.Plan, *engine.Deployment, error)
+	// Plan returns the plan Apply would carry out, changing nothing.
+	Plan(ctx context.Context, req executor.ApplyRequest) (*engine.Plan, error)
+	// Cancel stops a running deployment where it is.
+	Cancel(ctx context.Context, id string) error
+	// KillTasks kills tasks (they are replaced).
+	KillTasks(ctx context.Context, ids []string) ([]engine.Task, error)
+	// Bus returns the event bus.
+	Bus() *executor.Bus
+}
+
+// Info describes the server for /v2/info and /v2/leader.
+type Info struct {
+	// HTTPAddr is the host:port the API listens on.
+	HTTPAddr string
+	// Hostname, when set, replaces the host of HTTPAddr in what clients are told
+	// (the leader address, marathon_config.hostname).
+	Hostname string
+	// MesosURL is the Mesos master.
+	MesosURL string
+	// DataDir is where the state lives (embedded mode).
+	DataDir string
+}
+
+// Server is the HTTP handler. Create it with New.
+type Server struct {
+	b     Backend
+	info  Info
+	cache snapshots
+	// now is the clock (the timestamp of event_stream_attached).
+	now func() time.Time
+	// writeTimeout bounds how long a write waits for the executor.
+	writeTimeout time.Duration
+
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+// New returns the API handler over a backend.
+func New(b Backend, info Info) *Server {
+	return &Server{b: b, info: info, now: time.Now, writeTimeout: 30 * time.Second, closed: make(chan struct{})}
+}
+
+// Close ends the open event streams (an http.Server's Shutdown waits for them
+// otherwise: register it with RegisterOnShutdown). Later requests are served as
+// before, except /v2/events, which then ends at once.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() { close(s.closed) })
+}
+
+// Route prefixes.
+const (
+	pathApps        = "/v2/apps"
+	pathTasks       = "/v2/tasks"
+	pathDeployments = "/v2/deployments"
+	pathQueue       = "/v2/queue"
+	strideDeploy    = "/stride/v1/deployments"
+)
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	switch {
+	case p == "/ping":
+		s.ping(w, r)
+	case p == "/v2/info":
+		s.getInfo(w, r)
+	case p == "/v2/leader":
+		s.leader(w, r)
+	case p == pathApps || p == pathApps+"/":
+		s.appsList(w, r)
+	case strings.HasPrefix(p, pathApps+"/"):
+		s.appsSub(w, r, p[len(pathApps)+1:])
+	case p == pathTasks || p == pathTasks+"/":
+		s.tasksList(w, r)
+	case p == pathTasks+"/delete":
+		s.tasksDelete(w, r)
+	case p == pathDeployments || p == pathDeployments+"/":
+		s.deploymentsList(w, r)
+	case strings.HasPrefix(p, pathDeployments+"/"):
+		s.deploymentDelete(w, r, strings.Trim(p[len(pathDeployments)+1:], "/"))
+	case p == pathQueue || p == pathQueue+"/":
+		s.queue(w, r)
+	case strings.HasPrefix(p, pathQueue+"/"):
+		s.queueSub(w, r, p[len(pathQueue)+1:])
+	case p == "/v2/events":
+		s.events(w, r)
+	case p == "/stride/v1/state":
+		s.state(w, r)
+	case p == "/stride/v1/plan":
+		s.plan(w, r)
+	case p == "/stride/v1/apply":
+		s.apply(w, r)
+	case strings.HasPrefix(p, strideDeploy+"/"):
+		s.deploymentGet(w, r, strings.Trim(p[len(strideDeploy)+1:], "/"))
+	default:
+		writeError(w, http.StatusNotFound, "Not found: "+p)
+	}
+}
+
+// snap returns the encodings of the current View.
+func (s *Server) snap() *snapshot { return s.cache.get(s.b.View()) }
+
+// Error bodies.
+
+// errorBody is Marathon's error shape.
+type errorBody struct {
+	Message     string              `json:"message"`
+	Details     []engine.FieldError `json:"details,omitempty"`
+	Deployments []deploymentRef     `json:"deployments,omitempty"`
+}
+
+// deploymentRef is {"id": ...}, how AppInfo and the 409 "locked" error name a
+// deployment.
+type deploymentRef struct {
+	ID string `json:"id"`
+}
+
+// Messages of errors the API itself raises.
+const (
+	msgInvalidJSON    = "Invalid JSON"
+	msgInvalidObject  = "Object is not valid"
+	msgLocked         = "App is locked by one or more deployments. Override with the option '?force=true'. View details at '/v2/deployments/%s'."
+	msgAppNotFound    = "App '%s' does not exist"
+	msgGroupNotFound  = "Group '%s' does not exist"
+	msgDeployNotFound = "DeploymentPlan %s does not exist"
+	msgTaskNotFound   = "Task '%s' does not exist"
+	msgInvalidTask    = "Invalid task id %s"
+	msgRollback       = "Rolling back a deployment is not supported yet: cancel it with DELETE /v2/deployments/%s?force=true (apps keep their new definitions), then apply the previous configuration"
+	msgScaleKill      = "scale=true is not supported yet: kill without scale (the tasks are replaced) and change instances in the configuration"
+	msgWipeKill       = "wipe=true is not supported: Stride has no local persistent volumes"
+	msgBusy           = "the executor is busy: %v"
+)
+
+const contentJSON = "application/json; charset=utf-8"
+
+// writeJSON encodes v as the response body. Like Marathon, and unlike
+// json.Marshal, it leaves <, > and & unescaped.
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	raw, err := marshal(v)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "encode response: "+err.Error())
+		return
+	}
+	writeRaw(w, code, append(raw, '\n'))
+}
+
+// writeRaw writes an already encoded JSON body.
+func writeRaw(w http.ResponseWriter, code int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", contentJSON)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(code)
+	_, _ = w.Write(body)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, errorBody{Message: msg})
+}
+
+// allow answers 405 unless r's method is one of methods (HEAD is allowed with GET).
+func allow(w http.ResponseWriter, r *http.Request, methods ...string) bool {
+	for _, m := range methods {
+		if r.Method == m || (m == http.MethodGet && r.Method == http.MethodHead) {
+			return true
+		}
+	}
+	list := strings.Join(methods, ", ")
+	w.Header().Set("Allow", list)
+	msg := "HTTP method " + r.Method + " is not supported by this URL"
+	if list != "" {
+		msg += " (supported: " + list + ")"
+	}
+	writeError(w, http.StatusMethodNotAllowed, msg)
+	return false
+}
+
+// Small endpoints.
+
+func (s *Server) ping(w http.ResponseWriter, r *http.Request) {
+	if !allow(w, r, http.MethodGet) {
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Cache-Control", "no-cache, no-store, must-revalidate")
+	_, _ = w.Write([]byte("pong"))
+}
+
+// leaderAddr is the host:port clients are told to use.
+func (s *Server) leaderAddr() string {
+	if s.info.Hostname == "" {
+		return s.info.HTTPAddr
+	}
+	_, port, err := net.SplitHostPort(s.info.HTTPAddr)
+	if err != nil {
+		return s.info.Hostname
+	}
+	return net.JoinHostPort(s.info.Hostname, port)
+}
+
+func (s *Server) leader(w http.ResponseWriter, r *http.Request) {
+	if !allow(w, r, http.MethodGet) {
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"leader": s.leaderAddr()})
+}
+
+// info is GET /v2/info (§4.8). Marathon's configuration fields that have no Stride
+// equivalent carry Marathon's defaults.
+type info struct {
+	Name            string           `json:"name"`
+	Version         string           `json:"version"`
+	Buildref        string           `json:"buildref"`
+	Elected         bool             `json:"elected"`
+	Leader          string           `json:"leader"`
+	FrameworkID     string           `json:"frameworkId"`
+	MarathonConfig  marathonConfig   `json:"marathon_config"`
+	ZookeeperConfig zookeeperConfig  `json:"zookeeper_config"`
+	HTTPConfig      httpConfig       `json:"http_config"`
+	EventSubscriber *json.RawMessage `json:"event_subscriber"`
+	Stride          strideInfo       `json:"stride"`
+}
+
+type marathonConfig struct {
+	Checkpoint                     bool    `json:"checkpoint"`
+	Executor                       string  `json:"executor"`
+	FailoverTimeout                int     `json:"failover_timeout"`
+	FrameworkName                  string  `json:"framework_name"`
+	HA                             bool    `json:"ha"`
+	Hostname                       string  `json:"hostname"`
+	LeaderProxyConnectionTimeoutMs int     `json:"leader_proxy_connection_timeout_ms"`
+	LeaderProxyReadTimeoutMs       int     `json:"leader_proxy_read_timeout_ms"`
+	LocalPortMin                   int     `json:"local_port_min"`
+	LocalPortMax                   int     `json:"local_port_max"`
+	Master                         string  `json:"master"`
+	MesosLeaderUIURL               string  `json:"mesos_leader_ui_url"`
+	WebuiURL                       *string `json:"webui_url"`
+	MesosRole                      *string `json:"mesos_role"`
+	MesosUser                      string  `json:"mesos_user"`
+	ReconciliationInitialDelay     int     `json:"reconciliation_initial_delay"`
+	ReconciliationInterval         int     `json:"reconciliation_interval"`
+	TaskLaunchTimeout              int     `json:"task_launch_timeout"`
+	TaskReservationTimeout         int     `json:"task_reservation_timeout"`
+}
+
+type zookeeperConfig struct {
+	ZK               string `json:"zk"`
+	ZKTimeout        int    `json:"zk_timeout"`
+	ZKSessionTimeout int    `json:"zk_session_timeout"`
+	ZKMaxVersions    int    `json:"zk_max_versions"`
+}
+
+type httpConfig struct {
+	HTTPPort  int `json:"http_port"`
+	HTTPSPort int `json:"https_port"`
+}
+
+type strideInfo struct {
+	Version        string `json:"version"`
+	StateSerial    uint64 `json:"state_serial"`
+	DataDir        string `json:"data_dir,omitempty"`
+	MesosConnected bool   `json:"mesos_connected"`
+}
+
+func (s *Server) getInfo(w http.ResponseWriter, r *http.Request) {
+	if !allow(w, r, http.MethodGet) {
+		return
+	}
+	v := s.b.View()
+	host, port, _ := net.SplitHostPort(s.info.HTTPAddr)
+	if s.info.Hostname != "" {
+		host = s.info.Hostname
+	}
+	p, _ := strconv.Atoi(port)
+	writeJSON(w, http.StatusOK, info{
+		Name: "stride", Version: Version, Buildref: "unknown", Elected: true,
+		Leader: s.leaderAddr(), FrameworkID: v.FrameworkID,
+		MarathonConfig: marathonConfig{
+			Checkpoint: true, Executor: "//cmd", FailoverTimeout: 604800, FrameworkName: "stride",
+			Hostname: host, LeaderProxyConnectionTimeoutMs: 5000, LeaderProxyReadTimeoutMs: 10000,
+			LocalPortMin: 10000, LocalPortMax: 20000, Master: s.info.MesosURL, MesosLeaderUIURL: s.info.MesosURL,
+			MesosUser: "root", ReconciliationInitialDelay: 15000, ReconciliationInterval: 600000,
+			TaskLaunchTimeout: 300000, TaskReservationTimeout: 20000,
+		},
+		ZookeeperConfig: zookeeperConfig{ZKTimeout: 10000, ZKSessionTimeout: 10000, ZKMaxVersions: 50},
+		HTTPConfig:      httpConfig{HTTPPort: p},
+		Stride:          strideInfo{Version: Version, StateSerial: v.Serial, DataDir: s.info.DataDir, MesosConnected: v.Connected},
+	})
+}
+
+// canonicalPath turns the rest of a URL path into an absolute id: empty segments
+// (a missing or doubled slash, a trailing one) are dropped, "shop//api/" →
+// "/shop/api".
+func canonicalPath(rest string) string {
+	if !strings.Contains(rest, "//") && !strings.HasSuffix(rest, "/") {
+		return engine.CanonicalID(rest)
+	}
+	segs := strings.Split(rest, "/")
+	out := segs[:0]
+	for _, s := range segs {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return "/" + strings.Join(out, "/")
+}
+
+// queryBool reads a Marathon boolean query parameter ("true", "1"; absent: false).
+func queryBool(r *http.Request, name string) bool {
+	v := strings.ToLower(r.URL.Query().Get(name))
+	return v == "true" || v == "1" || v == "yes"
+}

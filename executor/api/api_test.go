@@ -1,0 +1,370 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stride-run/stride/engine"
+	"github.com/stride-run/stride/executor"
+)
+
+// readRequests are the GET requests of TestGoldenReads; TestReadsNeverWrite
+// replays them.
+var readRequests = map[string]request{
+	"ping":                       {path: "/ping"},
+	"info":                       {path: "/v2/info"},
+	"leader":                     {path: "/v2/leader"},
+	"apps":                       {path: "/v2/apps"},
+	"apps-trailing-slash":        {path: "/v2/apps/"},
+	"apps-embed-tasks":           {path: "/v2/apps?embed=apps.tasks&embed=apps.lastTaskFailure"},
+	"apps-embed-failures":        {path: "/v2/apps?embed=apps.failures&id=registry"},
+	"apps-embed-readiness-stats": {path: "/v2/apps?embed=apps.readiness&embed=apps.taskStats&id=/shop/api"},
+	"apps-filter-id":             {path: "/v2/apps?id=SHOP"},
+	"apps-filter-cmd":            {path: "/v2/apps?cmd=worker"},
+	"apps-filter-label":          {path: "/v2/apps?label=team==shop,tier!=backend"},
+	"apps-filter-label-in":       {path: "/v2/apps?label=" + "tier%20in%20(backend,%20frontend)"},
+	"apps-filter-none":           {path: "/v2/apps?label=nolabel"},
+	"app":                        {path: "/v2/apps/shop/api"},
+	"app-no-slash-variants":      {path: "/v2/apps//shop//worker/"},
+	"app-escaped":                {path: "/v2/apps/%2Fshop%2Fworker"},
+	"app-embed-readiness":        {path: "/v2/apps/tools/registry?embed=app.readiness"},
+	"group-star":                 {path: "/v2/apps/shop/*"},
+	"root-star":                  {path: "/v2/apps/*?id=x"},
+	"app-tasks":                  {path: "/v2/apps/shop/api/tasks"},
+	"app-tasks-sorted":           {path: "/v2/apps/shop/worker/tasks"},
+	"app-tasks-text":             {path: "/v2/apps/shop/api/tasks", header: map[string]string{"Accept": "text/plain"}},
+	"app-versions":               {path: "/v2/apps/shop/api/versions"},
+	"app-version":                {path: "/v2/apps/shop/worker/versions/" + v1},
+	"tasks":                      {path: "/v2/tasks"},
+	"tasks-accept-both":          {path: "/v2/tasks?status=staging", header: map[string]string{"Accept": "text/plain, application/json"}},
+	"tasks-status-running":       {path: "/v2/tasks?status=running"},
+	"tasks-status-array":         {path: "/v2/tasks?status[]=staging&status[]=killing"},
+	"tasks-status-unknown":       {path: "/v2/tasks?status=bogus&status=staging"},
+	"tasks-text":                 {path: "/v2/tasks", header: map[string]string{"Accept": "text/plain"}},
+	"deployments":                {path: "/v2/deployments"},
+	"queue":                      {path: "/v2/queue"},
+	"stride-state":               {path: "/stride/v1/state"},
+	"stride-deployment-running":  {path: "/stride/v1/deployments/dep-1"},
+	"stride-deployment-recent":   {path: "/stride/v1/deployments/dep-0/"},
+
+	"err-app-not-found":        {path: "/v2/apps/nope"},
+	"err-app-tasks-not-found":  {path: "/v2/apps/nope/tasks"},
+	"err-group-not-found":      {path: "/v2/apps/nope/*"},
+	"err-version-not-found":    {path: "/v2/apps/shop/api/versions/" + v1},
+	"err-label-selector":       {path: "/v2/apps?label=a%20in%20(b"},
+	"err-unknown-path":         {path: "/v2/nothing"},
+	"err-deployment-not-found": {path: "/stride/v1/deployments/dep-9"},
+}
+
+// TestGoldenReads checks every read endpoint's status, headers and body against
+// testdata/read-<name>.golden.
+func TestGoldenReads(t *testing.T) {
+	for name, req := range readRequests {
+		t.Run(name, func(t *testing.T) {
+			s, _ := newTestServer()
+			checkGolden(t, "read-"+name, render(t, do(t, s, req)))
+		})
+	}
+}
+
+// TestGoldenWrites checks the write endpoints and their errors against
+// testdata/write-<name>.golden, and what the backend was asked.
+func TestGoldenWrites(t *testing.T) {
+	dep := &engine.Deployment{ID: "dep-2", Version: v2, Status: engine.DeploymentRunning}
+	plan := &engine.Plan{
+		FormatVersion: engine.PlanFormatVersion, StateSerial: 7, Scope: "/",
+		Changes: []*engine.Change{{ID: "/shop/worker", Action: engine.ActionScale, Fields: []engine.FieldChange{{Path: "instances", Before: 3.0, After: 4.0}}}},
+		Steps:   []engine.Step{{Actions: []engine.StepAction{{ID: "/shop/worker", Action: engine.ActionScale}}}},
+		Summary: engine.Summary{Scale: 1},
+	}
+	const goodSpec = `{"spec":{"scope":"/","apps":[{"id":"/shop/zz","cmd":"sleep 1"},{"id":"/shop/aa","cmd":"sleep 2"}]},"state_serial":7}`
+	cases := map[string]struct {
+		req       request
+		setup     func(*fakeBackend)
+		wantCalls []string
+	}{
+		"apply-created": {
+			req:       request{method: "POST", path: "/stride/v1/apply", body: goodSpec},
+			setup:     func(f *fakeBackend) { f.applyPlan, f.applyDep = plan, dep },
+			wantCalls: []string{"Apply"},
+		},
+		"apply-nothing": {
+			req:       request{method: "POST", path: "/stride/v1/apply", body: goodSpec},
+			wantCalls: []string{"Apply"},
+		},
+		"apply-destroy-without-spec": {
+			req:       request{method: "POST", path: "/stride/v1/apply", body: `{"scope":"/shop","destroy":true}`},
+			wantCalls: []string{"Apply"},
+		},
+		"plan": {
+			req:       request{method: "POST", path: "/stride/v1/plan", body: goodSpec},
+			setup:     func(f *fakeBackend) { f.applyPlan = plan },
+			wantCalls: []string{"Plan"},
+		},
+		"err-apply-stale": {
+			req: request{method: "POST", path: "/stride/v1/apply", body: goodSpec},
+			setup: func(f *fakeBackend) {
+				f.applyErr = fmt.Errorf("%w (planned against serial 7, now 8): run stride plan again", executor.ErrStale)
+			},
+			wantCalls: []string{"Apply"},
+		},
+		"err-apply-locked": {
+			req:       request{method: "POST", path: "/stride/v1/apply", body: goodSpec},
+			setup:     func(f *fakeBackend) { f.applyErr = &executor.LockedError{Deployments: []string{"dep-1", "dep-3"}} },
+			wantCalls: []string{"Apply"},
+		},
+		"err-apply-plan-error": {
+			req:       request{method: "POST", path: "/stride/v1/apply", body: goodSpec},
+			setup:     func(f *fakeBackend) { f.applyErr = &executor.PlanError{Message: "dependency cycle: /a -> /b -> /a"} },
+			wantCalls: []string{"Apply"},
+		},
+		"err-apply-internal": {
+			req:       request{method: "POST", path: "/stride/v1/apply", body: goodSpec},
+			setup:     func(f *fakeBackend) { f.applyErr = errors.New("executor: write state: disk full") },
+			wantCalls: []string{"Apply"},
+		},
+		"err-apply-malformed": {
+			req: request{method: "POST", path: "/stride/v1/apply", body: "{\"spec\": {\"apps\": [\n  {\"id\": \"/a\",}]}}"},
+		},
+		"err-apply-empty-body": {
+			req: request{method: "POST", path: "/stride/v1/apply"},
+		},
+		"err-apply-wrong-type": {
+			req: request{method: "POST", path: "/stride/v1/apply", body: `{"spec":{"apps":[]},"destroy":"yes"}`},
+		},
+		"err-apply-app-wrong-types": {
+			req: request{method: "POST", path: "/stride/v1/apply", body: `{"spec":{"apps":[{"id":"/ok","cmd":"x"},{"id":"/bad","cpus":"lots","cmdd":"x"}]}}`},
+		},
+		"err-apply-null-app": {
+			req: request{method: "POST", path: "/stride/v1/apply", body: `{"spec":{"apps":[null]}}`},
+		},
+		"err-apply-invalid-app": {
+			req: request{method: "POST", path: "/stride/v1/apply", body: `{"spec":{"apps":[{"id":"/ok","cmd":"x"},{"id":"/Bad_Id","cmd":"x","upgradeStrategy":{"minimumHealthCapacity":2}}]}}`},
+		},
+		"err-apply-no-spec": {
+			req: request{method: "POST", path: "/stride/v1/apply", body: `{"scope":"/shop"}`},
+		},
+		"err-apply-bad-scope": {
+			req: request{method: "POST", path: "/stride/v1/apply", body: `{"scope":"shop","spec":{"apps":[]}}`},
+		},
+		"err-apply-get": {
+			req: request{path: "/stride/v1/apply"},
+		},
+		"err-state-post": {
+			req: request{method: "POST", path: "/stride/v1/state", body: "{}"},
+		},
+		"err-apps-post": {
+			req: request{method: "POST", path: "/v2/apps", body: "{}"},
+		},
+		"err-app-put": {
+			req: request{method: "PUT", path: "/v2/apps/shop/api", body: "{}"},
+		},
+		"err-app-restart": {
+			req: request{method: "POST", path: "/v2/apps/shop/api/restart", body: "{}"},
+		},
+		"err-queue-delay": {
+			req: request{method: "DELETE", path: "/v2/queue/shop/api/delay"},
+		},
+		"cancel-deployment-force": {
+			req:       request{method: "DELETE", path: "/v2/deployments/dep-1?force=true"},
+			wantCalls: []string{"Cancel dep-1"},
+		},
+		"err-cancel-deployment-rollback": {
+			req: request{method: "DELETE", path: "/v2/deployments/dep-1"},
+		},
+		"err-cancel-deployment-unknown": {
+			req: request{method: "DELETE", path: "/v2/deployments/dep-9?force=true"},
+		},
+		"err-cancel-deployment-gone": {
+			req:       request{method: "DELETE", path: "/v2/deployments/dep-1?force=true"},
+			setup:     func(f *fakeBackend) { f.cancelErr = executor.ErrNoDeployment },
+			wantCalls: []string{"Cancel dep-1"},
+		},
+		"err-deployments-post": {
+			req: request{method: "POST", path: "/v2/deployments"},
+		},
+		"kill-tasks": {
+			req:       request{method: "POST", path: "/v2/tasks/delete", body: `{"ids":["shop_api.0b","shop_worker.1a"]}`},
+			wantCalls: []string{"KillTasks shop_api.0b,shop_worker.1a"},
+		},
+		"err-kill-tasks-unknown": {
+			req: request{method: "POST", path: "/v2/tasks/delete", body: `{"ids":["shop_api.0b","shop_api.zz"]}`},
+		},
+		"err-kill-tasks-scale": {
+			req: request{method: "POST", path: "/v2/tasks/delete?scale=true", body: `{"ids":["shop_api.0b"]}`},
+		},
+		"err-kill-tasks-malformed": {
+			req: request{method: "POST", path: "/v2/tasks/delete", body: `{"ids":"shop_api.0b"}`},
+		},
+		"kill-app-tasks-on-host": {
+			req:       request{method: "DELETE", path: "/v2/apps/shop/api/tasks?host=agent-2"},
+			wantCalls: []string{"KillTasks shop_api.0b"},
+		},
+		"kill-app-task": {
+			req:       request{method: "DELETE", path: "/v2/apps/shop/api/tasks/shop_api.0a"},
+			wantCalls: []string{"KillTasks shop_api.0a"},
+		},
+		"err-kill-app-task-unknown": {
+			req: request{method: "DELETE", path: "/v2/apps/shop/api/tasks/shop_worker.1a"},
+		},
+		"err-kill-app-task-get": {
+			req: request{path: "/v2/apps/shop/api/tasks/shop_api.0a"},
+		},
+		"err-kill-backend-busy": {
+			req:       request{method: "DELETE", path: "/v2/apps/shop/api/tasks/shop_api.0a"},
+			setup:     func(f *fakeBackend) { f.killErr = fmt.Errorf("kill: %w", context.DeadlineExceeded) },
+			wantCalls: []string{"KillTasks shop_api.0a"},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			s, f := newTestServer()
+			if tc.setup != nil {
+				tc.setup(f)
+			}
+			w := do(t, s, tc.req)
+			if w.Code >= 500 && w.Code != http.StatusServiceUnavailable && !strings.Contains(name, "internal") {
+				t.Errorf("status %d for a client error", w.Code)
+			}
+			checkGolden(t, "write-"+name, render(t, w))
+			if got := f.Calls(); !slices.Equal(got, tc.wantCalls) {
+				t.Errorf("backend calls = %q, want %q", got, tc.wantCalls)
+			}
+		})
+	}
+}
+
+// TestApplyRequestReachesBackend checks what an apply hands the executor: apps
+// with defaults, sorted by id, and the serial to check.
+func TestApplyRequestReachesBackend(t *testing.T) {
+	s, f := newTestServer()
+	w := do(t, s, request{method: "POST", path: "/stride/v1/apply", body: `{"spec":{"scope":"/shop","apps":[{"id":"/shop/zz","cmd":"a"},{"id":"/shop/aa","cmd":"b"}]},"scope":"/shop","state_serial":7,"force":true}`})
+	if w.Code != http.StatusOK {
+		t.Fatalf("status %d: %s", w.Code, w.Body)
+	}
+	req := f.lastApply
+	if req.Scope != "/shop" || !req.Force || req.ExpectSerial == nil || *req.ExpectSerial != 7 || req.Destroy {
+		t.Errorf("request = %+v", req)
+	}
+	var ids []string
+	for _, a := range req.Spec.Apps {
+		ids = append(ids, a.ID)
+		if a.Mem != engine.DefaultMem || a.Instances != engine.DefaultInstances {
+			t.Errorf("%s: defaults not applied: mem %v instances %d", a.ID, a.Mem, a.Instances)
+		}
+	}
+	if !slices.Equal(ids, []string{"/shop/aa", "/shop/zz"}) {
+		t.Errorf("apps = %v, want sorted by id", ids)
+	}
+}
+
+// TestReadsNeverWrite replays every read request, and the read methods of every
+// endpoint, and checks that the backend's write methods were never called.
+func TestReadsNeverWrite(t *testing.T) {
+	s, f := newTestServer()
+	for name, req := range readRequests {
+		for _, m := range []string{http.MethodGet, http.MethodHead} {
+			req.method = m
+			if w := do(t, s, req); w.Code >= 500 {
+				t.Errorf("%s %s: status %d", m, name, w.Code)
+			}
+		}
+	}
+	if calls := f.Calls(); len(calls) > 0 {
+		t.Errorf("reads called the backend's write methods: %q", calls)
+	}
+}
+
+// TestMethodNotAllowed checks 405 answers carry Allow and Marathon's error shape.
+func TestMethodNotAllowed(t *testing.T) {
+	cases := map[string]struct {
+		method, path, allow string
+	}{
+		"ping":          {"POST", "/ping", "GET"},
+		"info":          {"DELETE", "/v2/info", "GET"},
+		"leader":        {"DELETE", "/v2/leader", "GET"},
+		"apps":          {"PATCH", "/v2/apps", "GET"},
+		"app":           {"DELETE", "/v2/apps/shop/api", "GET"},
+		"app-tasks":     {"POST", "/v2/apps/shop/api/tasks", "GET, DELETE"},
+		"app-versions":  {"POST", "/v2/apps/shop/api/versions", "GET"},
+		"tasks":         {"POST", "/v2/tasks", "GET"},
+		"tasks-delete":  {"GET", "/v2/tasks/delete", "POST"},
+		"deployments":   {"PUT", "/v2/deployments", "GET"},
+		"deployment":    {"GET", "/v2/deployments/dep-1", "DELETE"},
+		"queue":         {"POST", "/v2/queue", "GET"},
+		"events":        {"POST", "/v2/events", "GET"},
+		"state":         {"PUT", "/stride/v1/state", "GET"},
+		"plan":          {"GET", "/stride/v1/plan", "POST"},
+		"apply":         {"PUT", "/stride/v1/apply", "POST"},
+		"stride-deploy": {"DELETE", "/stride/v1/deployments/dep-1", "GET"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			s, f := newTestServer()
+			w := do(t, s, request{method: tc.method, path: tc.path})
+			if w.Code != http.StatusMethodNotAllowed {
+				t.Fatalf("status %d, want 405", w.Code)
+			}
+			if got := w.Header().Get("Allow"); got != tc.allow {
+				t.Errorf("Allow = %q, want %q", got, tc.allow)
+			}
+			var body errorBody
+			decode(t, w, &body)
+			if !strings.Contains(body.Message, tc.method) {
+				t.Errorf("message %q does not name the method", body.Message)
+			}
+			if calls := f.Calls(); len(calls) > 0 {
+				t.Errorf("backend called: %q", calls)
+			}
+		})
+	}
+}
+
+// TestAppRouting checks how ids in URLs are read: canonicalised, and reserved
+// suffixes routed to sub-resources unless the whole path is an app.
+func TestAppRouting(t *testing.T) {
+	v := fixtureView()
+	// An app whose id ends like a sub-resource route ("/x/tasks/y") stays an app.
+	odd := engine.NewApp("/x/tasks/y")
+	odd.Cmd = "sleep 1"
+	odd.ApplyDefaults()
+	v.Apps = append(v.Apps, &executor.AppStatus{App: odd, Deployments: []string{}, Tasks: []*engine.Task{}})
+	s := New(newFake(v), Info{})
+	cases := map[string]struct {
+		path   string
+		status int
+		// key is the top-level key of the JSON answer.
+		key string
+	}{
+		"plain":           {"/v2/apps/shop/api", 200, "app"},
+		"trailing slash":  {"/v2/apps/shop/api/", 200, "app"},
+		"double slashes":  {"/v2/apps//shop//api", 200, "app"},
+		"escaped slashes": {"/v2/apps/%2Fshop%2Fapi", 200, "app"},
+		"tasks":           {"/v2/apps/shop/api/tasks", 200, "tasks"},
+		"tasks slash":     {"/v2/apps/shop/api/tasks/", 200, "tasks"},
+		"versions":        {"/v2/apps/shop/api/versions", 200, "versions"},
+		"odd app":         {"/v2/apps/x/tasks/y", 200, "app"},
+		"group":           {"/v2/apps/shop/*", 200, "*"},
+		"root group":      {"/v2/apps/*", 200, "*"},
+		"unknown":         {"/v2/apps/shop", 404, "message"},
+		"tasks of none":   {"/v2/apps/tasks", 404, "message"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			w := do(t, s, request{path: tc.path})
+			if w.Code != tc.status {
+				t.Fatalf("status %d, want %d: %s", w.Code, tc.status, w.Body)
+			}
+			var m map[string]any
+			decode(t, w, &m)
+			if _, ok := m[tc.key]; !ok || len(m) != 1 {
+				t.Errorf("keys of %s, want only %q", w.Body, tc.key)
+			}
+		})
+	}
+}

@@ -1,0 +1,217 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/stride-run/stride/engine"
+)
+
+// Client talks to a Stride server.
+type Client struct {
+	// Base is the server's URL, "http://127.0.0.1:8080".
+	Base string
+	// HTTP is the HTTP client (a 60 s timeout by default).
+	HTTP *http.Client
+}
+
+// NewClient returns a client for base (a URL; "host:port" is taken as http).
+func NewClient(base string) *Client {
+	if !strings.Contains(base, "://") {
+		base = "http://" + base
+	}
+	return &Client{Base: strings.TrimRight(base, "/"), HTTP: &http.Client{Timeout: 60 * time.Second}}
+}
+
+// Error is an error answer of the server.
+type Error struct {
+	// Status is the HTTP status code.
+	Status int
+	// Message is Marathon's "message" (or the body, when it is not JSON).
+	Message string
+	// Details are the field errors of a 400 or 422.
+	Details []engine.FieldError
+	// Deployments name the deployments that lock an app (409).
+	Deployments []string
+}
+
+// Error returns the message and, one per line, the field errors.
+func (e *Error) Error() string {
+	msg := e.Message
+	for _, d := range e.Details {
+		msg += fmt.Sprintf("\n  %s: %s", d.Path, strings.Join(d.Errors, ", "))
+	}
+	return msg
+}
+
+// ErrUnreachable wraps connection failures, so callers can say "is a server running?".
+var ErrUnreachable = errors.New("cannot reach the Stride server")
+
+func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("encode request: %w", err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.Base+path, rd)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return fmt.Errorf("%w at %s: %v", ErrUnreachable, c.Base, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("read %s %s: %w", method, path, err)
+	}
+	if resp.StatusCode >= 400 {
+		var eb errorBody
+		if json.Unmarshal(raw, &eb) != nil || eb.Message == "" {
+			eb.Message = strings.TrimSpace(string(raw))
+		}
+		e := &Error{Status: resp.StatusCode, Message: eb.Message, Details: eb.Details}
+		for _, d := range eb.Deployments {
+			e.Deployments = append(e.Deployments, d.ID)
+		}
+		return e
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			return fmt.Errorf("decode %s %s: %w", method, path, err)
+		}
+	}
+	return nil
+}
+
+// State returns the deployed state (serial and apps).
+func (c *Client) State(ctx context.Context) (*engine.State, error) {
+	var out StateResponse
+	if err := c.do(ctx, http.MethodGet, "/stride/v1/state", nil, &out); err != nil {
+		return nil, err
+	}
+	for _, a := range out.Apps {
+		a.ApplyDefaults()
+	}
+	return &engine.State{Serial: out.Serial, Apps: out.Apps}, nil
+}
+
+// Apply starts a deployment.
+func (c *Client) Apply(ctx context.Context, req ApplyRequest) (*ApplyResponse, error) {
+	var out ApplyResponse
+	if err := c.do(ctx, http.MethodPost, "/stride/v1/apply", req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Deployment returns a deployment's status and its apps' progress.
+func (c *Client) Deployment(ctx context.Context, id string) (*DeploymentResponse, error) {
+	var out DeploymentResponse
+	if err := c.do(ctx, http.MethodGet, "/stride/v1/deployments/"+url.PathEscape(id), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// AppInfo is the part of Marathon's AppInfo the CLI shows.
+type AppInfo struct {
+	ID              string                `json:"id"`
+	Instances       int                   `json:"instances"`
+	Cmd             string                `json:"cmd"`
+	Version         string                `json:"version"`
+	TasksStaged     int                   `json:"tasksStaged"`
+	TasksRunning    int                   `json:"tasksRunning"`
+	TasksHealthy    int                   `json:"tasksHealthy"`
+	TasksUnhealthy  int                   `json:"tasksUnhealthy"`
+	HealthChecks    []json.RawMessage     `json:"healthChecks"`
+	Deployments     []struct{ ID string } `json:"deployments"`
+	Tasks           []engine.Task         `json:"tasks"`
+	LastTaskFailure *struct {
+		State     string `json:"state"`
+		Message   string `json:"message"`
+		Timestamp string `json:"timestamp"`
+		TaskID    string `json:"taskId"`
+	} `json:"lastTaskFailure"`
+	Stride *struct {
+		Waiting      string  `json:"waiting"`
+		DelaySeconds float64 `json:"delaySeconds"`
+		Pending      int     `json:"pending"`
+	} `json:"stride"`
+}
+
+// Apps lists apps with their tasks and last failures.
+func (c *Client) Apps(ctx context.Context) ([]AppInfo, error) {
+	var out struct {
+		Apps []AppInfo `json:"apps"`
+	}
+	err := c.do(ctx, http.MethodGet, "/v2/apps?embed=apps.tasks&embed=apps.lastTaskFailure&embed=apps.counts", nil, &out)
+	return out.Apps, err
+}
+
+// App returns one app (id with or without its leading slash).
+func (c *Client) App(ctx context.Context, id string) (*AppInfo, error) {
+	var out struct {
+		App AppInfo `json:"app"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/v2/apps"+escapePath(engine.CanonicalID(id)), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out.App, nil
+}
+
+// Plan returns the plan an apply of req would carry out now.
+func (c *Client) Plan(ctx context.Context, req ApplyRequest) (*engine.Plan, error) {
+	var out engine.Plan
+	if err := c.do(ctx, http.MethodPost, "/stride/v1/plan", req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Deployments lists the running deployments (Marathon's GET /v2/deployments).
+func (c *Client) Deployments(ctx context.Context) ([]DeploymentInfo, error) {
+	var out []DeploymentInfo
+	err := c.do(ctx, http.MethodGet, "/v2/deployments", nil, &out)
+	return out, err
+}
+
+// Cancel stops a running deployment where it is (DELETE
+// /v2/deployments/{id}?force=true).
+func (c *Client) Cancel(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, "/v2/deployments/"+url.PathEscape(id)+"?force=true", nil, nil)
+}
+
+// escapePath escapes each segment of an absolute id for a URL path.
+func escapePath(id string) string {
+	segs := strings.Split(id, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	return strings.Join(segs, "/")
+}
+
+// Tasks lists every task.
+func (c *Client) Tasks(ctx context.Context) ([]engine.Task, error) {
+	var out struct {
+		Tasks []engine.Task `json:"tasks"`
+	}
+	err := c.do(ctx, http.MethodGet, "/v2/tasks", nil, &out)
+	return out.Tasks, err
+}

@@ -1,0 +1,271 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/stride-run/stride/engine"
+	"github.com/stride-run/stride/executor"
+)
+
+// Stride's own endpoints, used by the CLI.
+
+// StateResponse is GET /stride/v1/state: the state file format, apps sorted by id.
+type StateResponse struct {
+	Serial uint64        `json:"serial"`
+	Apps   []*engine.App `json:"apps"`
+}
+
+// ApplyRequest is the body of POST /stride/v1/plan and /stride/v1/apply.
+type ApplyRequest struct {
+	// Spec is the desired configuration. It may only be absent with Destroy.
+	Spec *engine.Spec `json:"spec"`
+	// Scope is the group the spec owns ("" or "/": everything).
+	Scope   string `json:"scope,omitempty"`
+	Destroy bool   `json:"destroy,omitempty"`
+	// StateSerial, when set, must equal the server's state serial (else 409 stale).
+	StateSerial *uint64 `json:"state_serial,omitempty"`
+	// Force cancels running deployments of the same apps instead of answering 409.
+	Force bool `json:"force,omitempty"`
+}
+
+// ApplyResponse is the answer of POST /stride/v1/apply: 201 with the deployment,
+// or 200 without one when there was nothing to do.
+type ApplyResponse struct {
+	DeploymentID string       `json:"deploymentId,omitempty"`
+	Version      string       `json:"version,omitempty"`
+	Plan         *engine.Plan `json:"plan"`
+}
+
+// DeploymentResponse is GET /stride/v1/deployments/{id}.
+type DeploymentResponse struct {
+	*engine.Deployment
+	// Progress of the apps of the current step (running deployments only).
+	Progress []executor.AppProgress `json:"progress"`
+	// Apps holds the current status of every app the deployment touches.
+	Apps []AppSummary `json:"apps"`
+}
+
+// AppSummary is one app's counts, as `stride apply` shows them while it follows a
+// deployment. Healthy counts running tasks of apps without health checks.
+type AppSummary struct {
+	ID          string  `json:"id"`
+	Instances   int     `json:"instances"`
+	Staged      int     `json:"staged"`
+	Running     int     `json:"running"`
+	Healthy     int     `json:"healthy"`
+	Waiting     string  `json:"waiting,omitempty"`
+	Delay       float64 `json:"delaySeconds,omitempty"`
+	LastFailure string  `json:"lastFailure,omitempty"`
+}
+
+// state is GET /stride/v1/state.
+func (s *Server) state(w http.ResponseWriter, r *http.Request) {
+	if !allow(w, r, http.MethodGet) {
+		return
+	}
+	sn := s.snap()
+	sn.encodeApps()
+	if sn.appErr != nil {
+		writeError(w, http.StatusInternalServerError, "encode apps: "+sn.appErr.Error())
+		return
+	}
+	b := make([]byte, 0, sn.appsCap(false))
+	b = append(b, `{"serial":`...)
+	b = strconv.AppendUint(b, sn.view.Serial, 10)
+	b = append(b, `,"apps":[`...)
+	for i, raw := range sn.appJSON {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, raw...)
+	}
+	writeRaw(w, http.StatusOK, append(b, "]}\n"...))
+}
+
+// decodeApply reads and checks an ApplyRequest: malformed JSON and fields of the
+// wrong type are 400 "Invalid JSON", apps that fail validation 422 "Object is not
+// valid"; both with JSON pointers into the request ("/spec/apps/2/cpus"). Apps get
+// their defaults and are sorted by id.
+func decodeApply(w http.ResponseWriter, r *http.Request) (*ApplyRequest, bool) {
+	if !allow(w, r, http.MethodPost) {
+		return nil, false
+	}
+	var req ApplyRequest
+	raw, ok := readBody(w, r)
+	if !ok {
+		return nil, false
+	}
+	if err := json.Unmarshal(raw, &req); err != nil {
+		var fe engine.FieldErrors
+		if errors.As(err, &fe) {
+			writeJSON(w, http.StatusBadRequest, errorBody{Message: msgInvalidJSON, Details: locateAppErrors(raw)})
+			return nil, false
+		}
+		writeJSON(w, http.StatusBadRequest, errorBody{Message: msgInvalidJSON, Details: []engine.FieldError{jsonErrorDetail(raw, err)}})
+		return nil, false
+	}
+	var details []engine.FieldError
+	if req.Scope != "" {
+		if err := engine.CheckID(req.Scope, true); err != nil {
+			details = append(details, engine.FieldError{Path: "/scope", Errors: []string{err.Error()}})
+		}
+	}
+	if req.Spec == nil && !req.Destroy {
+		details = append(details, engine.FieldError{Path: "/spec", Errors: []string{"is required (only destroy may leave it out)"}})
+	}
+	if req.Spec != nil {
+		for i, a := range req.Spec.Apps {
+			if a == nil {
+				writeJSON(w, http.StatusBadRequest, errorBody{Message: msgInvalidJSON, Details: []engine.FieldError{{
+					Path: fmt.Sprintf("/spec/apps/%d", i), Errors: []string{engine.ErrExpectedObject},
+				}}})
+				return nil, false
+			}
+			a.ApplyDefaults()
+			for _, fe := range a.Validate() {
+				details = append(details, engine.FieldError{Path: fmt.Sprintf("/spec/apps/%d%s", i, strings.TrimSuffix(fe.Path, "/")), Errors: fe.Errors})
+			}
+		}
+		sort.SliceStable(req.Spec.Apps, func(i, j int) bool { return req.Spec.Apps[i].ID < req.Spec.Apps[j].ID })
+	}
+	if len(details) > 0 {
+		writeJSON(w, http.StatusUnprocessableEntity, errorBody{Message: msgInvalidObject, Details: details})
+		return nil, false
+	}
+	return &req, true
+}
+
+// readBody reads a request body of at most maxBody bytes.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	var raw json.RawMessage
+	ok := decodeBody(w, r, &raw)
+	return raw, ok
+}
+
+// locateAppErrors decodes each app of a request whose apps failed to decode and
+// returns their errors with paths into the request ("/spec/apps/1/cpus").
+func locateAppErrors(raw []byte) []engine.FieldError {
+	var probe struct {
+		Spec struct {
+			Apps []json.RawMessage `json:"apps"`
+		} `json:"spec"`
+	}
+	var out []engine.FieldError
+	if err := json.Unmarshal(raw, &probe); err == nil {
+		for i, a := range probe.Spec.Apps {
+			var app engine.App
+			err := app.UnmarshalJSON(a)
+			var fe engine.FieldErrors
+			if errors.As(err, &fe) {
+				for _, e := range fe {
+					out = append(out, engine.FieldError{Path: fmt.Sprintf("/spec/apps/%d%s", i, strings.TrimSuffix(e.Path, "/")), Errors: e.Errors})
+				}
+			}
+		}
+	}
+	if len(out) == 0 {
+		out = []engine.FieldError{{Path: "/spec/apps", Errors: []string{"invalid app"}}}
+	}
+	return out
+}
+
+func (req *ApplyRequest) executorRequest() executor.ApplyRequest {
+	return executor.ApplyRequest{Spec: req.Spec, Scope: req.Scope, Destroy: req.Destroy, ExpectSerial: req.StateSerial, Force: req.Force}
+}
+
+// plan is POST /stride/v1/plan: the plan an apply would carry out now.
+func (s *Server) plan(w http.ResponseWriter, r *http.Request) {
+	req, ok := decodeApply(w, r)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.writeTimeout)
+	defer cancel()
+	plan, err := s.b.Plan(ctx, req.executorRequest())
+	if err != nil {
+		s.writeBackendError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, plan)
+}
+
+// apply is POST /stride/v1/apply.
+func (s *Server) apply(w http.ResponseWriter, r *http.Request) {
+	req, ok := decodeApply(w, r)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.writeTimeout)
+	defer cancel()
+	plan, dep, err := s.b.Apply(ctx, req.executorRequest())
+	if err != nil {
+		s.writeBackendError(w, err)
+		return
+	}
+	if dep == nil {
+		writeJSON(w, http.StatusOK, ApplyResponse{Plan: plan})
+		return
+	}
+	w.Header().Set("Marathon-Deployment-Id", dep.ID)
+	w.Header().Set("Location", strideDeploy+"/"+dep.ID)
+	writeJSON(w, http.StatusCreated, ApplyResponse{DeploymentID: dep.ID, Version: dep.Version, Plan: plan})
+}
+
+// deploymentGet is GET /stride/v1/deployments/{id}: a running or recently
+// finished deployment with the current counts of its apps.
+func (s *Server) deploymentGet(w http.ResponseWriter, r *http.Request, id string) {
+	if !allow(w, r, http.MethodGet) {
+		return
+	}
+	sn := s.snap()
+	v := sn.view
+	resp := DeploymentResponse{Progress: []executor.AppProgress{}, Apps: []AppSummary{}}
+	for _, d := range v.Deployments {
+		if d.ID == id {
+			resp.Deployment = d.Deployment
+			if d.Progress != nil {
+				resp.Progress = d.Progress
+			}
+		}
+	}
+	if resp.Deployment == nil {
+		d, ok := v.Deployment(id)
+		if !ok {
+			writeError(w, http.StatusNotFound, fmt.Sprintf(msgDeployNotFound, id))
+			return
+		}
+		resp.Deployment = d
+	}
+	for _, c := range resp.Plan.Changes {
+		sum := AppSummary{ID: c.ID}
+		if st := sn.appStatus(c.ID); st != nil {
+			sum.Instances, sum.Staged, sum.Running, sum.Healthy = st.App.Instances, st.TasksStaged, st.TasksRunning, st.TasksHealthy
+			if len(st.App.HealthChecks) == 0 {
+				sum.Healthy = st.TasksRunning
+			}
+			sum.Waiting, sum.Delay = st.Waiting, st.Delay.Seconds()
+			if f := st.LastTaskFailure; f != nil {
+				sum.LastFailure = f.State + ": " + f.Message
+			}
+		} else {
+			// A destroyed app: count what is still running.
+			for _, t := range sn.tasksOfApp(c.ID) {
+				switch t.State {
+				case engine.TaskRunning, engine.TaskKilling:
+					sum.Running++
+				case engine.TaskStaging, engine.TaskStarting:
+					sum.Staged++
+				}
+			}
+		}
+		resp.Apps = append(resp.Apps, sum)
+	}
+	writeJSON(w, http.StatusOK, resp)
+}

@@ -1,0 +1,484 @@
+// Package executor is Stride's long-running side: it carries out plans as
+// deployments through Mesos resource offers and keeps the resulting tasks alive
+// (health checks, exponential backoff, reconciliation).
+//
+// All runtime state is owned by one goroutine (the actor, Run): Mesos events, API
+// commands, health results and timer ticks are posted to its mailbox and handled
+// one at a time, so no lock guards the state. After each change the actor publishes
+// an immutable View that the REST API reads without ever waiting on the actor.
+//
+// Every decision is written to the state store (compare-and-set) before it is acted
+// on: a deployment and its target apps before any task is touched, a task record
+// before its LAUNCH. A new leader loads the store, reconciles with Mesos and
+// finishes whatever was under way.
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"sync/atomic"
+	"time"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+
+	"github.com/stride-run/stride/engine"
+	"github.com/stride-run/stride/executor/scheduler"
+)
+
+// Mesos is what the executor asks of the Mesos driver (executor/driver implements
+// it over the v1 scheduler API).
+type Mesos interface {
+	Launch(ctx context.Context, offerIDs []string, tasks []mesos.TaskInfo, refuseSeconds float64) error
+	Decline(ctx context.Context, offerIDs []string, refuseSeconds float64) error
+	Suppress(ctx context.Context, roles ...string) error
+	Revive(ctx context.Context, roles ...string) error
+	Kill(ctx context.Context, taskID, agentID string, gracePeriod time.Duration) error
+	Reconcile(ctx context.Context, tasks map[string]string) error
+}
+
+// Config configures an Executor.
+type Config struct {
+	Store engine.Store
+	// Now is the clock (time.Now by default).
+	Now func() time.Time
+	// Logf receives progress lines (nil: silent).
+	Logf func(format string, args ...any)
+	// Bus receives events (a new one when nil).
+	Bus *Bus
+	// Roles the framework uses (default "*").
+	Roles []string
+	// DefaultKillGrace is the SIGTERM→SIGKILL grace when the app sets none (3 s).
+	DefaultKillGrace time.Duration
+	// RefuseSeconds is the decline filter for unused offers (5 s), and
+	// IdleRefuseSeconds when nothing at all is pending (120 s).
+	RefuseSeconds, IdleRefuseSeconds float64
+	// ReconcileInterval is how often known tasks are reconciled (10 min).
+	ReconcileInterval time.Duration
+	// StableAfter is how long a task without health checks must run before it
+	// counts as having been healthy (resets the backoff; 10 s).
+	StableAfter time.Duration
+	// KillRetry is how long to wait for a kill before asking again (10 s).
+	KillRetry time.Duration
+	// LaunchTimeout is how long a task may stay staging before it is killed and
+	// replaced (Marathon's task_launch_timeout, 5 min).
+	LaunchTimeout time.Duration
+	// Tick is the housekeeping interval (100 ms).
+	Tick time.Duration
+}
+
+// Executor carries out deployments and keeps tasks alive. Create it with New, run
+// it with Run, attach the Mesos driver with SetMesos before offers flow.
+type Executor struct {
+	cfg   Config
+	store engine.Store
+	bus   *Bus
+	mesos Mesos
+
+	mailbox chan func()
+	view    atomic.Pointer[View]
+
+	// Everything below is owned by the actor goroutine.
+	index       uint64
+	serial      uint64
+	frameworkID string
+	apps        map[string]*engine.App
+	tasks       map[string]*taskState
+	deployments map[string]*engine.Deployment
+	recent      []*engine.Deployment
+	delays      map[string]*launchDelay
+	unplaced    map[string]*scheduler.Unplaced
+	lastFailure map[string]*TaskFailure
+	agents      map[string]agentInfo
+	suppressed  bool
+	connected   bool
+	lastRecon   time.Time
+	dirtyTasks  map[string]bool
+	viewDirty   bool
+	lastView    time.Time
+	health      *healthRunner
+	seed        int64
+}
+
+// taskState is the executor's record of one task: the persisted engine.Task plus
+// what is only kept in memory.
+type taskState struct {
+	engine.Task
+	health     []healthStatus
+	healthyAt  time.Time // first time all checks passed (zero: never)
+	runningAt  time.Time
+	killing    bool
+	killSentAt time.Time
+	killReason string
+	stagedAt   time.Time
+	// mesosHealthy is the last `healthy` Mesos reported (MESOS_* and COMMAND
+	// checks); mesosHealthSeen says whether Mesos reported one at all.
+	mesosHealthy, mesosHealthSeen bool
+	// healthStarted: Stride's own checks of the task are running (they are
+	// started on the first RUNNING update this executor sees, also after a
+	// restart, when the task was loaded from the store).
+	healthStarted bool
+	// failedHealth: killed because its health checks failed (counts for backoff).
+	failedHealth bool
+	// launchApp is the app definition the task was launched from.
+	launchApp *engine.App
+}
+
+// agentInfo is what the executor remembers of an agent from its offers: constraints
+// of running tasks are evaluated against it.
+type agentInfo struct {
+	hostname   string
+	attributes map[string]string
+}
+
+// launchDelay is an app's exponential backoff: after n failures the next launch
+// waits backoffSeconds·factor^(n-1), at most maxLaunchDelaySeconds.
+type launchDelay struct {
+	failures int
+	until    time.Time
+}
+
+// TaskFailure is Marathon's lastTaskFailure.
+type TaskFailure struct {
+	AppID     string `json:"appId"`
+	Host      string `json:"host"`
+	Message   string `json:"message"`
+	State     string `json:"state"`
+	TaskID    string `json:"taskId"`
+	Timestamp string `json:"timestamp"`
+	Version   string `json:"version"`
+	SlaveID   string `json:"slaveId"`
+}
+
+// Errors returned by Apply.
+var (
+	// ErrStale: the plan was made against a state serial that has moved.
+	ErrStale = errors.New("saved plan is stale: the deployed state changed since it was made")
+	// ErrLocked: an app of the plan is being deployed and force was not given.
+	ErrLocked = errors.New("app is locked by one or more deployments")
+)
+
+// New loads the store and returns an executor ready to Run.
+func New(ctx context.Context, cfg Config) (*Executor, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("executor: no state store")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	if cfg.Bus == nil {
+		cfg.Bus = NewBus(1000)
+	}
+	if len(cfg.Roles) == 0 {
+		cfg.Roles = []string{"*"}
+	}
+	if cfg.DefaultKillGrace == 0 {
+		cfg.DefaultKillGrace = 3 * time.Second
+	}
+	if cfg.RefuseSeconds == 0 {
+		cfg.RefuseSeconds = 5
+	}
+	if cfg.IdleRefuseSeconds == 0 {
+		cfg.IdleRefuseSeconds = 120
+	}
+	if cfg.ReconcileInterval == 0 {
+		cfg.ReconcileInterval = 10 * time.Minute
+	}
+	if cfg.StableAfter == 0 {
+		cfg.StableAfter = 10 * time.Second
+	}
+	if cfg.LaunchTimeout == 0 {
+		cfg.LaunchTimeout = 5 * time.Minute
+	}
+	if cfg.KillRetry == 0 {
+		cfg.KillRetry = 10 * time.Second
+	}
+	if cfg.Tick == 0 {
+		cfg.Tick = 100 * time.Millisecond
+	}
+	e := &Executor{
+		cfg:         cfg,
+		store:       cfg.Store,
+		bus:         cfg.Bus,
+		mailbox:     make(chan func(), 1024),
+		delays:      map[string]*launchDelay{},
+		unplaced:    map[string]*scheduler.Unplaced{},
+		lastFailure: map[string]*TaskFailure{},
+		agents:      map[string]agentInfo{},
+		dirtyTasks:  map[string]bool{},
+		seed:        cfg.Now().UnixNano(),
+	}
+	e.health = newHealthRunner(e)
+	if err := e.load(ctx); err != nil {
+		return nil, err
+	}
+	e.publish()
+	return e, nil
+}
+
+// load (re)reads everything from the store; caches are dropped (leader fencing).
+func (e *Executor) load(ctx context.Context) error {
+	snap, err := e.store.Load(ctx)
+	if err != nil {
+		return fmt.Errorf("executor: load state: %w", err)
+	}
+	e.index, e.serial, e.frameworkID = snap.Index, snap.Serial, snap.FrameworkID
+	e.apps = snap.Apps
+	if e.apps == nil {
+		e.apps = map[string]*engine.App{}
+	}
+	e.deployments = map[string]*engine.Deployment{}
+	for id, d := range snap.Deployments {
+		if d.Status == engine.DeploymentRunning {
+			e.deployments[id] = d
+		}
+	}
+	e.tasks = map[string]*taskState{}
+	now := e.cfg.Now()
+	for id, t := range snap.Tasks {
+		ts := &taskState{Task: *t, stagedAt: parseTime(t.StagedAt, now)}
+		if t.StartedAt != "" {
+			ts.runningAt = parseTime(t.StartedAt, now)
+		}
+		e.tasks[id] = ts
+	}
+	return nil
+}
+
+func parseTime(s string, def time.Time) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return def
+	}
+	return t
+}
+
+// SetMesos attaches the driver; call it before the driver delivers events.
+func (e *Executor) SetMesos(m Mesos) { e.mesos = m }
+
+// Bus returns the executor's event bus.
+func (e *Executor) Bus() *Bus { return e.bus }
+
+// FrameworkID returns the persisted Mesos framework id ("" before the first
+// subscription). Safe to call from any goroutine.
+func (e *Executor) FrameworkID() string { return e.View().FrameworkID }
+
+// Run is the actor loop; it returns when ctx is done.
+func (e *Executor) Run(ctx context.Context) error {
+	tick := time.NewTicker(e.cfg.Tick)
+	defer tick.Stop()
+	defer e.health.stopAll()
+	for {
+		select {
+		case <-ctx.Done():
+			e.flushTasks(context.Background())
+			return nil
+		case fn := <-e.mailbox:
+			fn()
+			// Drain what else is waiting before housekeeping, so bursts batch.
+			for n := 0; n < 256; n++ {
+				select {
+				case fn := <-e.mailbox:
+					fn()
+					continue
+				default:
+				}
+				break
+			}
+		case <-tick.C:
+			e.housekeeping(ctx)
+		}
+		if e.viewDirty && e.cfg.Now().Sub(e.lastView) >= 50*time.Millisecond {
+			e.publish()
+		}
+	}
+}
+
+// do runs fn on the actor and waits for it (or ctx).
+func (e *Executor) do(ctx context.Context, fn func()) error {
+	done := make(chan struct{})
+	select {
+	case e.mailbox <- func() { fn(); close(done) }:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// post runs fn on the actor without waiting.
+func (e *Executor) post(fn func()) {
+	go func() { e.mailbox <- fn }()
+}
+
+// commit writes txn compare-and-set against the index the actor holds.
+func (e *Executor) commit(ctx context.Context, txn engine.Txn) error {
+	idx, err := e.store.Commit(ctx, e.index, txn)
+	if err != nil {
+		return fmt.Errorf("executor: write state: %w", err)
+	}
+	e.index = idx
+	if len(txn.PutApps) > 0 || len(txn.DeleteApps) > 0 {
+		e.serial++
+	}
+	return nil
+}
+
+// flushTasks persists tasks whose non-essential fields (RUNNING, startedAt) changed.
+func (e *Executor) flushTasks(ctx context.Context) {
+	if len(e.dirtyTasks) == 0 {
+		return
+	}
+	var txn engine.Txn
+	for id := range e.dirtyTasks {
+		if t, ok := e.tasks[id]; ok {
+			cp := t.Task
+			txn.PutTasks = append(txn.PutTasks, &cp)
+		}
+	}
+	if err := e.commit(ctx, txn); err != nil {
+		e.cfg.Logf("executor: %v", err)
+		return
+	}
+	e.dirtyTasks = map[string]bool{}
+}
+
+func (e *Executor) logf(format string, args ...any) { e.cfg.Logf(format, args...) }
+
+// launchDelayFor returns how long the app must still wait before launching.
+func (e *Executor) launchDelayFor(id string, now time.Time) time.Duration {
+	d := e.delays[id]
+	if d == nil || !now.Before(d.until) {
+		return 0
+	}
+	return d.until.Sub(now)
+}
+
+// recordFailure bumps the app's backoff after a task ended on its own.
+func (e *Executor) recordFailure(app *engine.App, t *taskState, now time.Time) {
+	d := e.delays[app.ID]
+	if d == nil {
+		d = &launchDelay{}
+		e.delays[app.ID] = d
+	}
+	if e.wasHealthy(app, t, now) {
+		d.failures = 0
+	}
+	d.failures++
+	delay := app.BackoffSeconds * math.Pow(app.BackoffFactor, float64(d.failures-1))
+	if delay > app.MaxLaunchDelaySeconds {
+		delay = app.MaxLaunchDelaySeconds
+	}
+	d.until = now.Add(time.Duration(delay * float64(time.Second)))
+}
+
+// wasHealthy reports whether the task had been healthy: all health checks passed
+// once, or (without health checks) it ran for StableAfter.
+func (e *Executor) wasHealthy(app *engine.App, t *taskState, now time.Time) bool {
+	if !t.healthyAt.IsZero() {
+		return true
+	}
+	if len(executorChecks(app)) == 0 && !t.runningAt.IsZero() && now.Sub(t.runningAt) >= e.cfg.StableAfter {
+		return true
+	}
+	return false
+}
+
+// taskHealthy reports whether a task counts as healthy for deployments: running,
+// and every health check (Stride's and Mesos') passing.
+func (e *Executor) taskHealthy(app *engine.App, t *taskState) bool {
+	if t.State != engine.TaskRunning || t.killing {
+		return false
+	}
+	checks := executorChecks(app)
+	if len(t.health) < len(checks) {
+		return false
+	}
+	for _, h := range t.health {
+		if !h.alive {
+			return false
+		}
+	}
+	if hasMesosCheck(app) && !t.mesosHealthy {
+		return false
+	}
+	return true
+}
+
+// taskFailing reports whether a task is known not to serve: not running, or a
+// health check has run and failed. A running task whose health is not known yet
+// (just started, or just loaded by a new leader) is neither healthy nor failing:
+// a rolling deployment does not count it as healthy capacity, and does not kill
+// it as if it were broken either.
+func (e *Executor) taskFailing(app *engine.App, t *taskState) bool {
+	if t.State != engine.TaskRunning {
+		return true
+	}
+	for _, h := range t.health {
+		if h.ran && !h.alive {
+			return true
+		}
+	}
+	return hasMesosCheck(app) && t.mesosHealthSeen && !t.mesosHealthy
+}
+
+func hasMesosCheck(app *engine.App) bool {
+	for _, hc := range app.HealthChecks {
+		if hc.IsMesos() {
+			return true
+		}
+	}
+	return false
+}
+
+// tasksOf returns the live (non-terminal) tasks of an app, sorted by staging time.
+func (e *Executor) tasksOf(appID string) []*taskState {
+	var out []*taskState
+	for _, t := range e.tasks {
+		if t.AppID == appID && !engine.TerminalTaskState(t.State) {
+			out = append(out, t)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].stagedAt.Equal(out[j].stagedAt) {
+			return out[i].stagedAt.Before(out[j].stagedAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// killTask asks Mesos to kill a task (once per KillRetry).
+func (e *Executor) killTask(ctx context.Context, t *taskState, reason string) {
+	now := e.cfg.Now()
+	if t.killing && now.Sub(t.killSentAt) < e.cfg.KillRetry {
+		return
+	}
+	if !t.killing {
+		e.logf("kill %s (%s)", t.ID, reason)
+	}
+	t.killing, t.killSentAt, t.killReason = true, now, reason
+	e.viewDirty = true
+	if e.mesos == nil || !e.connected {
+		return
+	}
+	grace := e.cfg.DefaultKillGrace
+	if app := e.apps[t.AppID]; app != nil && app.TaskKillGracePeriodSeconds > 0 {
+		grace = time.Duration(app.TaskKillGracePeriodSeconds) * time.Second
+	}
+	if t.State == engine.TaskStaging && t.SlaveID == "" {
+		return
+	}
+	if err := e.mesos.Kill(ctx, t.ID, t.SlaveID, grace); err != nil {
+		e.logf("kill %s: %v", t.ID, err)
+	}
+}

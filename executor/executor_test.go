@@ -1,0 +1,395 @@
+package executor
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+
+	"github.com/stride-run/stride/engine"
+	"github.com/stride-run/stride/planner"
+)
+
+func TestCreateWritesIntentBeforeLaunchAndSucceeds(t *testing.T) {
+	h := newHarness(t)
+	dep := h.apply(spec(testApp("/web", 3, "sleep 100")))
+	if dep == nil {
+		t.Fatal("no deployment")
+	}
+	if got := h.store.snap.Deployments[dep.ID]; got == nil || got.Status != engine.DeploymentRunning {
+		t.Fatalf("deployment not persisted as running: %+v", got)
+	}
+	h.offer(1)
+	if len(h.mesos.launched) != 3 {
+		t.Fatalf("launched %d tasks, want 3", len(h.mesos.launched))
+	}
+	for _, ti := range h.mesos.launched {
+		if _, ok := h.store.snap.Tasks[ti.TaskID.Value]; !ok {
+			t.Errorf("task %s launched without a stored record", ti.TaskID.Value)
+		}
+		env := map[string]string{}
+		for _, v := range ti.Command.Environment.Variables {
+			env[v.Name] = v.GetValue()
+		}
+		for _, k := range []string{"HOST", "PORT0", "PORT", "PORTS", "PORT_HTTP", "MARATHON_APP_ID", "MARATHON_APP_VERSION", "MESOS_TASK_ID"} {
+			if env[k] == "" {
+				t.Errorf("task env lacks %s: %v", k, env)
+			}
+		}
+		if env["MARATHON_APP_ID"] != "/web" || env["MESOS_TASK_ID"] != ti.TaskID.Value {
+			t.Errorf("wrong env: %v", env)
+		}
+		if !strings.HasPrefix(ti.TaskID.Value, "web.") || engine.AppIDFromTaskID(ti.TaskID.Value) != "/web" {
+			t.Errorf("task id %q is not Marathon's legacy form", ti.TaskID.Value)
+		}
+	}
+	h.tick()
+	if h.store.snap.Deployments[dep.ID].Status != engine.DeploymentRunning {
+		t.Fatal("deployment finished before tasks ran")
+	}
+	h.runLaunched()
+	h.tick()
+	if got := h.store.snap.Deployments[dep.ID].Status; got != engine.DeploymentSucceeded {
+		t.Fatalf("deployment status %q, want succeeded", got)
+	}
+	// Nothing pending any more: offers are declined and suppressed.
+	h.offer(1)
+	if len(h.mesos.launched) != 3 || h.mesos.suppressed == 0 {
+		t.Fatalf("launched %d, suppressed %d: want 3 launches and a suppress", len(h.mesos.launched), h.mesos.suppressed)
+	}
+}
+
+// TestRollingRestartKeepsBounds samples the task counts after every event of a
+// rolling restart and checks the upgrade strategy's bounds.
+func TestRollingRestartKeepsBounds(t *testing.T) {
+	cases := map[string]struct {
+		instances int
+		minHealth float64
+		over      float64
+	}{
+		"half down, quarter over": {4, 0.5, 0.25},
+		"full health, full over":  {3, 1, 1},
+		"full health, no over":    {3, 1, 0},
+		"no health, no over":      {5, 0, 0},
+		"ten, 0.5, 0.2":           {10, 0.5, 0.2},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t)
+			app := testApp("/api", tc.instances, "v1")
+			app.UpgradeStrategy = engine.UpgradeStrategy{MinimumHealthCapacity: tc.minHealth, MaximumOverCapacity: tc.over}
+			h.apply(spec(app))
+			h.offer(2)
+			h.runLaunched()
+			h.tick()
+			if len(h.e.deployments) != 0 {
+				t.Fatal("create did not finish")
+			}
+			v2 := app.Clone()
+			v2.Cmd = "v2"
+			h.clock.advance(time.Second)
+			dep := h.apply(spec(v2))
+			if dep == nil || dep.Plan.Changes[0].Action != engine.ActionRestart {
+				t.Fatalf("want a restart deployment, got %+v", dep)
+			}
+			minHealthy, maxRunning := planner.Bounds(tc.instances, app.UpgradeStrategy)
+			check := func(when string) {
+				t.Helper()
+				live, running := h.count("/api")
+				if live > maxRunning {
+					t.Fatalf("%s: %d tasks alive, bound is %d", when, live, maxRunning)
+				}
+				if running < minHealthy {
+					t.Fatalf("%s: %d healthy, bound is %d", when, running, minHealthy)
+				}
+			}
+			for i := 0; i < 100 && len(h.e.deployments) > 0; i++ {
+				h.tick()
+				check("after tick")
+				h.finishKills()
+				check("after kills")
+				h.offer(2)
+				check("after offers")
+				h.runLaunched()
+				check("after running")
+				h.clock.advance(100 * time.Millisecond)
+			}
+			if len(h.e.deployments) != 0 {
+				t.Fatal("restart did not finish in 100 rounds")
+			}
+			for _, tk := range h.e.tasks {
+				if isOutdated(h.e.apps["/api"], tk) {
+					t.Errorf("task %s still runs the old version", tk.ID)
+				}
+			}
+			if live, running := h.count("/api"); live != tc.instances || running != tc.instances {
+				t.Fatalf("after restart: %d live, %d running; want %d", live, running, tc.instances)
+			}
+		})
+	}
+}
+
+func TestScaleDownKillsYoungestFirst(t *testing.T) {
+	h := newHarness(t)
+	app := testApp("/web", 3, "sleep 100")
+	h.apply(spec(app))
+	h.offer(1)
+	launched := append([]mesos.TaskInfo(nil), h.mesos.launched...)
+	h.runLaunched()
+	h.tick()
+	// Make the staging times distinct: first launched is oldest.
+	for i, ti := range launched {
+		h.e.tasks[ti.TaskID.Value].stagedAt = h.clock.t.Add(time.Duration(i) * time.Second)
+	}
+	small := app.Clone()
+	small.Instances = 1
+	dep := h.apply(spec(small))
+	if dep.Plan.Changes[0].Action != engine.ActionScale {
+		t.Fatalf("want scale, got %s", dep.Plan.Changes[0].Action)
+	}
+	h.tick()
+	want := []string{launched[2].TaskID.Value, launched[1].TaskID.Value}
+	if len(h.mesos.killed) != 2 || !sameSet(h.mesos.killed, want) {
+		t.Fatalf("killed %v, want the two youngest %v", h.mesos.killed, want)
+	}
+	h.finishKills()
+	h.tick()
+	if len(h.e.deployments) != 0 {
+		t.Fatal("scale did not finish")
+	}
+}
+
+func sameSet(a, b []string) bool {
+	m := map[string]int{}
+	for _, x := range a {
+		m[x]++
+	}
+	for _, x := range b {
+		m[x]--
+	}
+	for _, v := range m {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func TestCrashLoopBacksOffExponentially(t *testing.T) {
+	h := newHarness(t)
+	app := testApp("/crash", 1, "exit 1")
+	app.BackoffSeconds, app.BackoffFactor, app.MaxLaunchDelaySeconds = 2, 2, 5
+	h.apply(spec(app))
+	wantDelays := []time.Duration{2 * time.Second, 4 * time.Second, 5 * time.Second, 5 * time.Second}
+	for i, delay := range wantDelays {
+		h.offer(1)
+		if len(h.mesos.launched) != i+1 {
+			t.Fatalf("round %d: %d launches, want %d", i, len(h.mesos.launched), i+1)
+		}
+		id := h.mesos.launched[i].TaskID.Value
+		h.status(id, mesos.TASK_RUNNING, "")
+		h.status(id, mesos.TASK_FAILED, "Command exited with status 1")
+		if lf := h.e.lastFailure["/crash"]; lf == nil || lf.State != engine.TaskFailed || lf.TaskID != id {
+			t.Fatalf("round %d: lastTaskFailure = %+v", i, lf)
+		}
+		// Just before the delay is over: still waiting.
+		h.clock.advance(delay - 10*time.Millisecond)
+		h.offer(1)
+		if len(h.mesos.launched) != i+1 {
+			t.Fatalf("round %d: launched during the %v backoff", i, delay)
+		}
+		h.clock.advance(10 * time.Millisecond)
+	}
+}
+
+func TestBackoffResetsAfterHealthyRun(t *testing.T) {
+	h := newHarness(t)
+	app := testApp("/flaky", 1, "sleep 5")
+	app.BackoffSeconds, app.BackoffFactor = 1, 4
+	h.apply(spec(app))
+	h.offer(1)
+	id := h.mesos.launched[0].TaskID.Value
+	h.status(id, mesos.TASK_RUNNING, "")
+	h.status(id, mesos.TASK_FAILED, "boom")
+	h.clock.advance(time.Second)
+	h.offer(1)
+	id = h.mesos.launched[1].TaskID.Value
+	h.status(id, mesos.TASK_RUNNING, "")
+	h.clock.advance(11 * time.Second) // longer than StableAfter: it had been healthy
+	h.status(id, mesos.TASK_FAILED, "boom")
+	if d := h.e.launchDelayFor("/flaky", h.clock.t); d != time.Second {
+		t.Fatalf("delay after a healthy run = %v, want the initial 1s", d)
+	}
+}
+
+func TestDestroyKillsDependentsFirst(t *testing.T) {
+	h := newHarness(t)
+	db := testApp("/db", 1, "db")
+	api := testApp("/api", 2, "api")
+	api.Dependencies = []string{"/db"}
+	h.apply(spec(db, api))
+	for i := 0; i < 5 && len(h.e.deployments) > 0; i++ {
+		h.offer(1)
+		h.runLaunched()
+		h.tick()
+	}
+	if len(h.e.deployments) != 0 {
+		t.Fatal("create did not finish")
+	}
+	dep := h.apply(spec())
+	if dep == nil || len(dep.Plan.Steps) != 2 {
+		t.Fatalf("want a two-step destroy, got %+v", dep)
+	}
+	h.tick()
+	for _, id := range h.mesos.killed {
+		if engine.AppIDFromTaskID(id) != "/api" {
+			t.Fatalf("killed %s before /api was gone", id)
+		}
+	}
+	if len(h.mesos.killed) != 2 {
+		t.Fatalf("killed %v, want both /api tasks", h.mesos.killed)
+	}
+	h.finishKills()
+	h.tick()
+	h.tick()
+	if len(h.mesos.killed) != 3 || engine.AppIDFromTaskID(h.mesos.killed[2]) != "/db" {
+		t.Fatalf("killed %v, want /db last", h.mesos.killed)
+	}
+	h.finishKills()
+	h.tick()
+	if len(h.e.deployments) != 0 || len(h.e.tasks) != 0 || len(h.store.snap.Apps) != 0 {
+		t.Fatalf("destroy left deployments=%d tasks=%d apps=%d", len(h.e.deployments), len(h.e.tasks), len(h.store.snap.Apps))
+	}
+}
+
+func TestNewLeaderResumesDeployment(t *testing.T) {
+	h := newHarness(t)
+	dep := h.apply(spec(testApp("/web", 4, "sleep 100")))
+	h.offer(1)
+	h.status(h.mesos.launched[0].TaskID.Value, mesos.TASK_RUNNING, "")
+	h.status(h.mesos.launched[1].TaskID.Value, mesos.TASK_RUNNING, "")
+	launched := append([]mesos.TaskInfo(nil), h.mesos.launched...)
+
+	// The leader dies here. The next one loads the store.
+	h.restart()
+	if _, ok := h.e.deployments[dep.ID]; !ok {
+		t.Fatal("new leader lost the running deployment")
+	}
+	if len(h.e.tasks) != 4 {
+		t.Fatalf("new leader knows %d tasks, want 4", len(h.e.tasks))
+	}
+	h.e.onSubscribed(h.ctx, "fw-1")
+	if len(h.mesos.reconciled) != 2 || len(h.mesos.reconciled[0]) != 4 || len(h.mesos.reconciled[1]) != 0 {
+		t.Fatalf("reconciled %v, want the 4 known tasks (explicit), then all (implicit)", h.mesos.reconciled)
+	}
+	// Mesos answers: two running, two never arrived.
+	h.status(launched[0].TaskID.Value, mesos.TASK_RUNNING, "")
+	h.status(launched[1].TaskID.Value, mesos.TASK_RUNNING, "")
+	h.status(launched[2].TaskID.Value, mesos.TASK_LOST, "unknown task")
+	h.status(launched[3].TaskID.Value, mesos.TASK_LOST, "unknown task")
+	h.offer(1)
+	if len(h.mesos.launched) != 2 {
+		t.Fatalf("new leader launched %d, want the 2 lost ones replaced", len(h.mesos.launched))
+	}
+	h.runLaunched()
+	h.tick()
+	if got := h.store.snap.Deployments[dep.ID].Status; got != engine.DeploymentSucceeded {
+		t.Fatalf("resumed deployment status %q", got)
+	}
+}
+
+func TestStalePlanAndLockedAppsChangeNothing(t *testing.T) {
+	h := newHarness(t)
+	h.apply(spec(testApp("/web", 1, "a")))
+	commits := len(h.store.commits)
+	stale := uint64(0)
+	_, _, err := h.e.apply(h.ctx, ApplyRequest{Spec: spec(testApp("/web", 2, "a")), ExpectSerial: &stale})
+	if !errors.Is(err, ErrStale) || !strings.Contains(err.Error(), "stale") {
+		t.Fatalf("err = %v, want stale", err)
+	}
+	_, _, err = h.e.apply(h.ctx, ApplyRequest{Spec: spec(testApp("/web", 2, "a"))})
+	var locked *LockedError
+	if !errors.As(err, &locked) || len(locked.Deployments) != 1 {
+		t.Fatalf("err = %v, want locked", err)
+	}
+	if len(h.store.commits) != commits {
+		t.Fatalf("refused applies wrote %d commits", len(h.store.commits)-commits)
+	}
+	_, dep, err := h.e.apply(h.ctx, ApplyRequest{Spec: spec(testApp("/web", 2, "a")), Force: true})
+	if err != nil || dep == nil {
+		t.Fatalf("forced apply: %v", err)
+	}
+	if h.store.snap.Deployments[locked.Deployments[0]].Status != engine.DeploymentCancelled {
+		t.Fatal("forced apply did not cancel the running deployment")
+	}
+}
+
+func TestUnknownRunningTaskIsKilled(t *testing.T) {
+	h := newHarness(t)
+	h.status("ghost.1234", mesos.TASK_RUNNING, "")
+	if len(h.mesos.killed) != 1 || h.mesos.killed[0] != "ghost.1234" {
+		t.Fatalf("killed %v, want the unknown task", h.mesos.killed)
+	}
+}
+
+func TestHealthCheckFailuresKillAndBackOff(t *testing.T) {
+	h := newHarness(t)
+	app := testApp("/hc", 1, "serve")
+	zero := 0
+	app.HealthChecks = []engine.HealthCheck{{Protocol: engine.ProtoHTTP, Path: "/", PortIndex: &zero,
+		GracePeriodSeconds: 5, IntervalSeconds: 1, TimeoutSeconds: 1, MaxConsecutiveFailures: 3}}
+	h.apply(spec(app))
+	h.offer(1)
+	id := h.mesos.launched[0].TaskID.Value
+	h.e.health.stopAll()
+	h.status(id, mesos.TASK_RUNNING, "")
+	h.e.health.stopAll() // the test feeds results itself
+	hc := app.HealthChecks[0]
+	// Within the grace period failures do not count.
+	for i := 0; i < 5; i++ {
+		h.e.healthResult(id, 0, hc, "connection refused")
+	}
+	if h.e.tasks[id].killing {
+		t.Fatal("killed during the grace period")
+	}
+	h.clock.advance(6 * time.Second)
+	h.e.healthResult(id, 0, hc, "")
+	if !h.e.taskHealthy(app, h.e.tasks[id]) {
+		t.Fatal("task not healthy after a passing check")
+	}
+	for i := 0; i < 2; i++ {
+		h.e.healthResult(id, 0, hc, "500 Internal Server Error")
+	}
+	if h.e.tasks[id].killing {
+		t.Fatal("killed after 2 failures; max is 3")
+	}
+	h.e.healthResult(id, 0, hc, "500 Internal Server Error")
+	if !h.e.tasks[id].killing || len(h.mesos.killed) != 1 {
+		t.Fatal("not killed after 3 consecutive failures")
+	}
+	h.status(id, mesos.TASK_KILLED, "")
+	h.offer(1)
+	if len(h.mesos.launched) != 1 {
+		t.Fatal("replacement launched without backoff")
+	}
+	h.clock.advance(time.Second)
+	h.offer(1)
+	if len(h.mesos.launched) != 2 {
+		t.Fatalf("no replacement after the backoff: %d launches", len(h.mesos.launched))
+	}
+}
+
+func TestUnplacedReasonIsVisible(t *testing.T) {
+	h := newHarness(t)
+	app := testApp("/big", 1, "x")
+	app.Cpus = 100
+	h.apply(spec(app))
+	h.offer(2)
+	h.e.publish()
+	st := h.e.View().App("/big")
+	if st == nil || !strings.Contains(st.Waiting, "agents considered") {
+		t.Fatalf("waiting reason = %+v", st)
+	}
+}

@@ -1,0 +1,268 @@
+package executor
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+
+	"github.com/stride-run/stride/engine"
+)
+
+// memStore is an in-memory engine.Store that records every commit.
+type memStore struct {
+	mu      sync.Mutex
+	snap    engine.Snapshot
+	commits []engine.Txn
+}
+
+func newMemStore() *memStore {
+	return &memStore{snap: engine.Snapshot{Apps: map[string]*engine.App{}, Tasks: map[string]*engine.Task{}, Deployments: map[string]*engine.Deployment{}}}
+}
+
+func (m *memStore) Load(ctx context.Context) (*engine.Snapshot, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := engine.Snapshot{Index: m.snap.Index, Serial: m.snap.Serial, FrameworkID: m.snap.FrameworkID,
+		Apps: map[string]*engine.App{}, Tasks: map[string]*engine.Task{}, Deployments: map[string]*engine.Deployment{}}
+	for k, v := range m.snap.Apps {
+		s.Apps[k] = v.Clone()
+	}
+	for k, v := range m.snap.Tasks {
+		cp := *v
+		s.Tasks[k] = &cp
+	}
+	for k, v := range m.snap.Deployments {
+		cp := *v
+		s.Deployments[k] = &cp
+	}
+	return &s, nil
+}
+
+func (m *memStore) Commit(ctx context.Context, expect uint64, txn engine.Txn) (uint64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if expect != m.snap.Index {
+		return 0, engine.ErrConflict
+	}
+	for _, a := range txn.PutApps {
+		m.snap.Apps[a.ID] = a.Clone()
+	}
+	for _, id := range txn.DeleteApps {
+		delete(m.snap.Apps, id)
+	}
+	for _, t := range txn.PutTasks {
+		cp := *t
+		m.snap.Tasks[t.ID] = &cp
+	}
+	for _, id := range txn.DeleteTasks {
+		delete(m.snap.Tasks, id)
+	}
+	for _, d := range txn.PutDeployments {
+		cp := *d
+		m.snap.Deployments[d.ID] = &cp
+	}
+	for _, id := range txn.DeleteDeployments {
+		delete(m.snap.Deployments, id)
+	}
+	if txn.FrameworkID != nil {
+		m.snap.FrameworkID = *txn.FrameworkID
+	}
+	if len(txn.PutApps)+len(txn.DeleteApps) > 0 {
+		m.snap.Serial++
+	}
+	m.snap.Index++
+	m.commits = append(m.commits, txn)
+	return m.snap.Index, nil
+}
+
+func (m *memStore) Close() error { return nil }
+
+// fakeMesos records what the executor asks of Mesos.
+type fakeMesos struct {
+	launched   []mesos.TaskInfo
+	killed     []string
+	declined   []string
+	suppressed int
+	revived    int
+	reconciled []map[string]string
+}
+
+func (f *fakeMesos) Launch(ctx context.Context, offerIDs []string, tasks []mesos.TaskInfo, refuse float64) error {
+	f.launched = append(f.launched, tasks...)
+	return nil
+}
+func (f *fakeMesos) Decline(ctx context.Context, ids []string, refuse float64) error {
+	f.declined = append(f.declined, ids...)
+	return nil
+}
+func (f *fakeMesos) Suppress(ctx context.Context, roles ...string) error { f.suppressed++; return nil }
+func (f *fakeMesos) Revive(ctx context.Context, roles ...string) error   { f.revived++; return nil }
+func (f *fakeMesos) Kill(ctx context.Context, taskID, agentID string, grace time.Duration) error {
+	f.killed = append(f.killed, taskID)
+	return nil
+}
+func (f *fakeMesos) Reconcile(ctx context.Context, tasks map[string]string) error {
+	f.reconciled = append(f.reconciled, tasks)
+	return nil
+}
+
+// fakeClock is a settable clock.
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) now() time.Time          { return c.t }
+func (c *fakeClock) advance(d time.Duration) { c.t = c.t.Add(d) }
+
+// harness drives an Executor synchronously: no Run loop, no goroutines.
+type harness struct {
+	t     *testing.T
+	e     *Executor
+	store *memStore
+	mesos *fakeMesos
+	clock *fakeClock
+	ctx   context.Context
+	nOff  int
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	h := &harness{t: t, store: newMemStore(), mesos: &fakeMesos{}, clock: &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}, ctx: context.Background()}
+	e, err := New(h.ctx, Config{Store: h.store, Now: h.clock.now, StableAfter: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.SetMesos(h.mesos)
+	e.connected = true
+	h.e = e
+	t.Cleanup(e.health.stopAll)
+	return h
+}
+
+// restart simulates a new leader on the same store.
+func (h *harness) restart() {
+	h.t.Helper()
+	e, err := New(h.ctx, Config{Store: h.store, Now: h.clock.now, StableAfter: 10 * time.Second})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.mesos = &fakeMesos{}
+	e.SetMesos(h.mesos)
+	e.connected = true
+	h.e = e
+	h.t.Cleanup(e.health.stopAll)
+}
+
+// offer sends one offer per agent (agents 1..n, each 8 cpus, 8 GiB), allocated
+// to the "*" role as a multi-role master does.
+func (h *harness) offer(agents int) {
+	role := "*"
+	alloc := &mesos.Resource_AllocationInfo{Role: &role}
+	var offers []mesos.Offer
+	for i := 1; i <= agents; i++ {
+		h.nOff++
+		offers = append(offers, mesos.Offer{
+			ID: mesos.OfferID{Value: fmt.Sprintf("o%d", h.nOff)}, AgentID: mesos.AgentID{Value: fmt.Sprintf("a%d", i)},
+			Hostname: fmt.Sprintf("127.0.0.%d", i+1),
+			Resources: []mesos.Resource{
+				{Name: "cpus", Type: mesos.SCALAR.Enum(), Scalar: &mesos.Value_Scalar{Value: 8}, AllocationInfo: alloc},
+				{Name: "mem", Type: mesos.SCALAR.Enum(), Scalar: &mesos.Value_Scalar{Value: 8192}, AllocationInfo: alloc},
+				{Name: "ports", Type: mesos.RANGES.Enum(), Ranges: &mesos.Value_Ranges{Range: []mesos.Value_Range{{Begin: uint64(31000 + 1000*i), End: uint64(31999 + 1000*i)}}}, AllocationInfo: alloc},
+			},
+			Attributes: []mesos.Attribute{{Name: "rack_id", Type: mesos.TEXT, Text: &mesos.Value_Text{Value: fmt.Sprintf("rack-%d", i%2+1)}}},
+		})
+	}
+	h.e.handleOffers(h.ctx, offers)
+}
+
+// status delivers a status update for a task.
+func (h *harness) status(taskID string, state mesos.TaskState, msg string) {
+	agent := ""
+	if t := h.e.tasks[taskID]; t != nil {
+		agent = t.SlaveID
+	}
+	h.e.handleUpdate(h.ctx, mesos.TaskStatus{TaskID: mesos.TaskID{Value: taskID}, State: state.Enum(), Message: &msg,
+		AgentID: &mesos.AgentID{Value: agent}})
+}
+
+// runLaunched marks every staging task RUNNING.
+func (h *harness) runLaunched() {
+	for _, id := range h.ids(engine.TaskStaging) {
+		h.status(id, mesos.TASK_RUNNING, "")
+	}
+}
+
+// finishKills reports every task being killed as TASK_KILLED.
+func (h *harness) finishKills() {
+	for _, id := range h.sortedTaskIDs() {
+		if t := h.e.tasks[id]; t != nil && t.killing {
+			h.status(id, mesos.TASK_KILLED, "killed")
+		}
+	}
+}
+
+func (h *harness) sortedTaskIDs() []string {
+	var ids []string
+	for id := range h.e.tasks {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func (h *harness) ids(state string) []string {
+	var out []string
+	for _, id := range h.sortedTaskIDs() {
+		if h.e.tasks[id].State == state {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// count returns (live, running-and-not-killing) tasks of an app, and how many of
+// them run the given config version or newer.
+func (h *harness) count(appID string) (live, running int) {
+	for _, t := range h.e.tasks {
+		if t.AppID != appID || isGone(t.State) {
+			continue
+		}
+		live++
+		if t.State == engine.TaskRunning && !t.killing {
+			running++
+		}
+	}
+	return live, running
+}
+
+func (h *harness) apply(spec *engine.Spec) *engine.Deployment {
+	h.t.Helper()
+	_, dep, err := h.e.apply(h.ctx, ApplyRequest{Spec: spec})
+	if err != nil {
+		h.t.Fatalf("apply: %v", err)
+	}
+	return dep
+}
+
+func (h *harness) tick() {
+	h.e.housekeeping(h.ctx)
+}
+
+func testApp(id string, instances int, cmd string) *engine.App {
+	a := engine.NewApp(id)
+	a.Cmd = cmd
+	a.Instances = instances
+	a.Cpus = 0.1
+	a.Mem = 32
+	a.PortDefinitions = []engine.PortDefinition{{Port: 0, Protocol: "tcp", Name: "http"}}
+	a.ApplyDefaults()
+	return a
+}
+
+func spec(apps ...*engine.App) *engine.Spec {
+	sort.Slice(apps, func(i, j int) bool { return apps[i].ID < apps[j].ID })
+	return &engine.Spec{Scope: "/", Apps: apps}
+}

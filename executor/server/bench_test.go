@@ -1,0 +1,71 @@
+package server
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stride-run/stride/engine"
+	"github.com/stride-run/stride/executor/api"
+	"github.com/stride-run/stride/executor/localmesos"
+)
+
+// BenchmarkRun1000Instances measures, end to end on the stand-in, the time from
+// apply to 1,000 instances of a trivial app (sleep) RUNNING: plan, intent
+// written, offers matched, LAUNCHes, 1,000 processes started, 2,000 status
+// updates acknowledged and recorded. It reports instances/s.
+func BenchmarkRun1000Instances(b *testing.B) {
+	const n = 1000
+	for b.Loop() {
+		b.StopTimer()
+		dir := b.TempDir()
+		m, err := localmesos.New(localmesos.Config{
+			WorkDir: filepath.Join(dir, "mesos"), Agents: 3, Cpus: 64, Mem: 65536, PortsPerAgent: 1000,
+			OfferInterval: 50 * time.Millisecond, HeartbeatInterval: 5 * time.Second,
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := m.Start(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		srv, err := Start(context.Background(), Config{Listen: "127.0.0.1:0", DataDir: dir, MesosURL: m.URL()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for !srv.Executor.View().Connected {
+			time.Sleep(10 * time.Millisecond)
+		}
+		a := engine.NewApp("/bench")
+		a.Cmd = "exec sleep 600"
+		a.Instances, a.Cpus, a.Mem = n, 0.01, 8
+		a.PortDefinitions = []engine.PortDefinition{}
+		a.ApplyDefaults()
+		client := api.NewClient(srv.URL())
+		b.StartTimer()
+		start := time.Now()
+		resp, err := client.Apply(context.Background(), api.ApplyRequest{Spec: &engine.Spec{Scope: "/", Apps: []*engine.App{a}}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			if d, ok := srv.Executor.View().Deployment(resp.DeploymentID); ok && d.Status == engine.DeploymentSucceeded {
+				break
+			}
+			if time.Since(start) > 2*time.Minute {
+				b.Fatalf("not all running after 2 minutes: %+v", srv.Executor.View().App("/bench"))
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		elapsed := time.Since(start)
+		b.StopTimer()
+		if st := srv.Executor.View().App("/bench"); st.TasksRunning != n {
+			b.Fatalf("%d running", st.TasksRunning)
+		}
+		b.ReportMetric(float64(n)/elapsed.Seconds(), "instances/s")
+		b.ReportMetric(elapsed.Seconds(), "s-to-running")
+		_ = srv.Close()
+		_ = m.Close()
+	}
+}

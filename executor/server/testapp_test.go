@@ -1,0 +1,69 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The test binary doubles as the app the integration tests deploy: started with
+// STRIDE_TESTAPP=1 it serves HTTP on $HOST:$PORT0 with /health, and behaves as
+// the environment says:
+//
+//	EXIT_AFTER=<duration>   exit with status 3 after that long (a crash loop)
+//	HEALTH_FAIL_AFTER=<dur> /health answers 500 once that long has passed
+//	and /health answers 500 while a file "unhealthy" exists in the sandbox.
+//
+// It needs nothing installed on the machine, unlike python or netcat.
+func TestMain(m *testing.M) {
+	if os.Getenv("STRIDE_TESTAPP") == "1" {
+		os.Exit(runTestApp())
+	}
+	os.Exit(m.Run())
+}
+
+func runTestApp() int {
+	start := time.Now()
+	failAfter, _ := time.ParseDuration(os.Getenv("HEALTH_FAIL_AFTER"))
+	if d, err := time.ParseDuration(os.Getenv("EXIT_AFTER")); err == nil {
+		time.AfterFunc(d, func() { os.Exit(3) })
+	}
+	sandbox := os.Getenv("MESOS_SANDBOX")
+	mux := http.NewServeMux()
+	mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := os.Stat(filepath.Join(sandbox, "unhealthy")); err == nil {
+			http.Error(w, "told to be unhealthy", http.StatusInternalServerError)
+			return
+		}
+		if failAfter > 0 && time.Since(start) > failAfter {
+			http.Error(w, "worn out", http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	port, err := strconv.Atoi(os.Getenv("PORT0"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testapp: no PORT0")
+		return 2
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(os.Getenv("HOST"), strconv.Itoa(port)))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testapp:", err)
+		return 2
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	go func() { _ = srv.Serve(ln) }()
+	<-ctx.Done()
+	_ = srv.Close()
+	return 0
+}
