@@ -17,7 +17,7 @@ import (
 // updates acknowledged and recorded. It reports instances/s.
 func BenchmarkRun1000Instances(b *testing.B) {
 	const n = 1000
-	for b.Loop() {
+	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		dir := b.TempDir()
 		m, err := localmesos.New(localmesos.Config{
