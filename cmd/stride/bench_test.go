@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/stride-run/stride/engine"
@@ -110,12 +109,22 @@ func BenchmarkPlanEndToEnd10k(b *testing.B) {
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout = io.Discard
+	peakFile := filepath.Join(dir, "peak")
+	cmd.Env = append(os.Environ(), "STRIDE_PEAK_RSS_FILE="+peakFile)
 	if err := cmd.Run(); err != nil {
 		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitChanges {
 			b.Fatalf("stride plan: %v", err)
 		}
 	}
-	peakMB := float64(cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss) / 1024
+	peak, err := os.ReadFile(peakFile)
+	if err != nil {
+		b.Fatalf("peak memory not recorded: %v", err)
+	}
+	var peakKB float64
+	if _, err := fmt.Sscanf(string(peak), "%f kB", &peakKB); err != nil {
+		b.Fatalf("peak memory %q: %v", peak, err)
+	}
+	peakMB := peakKB / 1024
 
 	b.ResetTimer()
 	for b.Loop() {

@@ -9,6 +9,7 @@ package main
 
 import (
 	"os"
+	"strings"
 	"runtime/debug"
 )
 
@@ -22,5 +23,24 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
-	os.Exit(newCLI(os.Stdin, os.Stdout, os.Stderr).run(os.Args[1:]))
+	code := newCLI(os.Stdin, os.Stdout, os.Stderr).run(os.Args[1:])
+	if f := os.Getenv("STRIDE_PEAK_RSS_FILE"); f != "" {
+		writePeakRSS(f)
+	}
+	os.Exit(code)
+}
+
+// writePeakRSS records the process's peak resident memory (VmHWM) in file, for
+// the end-to-end benchmark. getrusage's ru_maxrss cannot serve: it keeps the
+// high-water mark of the parent's memory the child shared before exec.
+func writePeakRSS(file string) {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			_ = os.WriteFile(file, []byte(strings.TrimSpace(v)), 0o644)
+		}
+	}
 }
