@@ -1964,7 +1964,7 @@ func (e *encoder) sep() {
 
 func (e *encoder) str(k, v string) {
 	e.key(k)
-	e.b = appendString(e.b, v)
+	e.b = AppendJSONString(e.b, v)
 }
 
 func (e *encoder) strOmit(k, v string) {
@@ -2016,7 +2016,7 @@ func (e *encoder) strs(k string, v []string) {
 	e.b = append(e.b, '[')
 	for _, s := range v {
 		e.sep()
-		e.b = appendString(e.b, s)
+		e.b = AppendJSONString(e.b, s)
 	}
 	e.b = append(e.b, ']')
 }
@@ -2026,7 +2026,7 @@ func (e *encoder) strMap(k string, m map[string]string) {
 	e.b = append(e.b, '{')
 	for _, name := range sortedKeys(m) {
 		e.rawKey(name)
-		e.b = appendString(e.b, m[name])
+		e.b = AppendJSONString(e.b, m[name])
 	}
 	e.b = append(e.b, '}')
 }
@@ -2045,7 +2045,7 @@ func (e *encoder) rawKey(k string) {
 	if n := len(e.b); n > 0 && e.b[n-1] != '{' {
 		e.b = append(e.b, ',')
 	}
-	e.b = appendString(e.b, k)
+	e.b = AppendJSONString(e.b, k)
 	e.b = append(e.b, ':')
 }
 
@@ -2230,7 +2230,7 @@ func (e *encoder) env(a *App) {
 	for _, k := range names {
 		e.rawKey(k)
 		if v, ok := a.Env[k]; ok {
-			e.b = appendString(e.b, v)
+			e.b = AppendJSONString(e.b, v)
 			continue
 		}
 		e.b = append(e.b, '{')
@@ -2242,12 +2242,12 @@ func (e *encoder) env(a *App) {
 
 func (e *encoder) constraint(c Constraint) {
 	e.b = append(e.b, '[')
-	e.b = appendString(e.b, c.Field)
+	e.b = AppendJSONString(e.b, c.Field)
 	e.b = append(e.b, ',')
-	e.b = appendString(e.b, c.Operator)
+	e.b = AppendJSONString(e.b, c.Operator)
 	if c.Value != "" {
 		e.b = append(e.b, ',')
-		e.b = appendString(e.b, c.Value)
+		e.b = AppendJSONString(e.b, c.Value)
 	}
 	e.b = append(e.b, ']')
 }
@@ -2400,23 +2400,34 @@ func (e *encoder) readinessCheck(r *ReadinessCheck) {
 
 const hexDigits = "0123456789abcdef"
 
-// appendString appends s as a JSON string: quotes, backslashes and control
-// characters escaped, U+2028/U+2029 escaped (as encoding/json does, for
-// JavaScript), invalid UTF-8 replaced by U+FFFD. HTML characters are kept as is.
-func appendString(b []byte, s string) []byte {
+// safeASCII marks the ASCII bytes a JSON string holds as they are.
+var safeASCII = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// AppendJSONString appends s as a JSON string, escaped exactly as encoding/json
+// does with HTML escaping off: invalid UTF-8 becomes U+FFFD, U+2028 and U+2029
+// are escaped. The codec and the REST API's hand-written encoders share it.
+func AppendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
+		if c := s[i]; c < utf8.RuneSelf {
+			if safeASCII[c] {
 				i++
 				continue
 			}
 			b = append(b, s[start:i]...)
 			switch c {
-			case '"', '\\':
+			case '\\', '"':
 				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
 			case '\n':
 				b = append(b, '\\', 'n')
 			case '\r':

@@ -645,7 +645,7 @@ func TestMarshalErrors(t *testing.T) {
 
 func TestStringEscaping(t *testing.T) {
 	for _, s := range []string{"", "plain", "q\"b\\", "\x00\x01\x1f\n\r\t", "<>&", "é😀", "\u2028\u2029", "日本"} {
-		got := appendString(nil, s)
+		got := AppendJSONString(nil, s)
 		var back string
 		if err := json.Unmarshal(got, &back); err != nil || back != s {
 			t.Errorf("%q: encoded %s, read back %q (%v)", s, got, back, err)
@@ -655,7 +655,7 @@ func TestStringEscaping(t *testing.T) {
 			t.Errorf("%q: got %s, encoding/json %s", s, got, want)
 		}
 	}
-	if got := string(appendString(nil, "a\xffb")); got != `"a\ufffdb"` {
+	if got := string(AppendJSONString(nil, "a\xffb")); got != `"a\ufffdb"` {
 		t.Errorf("invalid UTF-8: %s", got)
 	}
 }

@@ -9,8 +9,8 @@ package main
 
 import (
 	"os"
-	"strings"
 	"runtime/debug"
+	"strings"
 )
 
 // gcPercent is the garbage collector's target for the one-shot commands: decoding

@@ -76,7 +76,7 @@ func (sn *snapshot) appendAppInfo(b []byte, i int, e embedSet) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `{"id":`...)
-		b = appendString(b, id)
+		b = engine.AppendJSONString(b, id)
 		b = append(b, '}')
 	}
 	b = append(b, ']')
@@ -110,7 +110,7 @@ func (sn *snapshot) appendAppInfo(b []byte, i int, e embedSet) []byte {
 	}
 	if st.Waiting != "" || st.Delay > 0 || st.Pending > 0 {
 		b = append(b, `,"stride":{"waiting":`...)
-		b = appendString(b, st.Waiting)
+		b = engine.AppendJSONString(b, st.Waiting)
 		b = append(b, `,"delaySeconds":`...)
 		b = strconv.AppendFloat(b, st.Delay.Seconds(), 'f', -1, 64)
 		b = append(b, `,"pending":`...)

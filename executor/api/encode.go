@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/stride-run/stride/engine"
 )
@@ -16,69 +15,6 @@ import (
 // appendTask produces exactly what encoding/json (with HTML escaping off, as in
 // writeJSON) would produce for the task once its nil lists are replaced by empty
 // ones (TestAppendTaskMatchesEncodingJSON).
-
-const hexDigits = "0123456789abcdef"
-
-// safeASCII marks the ASCII bytes a JSON string holds as they are.
-var safeASCII = func() (t [utf8.RuneSelf]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
-// appendString appends s as a JSON string, escaped as encoding/json does with
-// HTML escaping off: invalid UTF-8 becomes U+FFFD, U+2028 and U+2029 are escaped.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if safeASCII[c] {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
 
 func appendInts(b []byte, v []int) []byte {
 	b = append(b, '[')
@@ -106,7 +42,7 @@ func appendOptString(b []byte, s *string) []byte {
 	if s == nil {
 		return append(b, "null"...)
 	}
-	return appendString(b, *s)
+	return engine.AppendJSONString(b, *s)
 }
 
 // appendTask appends Marathon's task JSON (§4.4). servicePorts replaces the task's
@@ -115,11 +51,11 @@ func appendOptString(b []byte, s *string) []byte {
 // task id when the executor left them empty).
 func appendTask(b []byte, t *engine.Task, servicePorts []int) []byte {
 	b = append(b, `{"id":`...)
-	b = appendString(b, t.ID)
+	b = engine.AppendJSONString(b, t.ID)
 	b = append(b, `,"appId":`...)
-	b = appendString(b, t.AppID)
+	b = engine.AppendJSONString(b, t.AppID)
 	b = append(b, `,"host":`...)
-	b = appendString(b, t.Host)
+	b = engine.AppendJSONString(b, t.Host)
 	b = append(b, `,"ports":`...)
 	b = appendInts(b, t.Ports)
 	b = append(b, `,"servicePorts":`...)
@@ -128,28 +64,28 @@ func appendTask(b []byte, t *engine.Task, servicePorts []int) []byte {
 	}
 	b = appendInts(b, servicePorts)
 	b = append(b, `,"slaveId":`...)
-	b = appendString(b, t.SlaveID)
+	b = engine.AppendJSONString(b, t.SlaveID)
 	if t.StagedAt != "" {
 		b = append(b, `,"stagedAt":`...)
-		b = appendString(b, t.StagedAt)
+		b = engine.AppendJSONString(b, t.StagedAt)
 	}
 	if t.StartedAt != "" {
 		b = append(b, `,"startedAt":`...)
-		b = appendString(b, t.StartedAt)
+		b = engine.AppendJSONString(b, t.StartedAt)
 	}
 	b = append(b, `,"version":`...)
-	b = appendString(b, t.Version)
+	b = engine.AppendJSONString(b, t.Version)
 	b = append(b, `,"state":`...)
-	b = appendString(b, t.State)
+	b = engine.AppendJSONString(b, t.State)
 	b = append(b, `,"ipAddresses":[`...)
 	for i, ip := range t.IPAddresses {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, `{"ipAddress":`...)
-		b = appendString(b, ip.IPAddress)
+		b = engine.AppendJSONString(b, ip.IPAddress)
 		b = append(b, `,"protocol":`...)
-		b = appendString(b, ip.Protocol)
+		b = engine.AppendJSONString(b, ip.Protocol)
 		b = append(b, '}')
 	}
 	b = append(b, `],"healthCheckResults":[`...)
@@ -162,7 +98,7 @@ func appendTask(b []byte, t *engine.Task, servicePorts []int) []byte {
 	b = append(b, ']')
 	if t.Role != "" {
 		b = append(b, `,"role":`...)
-		b = appendString(b, t.Role)
+		b = engine.AppendJSONString(b, t.Role)
 	}
 	b = append(b, `,"localVolumes":`...)
 	if len(t.LocalVolumes) == 0 {
@@ -174,7 +110,7 @@ func appendTask(b []byte, t *engine.Task, servicePorts []int) []byte {
 	}
 	if t.Message != "" {
 		b = append(b, `,"message":`...)
-		b = appendString(b, t.Message)
+		b = engine.AppendJSONString(b, t.Message)
 	}
 	return append(b, '}')
 }
@@ -200,9 +136,9 @@ func appendHealth(b []byte, h *engine.HealthResult, taskID string) []byte {
 		iid = tid
 	}
 	b = append(b, `,"taskId":`...)
-	b = appendString(b, tid)
+	b = engine.AppendJSONString(b, tid)
 	b = append(b, `,"instanceId":`...)
-	b = appendString(b, iid)
+	b = engine.AppendJSONString(b, iid)
 	return append(b, '}')
 }
 

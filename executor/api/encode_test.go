@@ -35,8 +35,8 @@ func TestAppendStringMatchesEncodingJSON(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := appendString(nil, s); !bytes.Equal(got, want) {
-			t.Fatalf("appendString(%q) = %s, want %s", s, got, want)
+		if got := engine.AppendJSONString(nil, s); !bytes.Equal(got, want) {
+			t.Fatalf("engine.AppendJSONString(%q) = %s, want %s", s, got, want)
 		}
 	}
 }
@@ -51,11 +51,11 @@ func FuzzAppendString(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := appendString(nil, s); !bytes.Equal(got, want) {
-			t.Fatalf("appendString(%q) = %s, want %s", s, got, want)
+		if got := engine.AppendJSONString(nil, s); !bytes.Equal(got, want) {
+			t.Fatalf("engine.AppendJSONString(%q) = %s, want %s", s, got, want)
 		}
-		if !utf8.Valid(appendString(nil, s)) {
-			t.Fatalf("appendString(%q) is not valid UTF-8", s)
+		if !utf8.Valid(engine.AppendJSONString(nil, s)) {
+			t.Fatalf("engine.AppendJSONString(%q) is not valid UTF-8", s)
 		}
 	})
 }
