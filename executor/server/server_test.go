@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os/exec"
 	"os"
 	"path/filepath"
 	"strings"
@@ -542,4 +544,111 @@ func TestStaleAndLockedAndBadInputChangeNothing(t *testing.T) {
 	if d.Status != engine.DeploymentCancelled || forced.DeploymentID == resp.DeploymentID {
 		t.Fatalf("forced apply: old deployment %s, new %s", d.Status, forced.DeploymentID)
 	}
+}
+
+// TestServerKilledMidDeploymentResumes kills the server with SIGKILL in the middle
+// of a rolling restart — no flush, no goodbye — and starts another on the same
+// data dir: it finishes the deployment, and no task runs twice.
+func TestServerKilledMidDeploymentResumes(t *testing.T) {
+	e := newEnv(t, 3)
+	// The in-process server of newEnv is only needed for the setup; the one that
+	// is killed runs in a subprocess.
+	if err := e.srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	bin, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	startProc := func() *exec.Cmd {
+		cmd := exec.Command(bin)
+		cmd.Env = append(os.Environ(), "STRIDE_TESTSERVER=1", "LISTEN="+addr, "DATA_DIR="+e.dataDir, "MESOS_URL="+e.master.URL())
+		var logs syncWriter
+		cmd.Stderr = &logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		e.client = api.NewClient(addr)
+		e.waitFor(20*time.Second, "the server subprocess to answer", func() (bool, string) {
+			_, err := e.client.State(context.Background())
+			return err == nil, fmt.Sprint(err, logs.String())
+		})
+		return cmd
+	}
+	proc := startProc()
+
+	a := testApp(t, "/killed", 3, nil)
+	a.UpgradeStrategy = engine.UpgradeStrategy{MinimumHealthCapacity: 1, MaximumOverCapacity: 0}
+	first := e.apply(specOf(a))
+	e.waitFor(30*time.Second, "the create deployment", func() (bool, string) {
+		d, err := e.client.Deployment(context.Background(), first.DeploymentID)
+		return err == nil && d.Status == engine.DeploymentSucceeded, fmt.Sprint(err)
+	})
+	v2 := a.Clone()
+	v2.Env["VERSION"] = "2"
+	resp := e.apply(specOf(v2))
+	e.waitFor(20*time.Second, "the first new task of the rollout", func() (bool, string) {
+		n := len(e.liveTasks("/killed"))
+		return n == 4, fmt.Sprintf("%d live", n)
+	})
+	if err := proc.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = proc.Wait()
+
+	startProc()
+	e.waitFor(60*time.Second, "the resumed deployment", func() (bool, string) {
+		d, err := e.client.Deployment(context.Background(), resp.DeploymentID)
+		if err != nil {
+			return false, err.Error()
+		}
+		return d.Status == engine.DeploymentSucceeded, fmt.Sprintf("%s %+v", d.Status, d.Apps)
+	})
+	app, err := e.client.App(context.Background(), "/killed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := e.liveTasks("/killed")
+	if len(live) != 3 || len(app.Tasks) != 3 {
+		t.Fatalf("after the resumed rollout: %d tasks run on Mesos, %d known to Stride; want 3 and 3", len(live), len(app.Tasks))
+	}
+	for _, tk := range app.Tasks {
+		if tk.Version != app.Version {
+			t.Errorf("task %s runs %s, want %s", tk.ID, tk.Version, app.Version)
+		}
+	}
+}
+
+// syncWriter collects a subprocess's output for failure messages.
+type syncWriter struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s := w.b.String()
+	if len(s) > 4000 {
+		s = s[len(s)-4000:]
+	}
+	return s
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }

@@ -23,11 +23,30 @@ import (
 //	and /health answers 500 while a file "unhealthy" exists in the sandbox.
 //
 // It needs nothing installed on the machine, unlike python or netcat.
+//
+// Started with STRIDE_TESTSERVER=1 it is a Stride server (for the tests that kill
+// one with SIGKILL): LISTEN, DATA_DIR and MESOS_URL configure it.
 func TestMain(m *testing.M) {
 	if os.Getenv("STRIDE_TESTAPP") == "1" {
 		os.Exit(runTestApp())
 	}
+	if os.Getenv("STRIDE_TESTSERVER") == "1" {
+		os.Exit(runTestServer())
+	}
 	os.Exit(m.Run())
+}
+
+func runTestServer() int {
+	srv, err := Start(context.Background(), Config{
+		Listen: os.Getenv("LISTEN"), DataDir: os.Getenv("DATA_DIR"), MesosURL: os.Getenv("MESOS_URL"),
+		Logf: func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) },
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testserver:", err)
+		return 2
+	}
+	fmt.Fprintln(os.Stderr, "testserver: listening on", srv.URL())
+	return func() int { <-srv.Done(); return 1 }()
 }
 
 func runTestApp() int {
