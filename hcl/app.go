@@ -116,7 +116,7 @@ func (l *loader) decodeApp(block *hcl2.Block, parent *groupCtx) {
 		f.failed["/id"] = true
 	}
 	l.register(id, "app", block.DefRange)
-	if !engine.InScope(id, l.scope) {
+	if !engine.InScope(id, l.scope) && (parent == nil || !parent.outside) {
 		l.errorf(block.DefRange.Ptr(), "App outside the scope",
 			"The app %q is not under %s. Every app the files declare must lie under the scope.",
 			id, l.scopeOrigin())

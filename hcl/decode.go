@@ -29,6 +29,9 @@ type groupCtx struct {
 	// invalid: this group's or an enclosing group's name is invalid, so ids
 	// below it are too (reported once, at the name).
 	invalid bool
+	// outside: this group or an enclosing one lies outside the scope (reported
+	// once, at the outermost such group).
+	outside bool
 }
 
 // resolvedDep is one absolute dependency and the depends_on element that named it.
@@ -90,6 +93,15 @@ func (l *loader) decodeGroup(block *hcl2.Block, parent *groupCtx) {
 		invalid = true
 	}
 	l.register(id, "group", block.DefRange)
+	// A group is either under the scope or on the way to it (scope /a/b needs
+	// group "a" to hold group "b"); anything else lies outside what the files own.
+	outside := parent != nil && parent.outside
+	if !invalid && !outside && !engine.InScope(id, l.scope) && !engine.InScope(l.scope, id) {
+		outside = true
+		l.errorf(block.DefRange.Ptr(), "Group outside the scope",
+			"The group %q is not under %s, nor on the way to it. Every group the files declare must lie under the scope.",
+			id, l.scopeOrigin())
+	}
 
 	content, diags := block.Body.Content(groupSchema)
 	l.add(diags)
@@ -99,7 +111,7 @@ func (l *loader) decodeGroup(block *hcl2.Block, parent *groupCtx) {
 	if len(g.Labels) == 0 {
 		g.Labels = nil
 	}
-	gc := &groupCtx{id: id, parent: parent, invalid: invalid}
+	gc := &groupCtx{id: id, parent: parent, invalid: invalid, outside: outside}
 	parentID := "/"
 	if parent != nil {
 		parentID = parent.id

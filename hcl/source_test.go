@@ -162,7 +162,7 @@ group "shop" {
 		t.Errorf("scope %q, want / from the option", cfg.Spec.Scope)
 	}
 	got, _, _ := lines(srcs, Options{Scope: "/other"})
-	want := []string{`main.hcl:7:3: App outside the scope: The app "/shop/api" is not under the scope "/other" (set by -scope). Every app the files declare must lie under the scope.`}
+	want := []string{`main.hcl:6:1: Group outside the scope: The group "/shop" is not under the scope "/other" (set by -scope), nor on the way to it. Every group the files declare must lie under the scope.`}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %q\nwant %q", got, want)
 	}
@@ -236,5 +236,31 @@ func TestLoadDirectory(t *testing.T) {
 	}
 	if a := cfg.Spec.Apps[0]; a.Cmd != "from-locals" || a.Source.DeclRange.Filename != filepath.Join(dir, "a.hcl") {
 		t.Errorf("app %s cmd %q from %s", a.ID, a.Cmd, a.Source.DeclRange.Filename)
+	}
+}
+
+// TestScopeAncestorGroups: groups on the way to the scope are allowed (they
+// only hold the groups under it); groups beside it are not.
+func TestScopeAncestorGroups(t *testing.T) {
+	srcs := map[string]string{"main.hcl": `stride {
+  scope = "/shop/eu"
+}
+
+group "shop" {
+  group "eu" {
+    app "api" {
+      cmd = "exec ./api"
+    }
+  }
+}
+`}
+	cfg := mustLoad(t, srcs, Options{})
+	if len(cfg.Spec.Apps) != 1 || cfg.Spec.Apps[0].ID != "/shop/eu/api" {
+		t.Fatalf("apps %+v", cfg.Spec.Apps)
+	}
+	got, _, _ := lines(srcs, Options{Scope: "/shop/us"})
+	want := []string{`main.hcl:6:3: Group outside the scope: The group "/shop/eu" is not under the scope "/shop/us" (set by -scope), nor on the way to it. Every group the files declare must lie under the scope.`}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %q\nwant %q", got, want)
 	}
 }
