@@ -253,14 +253,15 @@ func TestHeartbeatsMissed(t *testing.T) {
 // longer than HeartbeatMisses intervals, keeps the subscription.
 func TestHeartbeatsKeepStreamAlive(t *testing.T) {
 	f := newFakeMaster(t)
-	// 40 heartbeats 25ms apart: a second, twice the 500ms of silence
-	// (10 intervals of 50ms) the driver tolerates, so a stall of the machine
-	// under the test would have to be long to fail it.
-	const beats = 40
+	// 100 heartbeats 25ms apart (2.5s) while the driver tolerates 1s of silence
+	// (10 intervals of 100ms): a watchdog that never resets fires within the
+	// stream's life, and only a stall of the machine longer than 1s could fail
+	// a correct driver.
+	const beats = 100
 	sent := make(chan struct{})
 	f.subscribe = func(w http.ResponseWriter, r *http.Request, call *scheduler.Call) {
 		s := openFakeStream(w, r, "stream-1")
-		_ = s.send(subscribedEvent("fw-1", 0.05))
+		_ = s.send(subscribedEvent("fw-1", 0.1))
 		tick := time.NewTicker(25 * time.Millisecond)
 		defer tick.Stop()
 		for i := 0; i < beats; i++ {
