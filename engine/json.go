@@ -575,77 +575,70 @@ func (d *decoder) constraint(c *Constraint) bool {
 	return true
 }
 
-func (d *decoder) artifacts(dst *[]Artifact) {
-	it, ok := d.beginArray(true)
-	if !ok {
-		return
-	}
-	*dst = []Artifact{}
-	for i := 0; d.nextElem(&it); i++ {
-		d.pushIndex(i)
-		if oit, ok := d.beginObject(false); ok {
-			f := Artifact{Extract: true} // Marathon's default for fetch entries
-			for {
-				key, more := d.nextKey(&oit)
-				if !more {
-					break
-				}
-				switch string(key) {
-				case "uri":
-					d.strField("uri", &f.URI)
-				case "extract":
-					d.boolField("extract", &f.Extract)
-				case "executable":
-					d.boolField("executable", &f.Executable)
-				case "cache":
-					d.boolField("cache", &f.Cache)
-				case "destPath":
-					d.strField("destPath", &f.DestPath)
-				default:
-					d.unknown(key)
-				}
-			}
-			*dst = append(*dst, f)
-		}
-		d.pop()
-	}
-}
-
-func (d *decoder) portDefinitions(dst *[]PortDefinition) bool {
+// objectList decodes a JSON array of objects into *dst (null or absent leaves it
+// alone and returns false): each element starts from newElem() — Marathon's
+// defaults — and field handles each of its keys, reporting unknown ones.
+func objectList[T any](d *decoder, dst *[]T, newElem func() T, field func(e *T, key []byte)) bool {
 	it, ok := d.beginArray(true)
 	if !ok {
 		return false
 	}
-	*dst = []PortDefinition{}
+	*dst = []T{}
 	for i := 0; d.nextElem(&it); i++ {
 		d.pushIndex(i)
 		if oit, ok := d.beginObject(false); ok {
-			var p PortDefinition
+			e := newElem()
 			for {
 				key, more := d.nextKey(&oit)
 				if !more {
 					break
 				}
-				switch string(key) {
-				case "port":
-					d.intField("port", &p.Port)
-				case "protocol":
-					d.strField("protocol", &p.Protocol)
-				case "name":
-					d.strField("name", &p.Name)
-				case "labels":
-					d.push("labels")
-					d.strMap(&p.Labels)
-					d.pop()
-				default:
-					d.unknown(key)
-				}
+				field(&e, key)
 			}
-			*dst = append(*dst, p)
+			*dst = append(*dst, e)
 		}
 		d.pop()
 	}
 	return true
+}
+
+func (d *decoder) artifacts(dst *[]Artifact) {
+	// Marathon's default for fetch entries is extract: true.
+	objectList(d, dst, func() Artifact { return Artifact{Extract: true} }, func(f *Artifact, key []byte) {
+		switch string(key) {
+		case "uri":
+			d.strField("uri", &f.URI)
+		case "extract":
+			d.boolField("extract", &f.Extract)
+		case "executable":
+			d.boolField("executable", &f.Executable)
+		case "cache":
+			d.boolField("cache", &f.Cache)
+		case "destPath":
+			d.strField("destPath", &f.DestPath)
+		default:
+			d.unknown(key)
+		}
+	})
+}
+
+func (d *decoder) portDefinitions(dst *[]PortDefinition) bool {
+	return objectList(d, dst, func() PortDefinition { return PortDefinition{} }, func(p *PortDefinition, key []byte) {
+		switch string(key) {
+		case "port":
+			d.intField("port", &p.Port)
+		case "protocol":
+			d.strField("protocol", &p.Protocol)
+		case "name":
+			d.strField("name", &p.Name)
+		case "labels":
+			d.push("labels")
+			d.strMap(&p.Labels)
+			d.pop()
+		default:
+			d.unknown(key)
+		}
+	})
 }
 
 // ports reads the deprecated "ports": [10013, 0] as tcp port definitions.
@@ -739,290 +732,188 @@ func (d *decoder) docker(dst **Docker) {
 }
 
 func (d *decoder) parameters(dst *[]Parameter) {
-	it, ok := d.beginArray(true)
-	if !ok {
-		return
-	}
-	*dst = []Parameter{}
-	for i := 0; d.nextElem(&it); i++ {
-		d.pushIndex(i)
-		if oit, ok := d.beginObject(false); ok {
-			var p Parameter
-			for {
-				key, more := d.nextKey(&oit)
-				if !more {
-					break
-				}
-				switch string(key) {
-				case "key":
-					d.strField("key", &p.Key)
-				case "value":
-					d.strField("value", &p.Value)
-				default:
-					d.unknown(key)
-				}
-			}
-			*dst = append(*dst, p)
+	objectList(d, dst, func() Parameter { return Parameter{} }, func(p *Parameter, key []byte) {
+		switch string(key) {
+		case "key":
+			d.strField("key", &p.Key)
+		case "value":
+			d.strField("value", &p.Value)
+		default:
+			d.unknown(key)
 		}
-		d.pop()
-	}
+	})
 }
 
 func (d *decoder) portMappings(dst *[]PortMapping) {
-	it, ok := d.beginArray(true)
-	if !ok {
-		return
-	}
-	*dst = []PortMapping{}
-	for i := 0; d.nextElem(&it); i++ {
-		d.pushIndex(i)
-		if oit, ok := d.beginObject(false); ok {
-			var m PortMapping
-			for {
-				key, more := d.nextKey(&oit)
-				if !more {
-					break
-				}
-				switch string(key) {
-				case "containerPort":
-					d.intField("containerPort", &m.ContainerPort)
-				case "hostPort":
-					d.intField("hostPort", &m.HostPort)
-				case "servicePort":
-					d.intField("servicePort", &m.ServicePort)
-				case "protocol":
-					d.strField("protocol", &m.Protocol)
-				case "name":
-					d.strField("name", &m.Name)
-				case "labels":
-					d.push("labels")
-					d.strMap(&m.Labels)
-					d.pop()
-				case "networkNames":
-					// Stride has no container networks to name; [] says nothing.
-					d.push("networkNames")
-					var names []string
-					d.strings(&names)
-					if len(names) > 0 {
-						d.fail(ErrNotSupported)
-					}
-					d.pop()
-				default:
-					d.unknown(key)
-				}
+	objectList(d, dst, func() PortMapping { return PortMapping{} }, func(m *PortMapping, key []byte) {
+		switch string(key) {
+		case "containerPort":
+			d.intField("containerPort", &m.ContainerPort)
+		case "hostPort":
+			d.intField("hostPort", &m.HostPort)
+		case "servicePort":
+			d.intField("servicePort", &m.ServicePort)
+		case "protocol":
+			d.strField("protocol", &m.Protocol)
+		case "name":
+			d.strField("name", &m.Name)
+		case "labels":
+			d.push("labels")
+			d.strMap(&m.Labels)
+			d.pop()
+		case "networkNames":
+			// Stride has no container networks to name; [] says nothing.
+			d.push("networkNames")
+			var names []string
+			d.strings(&names)
+			if len(names) > 0 {
+				d.fail(ErrNotSupported)
 			}
-			*dst = append(*dst, m)
+			d.pop()
+		default:
+			d.unknown(key)
 		}
-		d.pop()
-	}
+	})
 }
 
 func (d *decoder) volumes(dst *[]Volume) {
-	it, ok := d.beginArray(true)
-	if !ok {
-		return
-	}
-	*dst = []Volume{}
-	for i := 0; d.nextElem(&it); i++ {
-		d.pushIndex(i)
-		if oit, ok := d.beginObject(false); ok {
-			var v Volume
-			for {
-				key, more := d.nextKey(&oit)
-				if !more {
-					break
-				}
-				switch string(key) {
-				case "containerPath":
-					d.strField("containerPath", &v.ContainerPath)
-				case "hostPath":
-					d.strField("hostPath", &v.HostPath)
-				case "mode":
-					d.strField("mode", &v.Mode)
-				case "persistent", "external", "secret":
-					d.unsupported(key)
-				default:
-					d.unknown(key)
-				}
-			}
-			*dst = append(*dst, v)
+	objectList(d, dst, func() Volume { return Volume{} }, func(v *Volume, key []byte) {
+		switch string(key) {
+		case "containerPath":
+			d.strField("containerPath", &v.ContainerPath)
+		case "hostPath":
+			d.strField("hostPath", &v.HostPath)
+		case "mode":
+			d.strField("mode", &v.Mode)
+		case "persistent", "external", "secret":
+			d.unsupported(key)
+		default:
+			d.unknown(key)
 		}
-		d.pop()
-	}
+	})
 }
 
 func (d *decoder) networks(dst *[]Network) {
-	it, ok := d.beginArray(true)
-	if !ok {
-		return
-	}
-	*dst = []Network{}
-	for i := 0; d.nextElem(&it); i++ {
-		d.pushIndex(i)
-		if oit, ok := d.beginObject(false); ok {
-			var n Network
-			for {
-				key, more := d.nextKey(&oit)
-				if !more {
-					break
-				}
-				switch string(key) {
-				case "mode":
-					d.strField("mode", &n.Mode)
-				case "name":
-					d.strField("name", &n.Name)
-				case "labels":
-					d.push("labels")
-					d.strMap(&n.Labels)
-					d.pop()
-				default:
-					d.unknown(key)
-				}
-			}
-			*dst = append(*dst, n)
+	objectList(d, dst, func() Network { return Network{} }, func(n *Network, key []byte) {
+		switch string(key) {
+		case "mode":
+			d.strField("mode", &n.Mode)
+		case "name":
+			d.strField("name", &n.Name)
+		case "labels":
+			d.push("labels")
+			d.strMap(&n.Labels)
+			d.pop()
+		default:
+			d.unknown(key)
 		}
-		d.pop()
-	}
+	})
 }
 
 func (d *decoder) healthChecks(dst *[]HealthCheck) {
-	it, ok := d.beginArray(true)
-	if !ok {
-		return
-	}
-	*dst = []HealthCheck{}
-	for i := 0; d.nextElem(&it); i++ {
-		d.pushIndex(i)
-		if oit, ok := d.beginObject(false); ok {
-			h := DefaultHealthCheck()
-			for {
-				key, more := d.nextKey(&oit)
-				if !more {
-					break
-				}
-				switch string(key) {
-				case "protocol":
-					d.strField("protocol", &h.Protocol)
-				case "path":
-					d.strField("path", &h.Path)
-				case "portIndex":
-					d.push("portIndex")
-					if d.peek() == 'n' {
-						d.literal("null")
-					} else {
-						var n int64
-						if d.integer(&n, math.MinInt, math.MaxInt) {
-							v := int(n)
-							h.PortIndex = &v
-						}
-					}
-					d.pop()
-				case "portName":
-					d.strField("portName", &h.PortName)
-				case "port":
-					d.intField("port", &h.Port)
-				case "command":
-					d.push("command")
-					if cit, ok := d.beginObject(true); ok {
-						cmd := &CheckCommand{}
-						for {
-							k, more := d.nextKey(&cit)
-							if !more {
-								break
-							}
-							if string(k) == "value" {
-								d.strField("value", &cmd.Value)
-							} else {
-								d.unknown(k)
-							}
-						}
-						h.Command = cmd
-					}
-					d.pop()
-				case "gracePeriodSeconds":
-					d.intField("gracePeriodSeconds", &h.GracePeriodSeconds)
-				case "intervalSeconds":
-					d.intField("intervalSeconds", &h.IntervalSeconds)
-				case "timeoutSeconds":
-					d.intField("timeoutSeconds", &h.TimeoutSeconds)
-				case "maxConsecutiveFailures":
-					d.intField("maxConsecutiveFailures", &h.MaxConsecutiveFailures)
-				case "ignoreHttp1xx":
-					d.boolField("ignoreHttp1xx", &h.IgnoreHTTP1xx)
-				case "delaySeconds":
-					d.intField("delaySeconds", &h.DelaySeconds)
-				case "ipProtocol":
-					// Marathon's default IPv4 is all Stride does; IPv6 is not dropped silently.
-					d.push("ipProtocol")
-					var p string
-					d.str(&p)
-					if p != "" && p != "IPv4" {
-						d.fail(ErrNotSupported)
-					}
-					d.pop()
-				default:
-					d.unknown(key)
+	objectList(d, dst, func() HealthCheck { return DefaultHealthCheck() }, func(h *HealthCheck, key []byte) {
+		switch string(key) {
+		case "protocol":
+			d.strField("protocol", &h.Protocol)
+		case "path":
+			d.strField("path", &h.Path)
+		case "portIndex":
+			d.push("portIndex")
+			if d.peek() == 'n' {
+				d.literal("null")
+			} else {
+				var n int64
+				if d.integer(&n, math.MinInt, math.MaxInt) {
+					v := int(n)
+					h.PortIndex = &v
 				}
 			}
-			*dst = append(*dst, h)
+			d.pop()
+		case "portName":
+			d.strField("portName", &h.PortName)
+		case "port":
+			d.intField("port", &h.Port)
+		case "command":
+			d.push("command")
+			if cit, ok := d.beginObject(true); ok {
+				cmd := &CheckCommand{}
+				for {
+					k, more := d.nextKey(&cit)
+					if !more {
+						break
+					}
+					if string(k) == "value" {
+						d.strField("value", &cmd.Value)
+					} else {
+						d.unknown(k)
+					}
+				}
+				h.Command = cmd
+			}
+			d.pop()
+		case "gracePeriodSeconds":
+			d.intField("gracePeriodSeconds", &h.GracePeriodSeconds)
+		case "intervalSeconds":
+			d.intField("intervalSeconds", &h.IntervalSeconds)
+		case "timeoutSeconds":
+			d.intField("timeoutSeconds", &h.TimeoutSeconds)
+		case "maxConsecutiveFailures":
+			d.intField("maxConsecutiveFailures", &h.MaxConsecutiveFailures)
+		case "ignoreHttp1xx":
+			d.boolField("ignoreHttp1xx", &h.IgnoreHTTP1xx)
+		case "delaySeconds":
+			d.intField("delaySeconds", &h.DelaySeconds)
+		case "ipProtocol":
+			// Marathon's default IPv4 is all Stride does; IPv6 is not dropped silently.
+			d.push("ipProtocol")
+			var p string
+			d.str(&p)
+			if p != "" && p != "IPv4" {
+				d.fail(ErrNotSupported)
+			}
+			d.pop()
+		default:
+			d.unknown(key)
 		}
-		d.pop()
-	}
+	})
 }
 
 func (d *decoder) readinessChecks(dst *[]ReadinessCheck) {
-	it, ok := d.beginArray(true)
-	if !ok {
-		return
-	}
-	*dst = []ReadinessCheck{}
-	for i := 0; d.nextElem(&it); i++ {
-		d.pushIndex(i)
-		if oit, ok := d.beginObject(false); ok {
-			r := DefaultReadinessCheck()
-			for {
-				key, more := d.nextKey(&oit)
-				if !more {
-					break
-				}
-				switch string(key) {
-				case "name":
-					d.strField("name", &r.Name)
-				case "protocol":
-					d.strField("protocol", &r.Protocol)
-				case "path":
-					d.strField("path", &r.Path)
-				case "portName":
-					d.strField("portName", &r.PortName)
-				case "intervalSeconds":
-					d.intField("intervalSeconds", &r.IntervalSeconds)
-				case "timeoutSeconds":
-					d.intField("timeoutSeconds", &r.TimeoutSeconds)
-				case "httpStatusCodesForReady":
-					d.push("httpStatusCodesForReady")
-					if sit, ok := d.beginArray(true); ok {
-						codes := []int{}
-						for j := 0; d.nextElem(&sit); j++ {
-							d.pushIndex(j)
-							var n int64
-							if d.intElem(&n) {
-								codes = append(codes, int(n))
-							}
-							d.pop()
-						}
-						r.HTTPStatusCodesForReady = codes
+	objectList(d, dst, func() ReadinessCheck { return DefaultReadinessCheck() }, func(r *ReadinessCheck, key []byte) {
+		switch string(key) {
+		case "name":
+			d.strField("name", &r.Name)
+		case "protocol":
+			d.strField("protocol", &r.Protocol)
+		case "path":
+			d.strField("path", &r.Path)
+		case "portName":
+			d.strField("portName", &r.PortName)
+		case "intervalSeconds":
+			d.intField("intervalSeconds", &r.IntervalSeconds)
+		case "timeoutSeconds":
+			d.intField("timeoutSeconds", &r.TimeoutSeconds)
+		case "httpStatusCodesForReady":
+			d.push("httpStatusCodesForReady")
+			if sit, ok := d.beginArray(true); ok {
+				codes := []int{}
+				for j := 0; d.nextElem(&sit); j++ {
+					d.pushIndex(j)
+					var n int64
+					if d.intElem(&n) {
+						codes = append(codes, int(n))
 					}
 					d.pop()
-				case "preserveLastResponse":
-					d.boolField("preserveLastResponse", &r.PreserveLastResponse)
-				default:
-					d.unknown(key)
 				}
+				r.HTTPStatusCodesForReady = codes
 			}
-			*dst = append(*dst, r)
+			d.pop()
+		case "preserveLastResponse":
+			d.boolField("preserveLastResponse", &r.PreserveLastResponse)
+		default:
+			d.unknown(key)
 		}
-		d.pop()
-	}
+	})
 }
 
 func (d *decoder) upgradeStrategy(u *UpgradeStrategy) {
