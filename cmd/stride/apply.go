@@ -30,7 +30,7 @@ type applyFlags struct {
 func (c *cli) applyFlagSet(name, usage string, af *applyFlags) *flag.FlagSet {
 	fs := c.flagSet(name, usage)
 	af.configFlags.register(fs)
-	fs.StringVar(&af.address, "address", "", "the Stride server (default $STRIDE_ADDR or "+defaultAddress+")")
+	addressFlag(fs, &af.address)
 	fs.BoolVar(&af.autoApprove, "auto-approve", false, "do not ask for confirmation")
 	fs.BoolVar(&af.detach, "detach", false, "start the deployment and return without following it")
 	fs.BoolVar(&af.force, "force", false, "cancel running deployments of the same apps instead of refusing (Marathon's ?force=true)")

@@ -118,6 +118,12 @@ func TestDevMultiTier(t *testing.T) {
 		t.Fatalf("status: exit %d\n%s", code, stdout)
 	}
 
+	// tasks lists an app's tasks.
+	stdout, _, code = runIn(t, filepath.Dir(example), env, "tasks", "-no-color", "shop/web")
+	if code != exitOK || strings.Count(stdout, "shop_web.") != 2 || !strings.Contains(stdout, "RUNNING") {
+		t.Fatalf("tasks: exit %d\n%s", code, stdout)
+	}
+
 	// A second dev on the same data dir is refused.
 	_, stderr, code = runIn(t, dataDir, nil, "dev", "-no-color", "-listen", freeAddr(t), "-data-dir", dataDir)
 	if code != exitError || !strings.Contains(stderr, "in use") {

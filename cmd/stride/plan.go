@@ -33,7 +33,7 @@ type planFlags struct {
 
 func (c *cli) registerPlanFlags(fs *flag.FlagSet, pf *planFlags) {
 	fs.StringVar(&pf.stateFile, "state", "", "read the deployed state from a file {\"serial\": N, \"apps\": [...]} instead of the server")
-	fs.StringVar(&pf.address, "address", "", "the Stride server (default $STRIDE_ADDR or "+defaultAddress+")")
+	addressFlag(fs, &pf.address)
 	fs.BoolVar(&pf.destroy, "destroy", false, "plan to destroy every deployed app under the scope")
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"sort"
 	"strconv"
@@ -16,30 +17,23 @@ import (
 // status: stride status [options] [APP].
 func (c *cli) status(args []string) int {
 	fs := c.flagSet("status", "status [options] [APP]\n\nShows the deployed apps with their task counts, running deployments, and why\ninstances wait (unplaceable, backing off); with APP, that app and its tasks.")
-	address := fs.String("address", "", "the Stride server (default $STRIDE_ADDR or "+defaultAddress+")")
-	noColor := fs.Bool("no-color", false, "disable coloured output")
-	pos, err := parse(fs, args)
-	if err != nil {
+	client, app, noColor, ok := c.queryArgs(fs, args)
+	if !ok {
 		return exitError
 	}
-	if len(pos) > 1 {
-		fs.Usage()
-		return exitError
-	}
-	client := api.NewClient(c.serverAddress(*address))
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(c.ctx, 30*time.Second)
 	defer cancel()
-	if len(pos) == 1 {
-		app, err := client.App(ctx, engine.CanonicalID(pos[0]))
+	if app != "" {
+		info, err := client.App(ctx, app)
 		if err != nil {
-			return c.errorf(*noColor, "%v", err)
+			return c.errorf(noColor, "%v", err)
 		}
-		c.printApp(app)
+		c.printApp(info)
 		return exitOK
 	}
 	apps, err := client.Apps(ctx)
 	if err != nil {
-		return c.errorf(*noColor, "%v", err)
+		return c.errorf(noColor, "%v", err)
 	}
 	if len(apps) == 0 {
 		fmt.Fprintln(c.stdout, "No apps are deployed.")
@@ -52,6 +46,31 @@ func (c *cli) status(args []string) int {
 	}
 	_ = tw.Flush()
 	return exitOK
+}
+
+// queryArgs parses the options of the read-only commands (status, tasks):
+// -address, -no-color and at most one APP (returned canonical, "" for none).
+func (c *cli) queryArgs(fs *flag.FlagSet, args []string) (client *api.Client, app string, noColor, ok bool) {
+	var address string
+	addressFlag(fs, &address)
+	fs.BoolVar(&noColor, "no-color", false, "disable coloured output")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return nil, "", noColor, false
+	}
+	if len(pos) > 1 {
+		fs.Usage()
+		return nil, "", noColor, false
+	}
+	if len(pos) == 1 {
+		app = engine.CanonicalID(pos[0])
+	}
+	return api.NewClient(c.serverAddress(address)), app, noColor, true
+}
+
+// addressFlag registers -address, the Stride server a command talks to.
+func addressFlag(fs *flag.FlagSet, address *string) {
+	fs.StringVar(address, "address", "", "the Stride server (default $STRIDE_ADDR or "+defaultAddress+")")
 }
 
 func healthyText(a *api.AppInfo) string {
@@ -109,28 +128,24 @@ func (c *cli) printApp(a *api.AppInfo) {
 // tasks: stride tasks [options] [APP].
 func (c *cli) tasks(args []string) int {
 	fs := c.flagSet("tasks", "tasks [options] [APP]\n\nLists the tasks (of APP, or of every app): where they run, their ports, state\nand health.")
-	address := fs.String("address", "", "the Stride server (default $STRIDE_ADDR or "+defaultAddress+")")
-	noColor := fs.Bool("no-color", false, "disable coloured output")
-	pos, err := parse(fs, args)
-	if err != nil {
+	client, app, noColor, ok := c.queryArgs(fs, args)
+	if !ok {
 		return exitError
 	}
-	if len(pos) > 1 {
-		fs.Usage()
-		return exitError
-	}
-	client := api.NewClient(c.serverAddress(*address))
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(c.ctx, 30*time.Second)
 	defer cancel()
 	var tasks []engine.Task
-	if len(pos) == 1 {
-		app, err := client.App(ctx, engine.CanonicalID(pos[0]))
+	if app != "" {
+		info, err := client.App(ctx, app)
 		if err != nil {
-			return c.errorf(*noColor, "%v", err)
+			return c.errorf(noColor, "%v", err)
 		}
-		tasks = app.Tasks
-	} else if tasks, err = client.Tasks(ctx); err != nil {
-		return c.errorf(*noColor, "%v", err)
+		tasks = info.Tasks
+	} else {
+		var err error
+		if tasks, err = client.Tasks(ctx); err != nil {
+			return c.errorf(noColor, "%v", err)
+		}
 	}
 	if len(tasks) == 0 {
 		fmt.Fprintln(c.stdout, "No tasks.")
