@@ -90,6 +90,9 @@ type Executor struct {
 	recent      []*engine.Deployment
 	delays      map[string]*launchDelay
 	unplaced    map[string]*scheduler.Unplaced
+	// pending counts, per app, the instances the last housekeeping tick wanted
+	// launched (shown in the view).
+	pending     map[string]int
 	lastFailure map[string]*TaskFailure
 	agents      map[string]agentInfo
 	suppressed  bool

@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sort"
 
 	"github.com/stride-run/stride/engine"
@@ -312,6 +313,14 @@ func (e *Executor) housekeeping(ctx context.Context) {
 	d := e.decide()
 	for t, why := range d.kills {
 		e.killTask(ctx, t, why)
+	}
+	// The view shows what this tick decided rather than deciding again.
+	pending := make(map[string]int, len(d.reqs))
+	for _, r := range d.reqs {
+		pending[r.App.ID] = r.Count
+	}
+	if !maps.Equal(pending, e.pending) {
+		e.pending, e.viewDirty = pending, true
 	}
 	for _, t := range e.tasks {
 		if t.State == engine.TaskStaging && !t.killing && now.Sub(t.stagedAt) > e.cfg.LaunchTimeout {

@@ -125,11 +125,7 @@ func (e *Executor) publish() {
 		return v.Tasks[i].ID < v.Tasks[j].ID
 	})
 	active := e.activeChanges()
-	d := e.decide()
-	pending := map[string]int{}
-	for _, r := range d.reqs {
-		pending[r.App.ID] = r.Count
-	}
+	pending := e.pending
 	ids := make([]string, 0, len(e.apps))
 	for id := range e.apps {
 		ids = append(ids, id)
