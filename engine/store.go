@@ -24,6 +24,20 @@ type Snapshot struct {
 	Tasks       map[string]*Task
 	Deployments map[string]*Deployment
 	FrameworkID string
+	// Unreadable lists the records that could not be decoded (a bug, a bit
+	// flip, a hand edit). They are left in the store untouched and kept out of
+	// the maps above, so that one poisoned record never stops a server from
+	// serving the rest: the executor acts on nothing it cannot read, and a later
+	// write of the same id replaces the record.
+	Unreadable []UnreadableRecord
+}
+
+// UnreadableRecord is one record a store could not decode.
+type UnreadableRecord struct {
+	// Kind is "apps", "tasks" or "deployments"; ID is the record's key.
+	Kind, ID string
+	// Err says why it cannot be read.
+	Err string
 }
 
 // State returns the deployed apps as a planner State.

@@ -39,13 +39,17 @@ func (fe FieldErrors) Error() string {
 // allows ("/healthChecks/0/portIndex", "/constraints/1/1"); messages are short,
 // lowercase and name the bad value. It expects ApplyDefaults to have run, and never
 // panics, whatever the app holds. Cross-app rules (unknown dependencies, cycles)
-// are the planner's.
-func (a *App) Validate() FieldErrors {
+// are the planner's. Numbers are bounded by DefaultLimits.
+func (a *App) Validate() FieldErrors { return a.ValidateWithin(DefaultLimits) }
+
+// ValidateWithin is Validate with the given limits (zero fields: the defaults).
+func (a *App) ValidateWithin(l Limits) FieldErrors {
 	if a == nil {
 		return FieldErrors{{Path: "/", Errors: []string{"app is nil"}}}
 	}
-	v := &validator{}
+	v := &validator{lim: l.WithDefaults()}
 	v.app(a)
+	v.limits(a)
 	if len(v.errs) == 0 {
 		return nil
 	}
@@ -79,6 +83,7 @@ var (
 )
 
 type validator struct {
+	lim  Limits
 	errs FieldErrors
 }
 

@@ -191,7 +191,10 @@ func (rd *round) run(req Request) ([]Placement, *Unplaced) {
 		}
 		return nil, rd.invalid(req.Count, ce.text, err.Error())
 	}
-	out := make([]Placement, 0, req.Count)
+	// Count is what the app asks for, not what the offers can hold: it bounds the
+	// loop, never an allocation (a poisoned count of 2e9 would otherwise be 2e9
+	// placements allocated up front).
+	out := make([]Placement, 0, min(req.Count, len(rd.pools)))
 	for len(out) < req.Count {
 		a, pi, role, ok := rd.pick(rq)
 		if !ok {

@@ -311,15 +311,9 @@ func (s *Store) Load(ctx context.Context) (*engine.Snapshot, error) {
 		return nil, fmt.Errorf("load state: %w", err)
 	}
 
-	if snap.Apps, err = decodeAll(s.path, bucketApps, apps, decodeApp); err != nil {
-		return nil, err
-	}
-	if snap.Tasks, err = decodeAll(s.path, bucketTasks, tasks, decodeTask); err != nil {
-		return nil, err
-	}
-	if snap.Deployments, err = decodeAll(s.path, bucketDeployments, deploys, decodeDeployment); err != nil {
-		return nil, err
-	}
+	snap.Apps = decodeAll(&snap, bucketApps, apps, decodeApp)
+	snap.Tasks = decodeAll(&snap, bucketTasks, tasks, decodeTask)
+	snap.Deployments = decodeAll(&snap, bucketDeployments, deploys, decodeDeployment)
 	return &snap, nil
 }
 
@@ -360,8 +354,9 @@ func decodeDeployment(data []byte) (*engine.Deployment, string, error) {
 const parallelDecodeMin = 512
 
 // decodeAll decodes the records of one bucket, checking that each holds the id it is
-// stored under. The error, if any, is that of the first bad record in key order.
-func decodeAll[T any](path string, bucket []byte, recs []record, decode func([]byte) (T, string, error)) (map[string]T, error) {
+// stored under. A record that fails is listed in snap.Unreadable (in key order) and
+// left out: one bad record must not stop the server from loading the rest.
+func decodeAll[T any](snap *engine.Snapshot, bucket []byte, recs []record, decode func([]byte) (T, string, error)) map[string]T {
 	vals := make([]T, len(recs))
 	errs := make([]error, len(recs))
 	one := func(i int) {
@@ -399,11 +394,12 @@ func decodeAll[T any](path string, bucket []byte, recs []record, decode func([]b
 	out := make(map[string]T, len(recs))
 	for i, r := range recs {
 		if errs[i] != nil {
-			return nil, unreadable(path, bucket, r.key, errs[i])
+			snap.Unreadable = append(snap.Unreadable, engine.UnreadableRecord{Kind: string(bucket), ID: string(r.key), Err: errs[i].Error()})
+			continue
 		}
 		out[string(r.key)] = vals[i]
 	}
-	return out, nil
+	return out
 }
 
 func unreadable(path string, bucket, key []byte, err error) error {

@@ -517,20 +517,6 @@ func TestUnreadableStateFile(t *testing.T) {
 			},
 			corrupt: true, want: "meta/index holds 1 bytes, want 8",
 		},
-		"bad app record": {
-			damage: func(t *testing.T, path string) {
-				writeDB(t, path, func(tx *bbolt.Tx) error { return tx.Bucket(bucketApps).Put([]byte("/a"), []byte(`{"id": "/a",`)) })
-			},
-			atLoad: true, corrupt: true, want: `apps "/a" cannot be read`,
-		},
-		"record under the wrong key": {
-			damage: func(t *testing.T, path string) {
-				writeDB(t, path, func(tx *bbolt.Tx) error {
-					return tx.Bucket(bucketTasks).Put([]byte("t1"), []byte(`{"id": "t2"}`))
-				})
-			},
-			atLoad: true, corrupt: true, want: `tasks "t1" cannot be read: record holds id "t2"`,
-		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -629,5 +615,56 @@ func garble(t *testing.T, path string, off, n int64) {
 	}
 	if _, err := f.WriteAt(junk, off); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestUnreadableRecordsAreListed: a record that cannot be decoded is listed in the
+// snapshot and left out of it; the rest loads, and the record stays in the file
+// until a write of the same id replaces it.
+func TestUnreadableRecordsAreListed(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, dir)
+	commitApps(t, s, storetest.App("/a", 1), storetest.App("/b", 1))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, StateFile)
+	writeDB(t, path, func(tx *bbolt.Tx) error {
+		if err := tx.Bucket(bucketApps).Put([]byte("/a"), []byte(`{"id": "/a",`)); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketTasks).Put([]byte("t1"), []byte(`{"id": "t2"}`))
+	})
+	s = openT(t, dir)
+	snap, err := s.Load(t.Context())
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if _, ok := snap.Apps["/b"]; !ok || len(snap.Apps) != 1 {
+		t.Fatalf("apps loaded: %v, want only /b", snap.Apps)
+	}
+	if len(snap.Unreadable) != 2 {
+		t.Fatalf("unreadable: %+v, want 2 records", snap.Unreadable)
+	}
+	got := map[string]engine.UnreadableRecord{}
+	for _, u := range snap.Unreadable {
+		got[u.Kind+" "+u.ID] = u
+	}
+	if u, ok := got["apps /a"]; !ok || u.Err == "" {
+		t.Errorf("apps /a not listed: %+v", snap.Unreadable)
+	}
+	if u, ok := got["tasks t1"]; !ok || !strings.Contains(u.Err, `record holds id "t2"`) {
+		t.Errorf("tasks t1 not listed with its reason: %+v", snap.Unreadable)
+	}
+	// A write of the same id repairs it.
+	if _, err := s.Commit(t.Context(), snap.Index, engine.Txn{PutApps: []*engine.App{storetest.App("/a", 2)}}); err != nil {
+		t.Fatal(err)
+	}
+	snap, err = s.Load(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Apps) != 2 || len(snap.Unreadable) != 1 {
+		t.Fatalf("after the repair: %d apps, unreadable %+v", len(snap.Apps), snap.Unreadable)
 	}
 }
