@@ -70,6 +70,16 @@ func (e *Executor) apply(ctx context.Context, req ApplyRequest) (*engine.Plan, *
 	if req.Spec == nil {
 		req.Spec = &engine.Spec{Scope: req.Scope}
 	}
+	// The API checks the same; the executor is the last line, whoever calls it.
+	fe := req.Spec.CheckSize(e.cfg.Limits)
+	for i, a := range req.Spec.Apps {
+		for _, f := range a.ValidateWithin(e.cfg.Limits) {
+			fe = append(fe, engine.FieldError{Path: fmt.Sprintf("/apps/%d%s", i, strings.TrimSuffix(f.Path, "/")), Errors: f.Errors})
+		}
+	}
+	if len(fe) > 0 {
+		return nil, nil, fe
+	}
 	plan, diags := planner.Plan(req.Spec, e.stateLocked(), planner.Options{Scope: req.Scope, Destroy: req.Destroy})
 	if diags.HasErrors() {
 		return nil, nil, &PlanError{Message: diags.Error()}
@@ -126,11 +136,13 @@ func (e *Executor) apply(ctx context.Context, req ApplyRequest) (*engine.Plan, *
 	for _, id := range txn.DeleteApps {
 		delete(e.apps, id)
 		delete(e.delays, id)
+		e.release(id)
 		e.bus.Publish("app_terminated_event", now, map[string]any{"appId": id})
 	}
 	for _, a := range txn.PutApps {
 		e.apps[a.ID] = a
 		delete(e.delays, a.ID)
+		e.release(a.ID)
 	}
 	e.deployments[dep.ID] = dep
 	e.viewDirty = true

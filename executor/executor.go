@@ -67,6 +67,10 @@ type Config struct {
 	LaunchTimeout time.Duration
 	// Tick is the housekeeping interval (100 ms).
 	Tick time.Duration
+	// Limits bound what apps may ask for (engine.DefaultLimits when zero). Apply
+	// refuses apps outside them, and stored apps outside them are set aside
+	// rather than acted on.
+	Limits engine.Limits
 }
 
 // Executor carries out deployments and keeps tasks alive. Create it with New, run
@@ -94,6 +98,8 @@ type Executor struct {
 	// launched (shown in the view).
 	pending     map[string]int
 	lastFailure map[string]*TaskFailure
+	// quarantined holds the apps set aside with the reason (see poison.go).
+	quarantined map[string]string
 	agents      map[string]agentInfo
 	suppressed  bool
 	connected   bool
@@ -103,6 +109,9 @@ type Executor struct {
 	lastView    time.Time
 	health      *healthRunner
 	seed        int64
+	// decideHook, when set (tests), runs first in decideApp: a way to make one
+	// app's handling panic.
+	decideHook func(appID string)
 }
 
 // taskState is the executor's record of one task: the persisted engine.Task plus
@@ -204,6 +213,7 @@ func New(ctx context.Context, cfg Config) (*Executor, error) {
 	if cfg.Tick == 0 {
 		cfg.Tick = 100 * time.Millisecond
 	}
+	cfg.Limits = cfg.Limits.WithDefaults()
 	e := &Executor{
 		cfg:         cfg,
 		store:       cfg.Store,
@@ -212,6 +222,7 @@ func New(ctx context.Context, cfg Config) (*Executor, error) {
 		delays:      map[string]*launchDelay{},
 		unplaced:    map[string]*scheduler.Unplaced{},
 		lastFailure: map[string]*TaskFailure{},
+		quarantined: map[string]string{},
 		agents:      map[string]agentInfo{},
 		dirtyTasks:  map[string]bool{},
 		seed:        cfg.Now().UnixNano(),
@@ -250,7 +261,8 @@ func (e *Executor) load(ctx context.Context) error {
 		}
 		e.tasks[id] = ts
 	}
-	return nil
+	e.quarantined = map[string]string{}
+	return e.checkLoaded(ctx, snap.Unreadable)
 }
 
 func parseTime(s string, def time.Time) time.Time {
@@ -282,19 +294,19 @@ func (e *Executor) Run(ctx context.Context) error {
 			e.flushTasks(context.Background())
 			return nil
 		case fn := <-e.mailbox:
-			fn()
+			_ = e.guard("a command", fn)
 			// Drain what else is waiting before housekeeping, so bursts batch.
 			for n := 0; n < 256; n++ {
 				select {
 				case fn := <-e.mailbox:
-					fn()
+					_ = e.guard("a command", fn)
 					continue
 				default:
 				}
 				break
 			}
 		case <-tick.C:
-			e.housekeeping(ctx)
+			_ = e.guard("housekeeping", func() { e.housekeeping(ctx) })
 		}
 		if e.viewDirty && e.cfg.Now().Sub(e.lastView) >= 50*time.Millisecond {
 			e.publish()
@@ -302,17 +314,24 @@ func (e *Executor) Run(ctx context.Context) error {
 	}
 }
 
-// do runs fn on the actor and waits for it (or ctx).
+// do runs fn on the actor and waits for it (or ctx). A panic in fn is returned as
+// an error; the actor carries on.
 func (e *Executor) do(ctx context.Context, fn func()) error {
 	done := make(chan struct{})
+	var perr error
 	select {
-	case e.mailbox <- func() { fn(); close(done) }:
+	case e.mailbox <- func() {
+		defer close(done)
+		if err := e.guard("a request", fn); err != nil {
+			perr = fmt.Errorf("executor: internal error: %w", err)
+		}
+	}:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 	select {
 	case <-done:
-		return nil
+		return perr
 	case <-ctx.Done():
 		return ctx.Err()
 	}

@@ -28,7 +28,8 @@ func (m *memStore) Load(ctx context.Context) (*engine.Snapshot, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s := engine.Snapshot{Index: m.snap.Index, Serial: m.snap.Serial, FrameworkID: m.snap.FrameworkID,
-		Apps: map[string]*engine.App{}, Tasks: map[string]*engine.Task{}, Deployments: map[string]*engine.Deployment{}}
+		Apps: map[string]*engine.App{}, Tasks: map[string]*engine.Task{}, Deployments: map[string]*engine.Deployment{},
+		Unreadable: append([]engine.UnreadableRecord(nil), m.snap.Unreadable...)}
 	for k, v := range m.snap.Apps {
 		s.Apps[k] = v.Clone()
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"sort"
+	"time"
 
 	"github.com/stride-run/stride/engine"
 	"github.com/stride-run/stride/executor/scheduler"
@@ -70,7 +71,7 @@ func (e *Executor) decide() decisions {
 		}
 	}
 	for id := range live {
-		if !seen[id] {
+		if _, aside := e.quarantined[id]; !seen[id] && !aside {
 			// Orphans: tasks of apps that are neither stored nor being deployed.
 			for _, t := range live[id] {
 				d.kills[t] = "app no longer exists"
@@ -79,44 +80,62 @@ func (e *Executor) decide() decisions {
 	}
 	sort.Strings(ids)
 	for _, id := range ids {
-		tasks := live[id]
-		var spec *engine.App
-		launch := 0
-		if ac, ok := active[id]; ok && ac.current {
-			spec = e.apps[id]
-			var kills map[*taskState]string
-			launch, kills, _ = e.stepProgress(ac.change, spec, tasks)
-			for t, why := range kills {
-				d.kills[t] = why
-			}
-		} else {
-			if ok {
-				spec = ac.change.Before // held for a later step
-			} else {
-				spec = e.apps[id]
-			}
-			if spec == nil {
-				for _, t := range tasks {
-					d.kills[t] = "app no longer exists"
-				}
-				continue
-			}
-			n := notKilling(tasks)
-			launch = spec.Instances - len(n)
-			if launch < 0 {
-				for _, t := range pickKills(spec, n, -launch) {
-					d.kills[t] = "scaling down"
-				}
-				launch = 0
-			}
+		if _, aside := e.quarantined[id]; aside {
+			continue
 		}
-		if launch > 0 && spec != nil && e.launchDelayFor(id, now) == 0 {
-			req := scheduler.Request{App: spec, Count: launch, Running: e.running(tasks)}
-			d.reqs = append(d.reqs, req)
-			d.launchApps[id] = spec
+		if err := e.guard("deciding for "+id, func() { e.decideApp(&d, id, live[id], active, now) }); err != nil {
+			// Whatever the failed call had decided for the app is dropped.
+			for t := range d.kills {
+				if t.AppID == id {
+					delete(d.kills, t)
+				}
+			}
+			e.quarantine(id, fmt.Sprintf(reasonPanic, err))
 		}
 	}
 	return d
+}
+
+// decideApp is decide for one app.
+func (e *Executor) decideApp(d *decisions, id string, tasks []*taskState, active map[string]activeChange, now time.Time) {
+	if e.decideHook != nil {
+		e.decideHook(id)
+	}
+	var spec *engine.App
+	launch := 0
+	if ac, ok := active[id]; ok && ac.current {
+		spec = e.apps[id]
+		var kills map[*taskState]string
+		launch, kills, _ = e.stepProgress(ac.change, spec, tasks)
+		for t, why := range kills {
+			d.kills[t] = why
+		}
+	} else {
+		if ok {
+			spec = ac.change.Before // held for a later step
+		} else {
+			spec = e.apps[id]
+		}
+		if spec == nil {
+			for _, t := range tasks {
+				d.kills[t] = "app no longer exists"
+			}
+			return
+		}
+		n := notKilling(tasks)
+		launch = spec.Instances - len(n)
+		if launch < 0 {
+			for _, t := range pickKills(spec, n, -launch) {
+				d.kills[t] = "scaling down"
+			}
+			launch = 0
+		}
+	}
+	if launch > 0 && spec != nil && e.launchDelayFor(id, now) == 0 {
+		req := scheduler.Request{App: spec, Count: launch, Running: e.running(tasks)}
+		d.reqs = append(d.reqs, req)
+		d.launchApps[id] = spec
+	}
 }
 
 // running describes where tasks run, for constraint checks.
@@ -346,42 +365,54 @@ func (e *Executor) advanceDeployments(ctx context.Context) {
 	sort.Strings(ids)
 	for _, id := range ids {
 		dep := e.deployments[id]
-		moved := false
-		for dep.CurrentStep < len(dep.Plan.Steps) {
-			if !e.stepDone(dep) {
-				break
-			}
-			e.bus.Publish("deployment_step_success", e.cfg.Now(), map[string]any{
+		if app, why := e.quarantinedChange(dep); app != "" {
+			e.failDeployment(ctx, dep, fmt.Sprintf(reasonBadDeploy, "app "+app+" is set aside: "+why))
+			continue
+		}
+		if err := e.guard("deployment "+id, func() { e.advanceDeployment(ctx, dep) }); err != nil {
+			e.failDeployment(ctx, dep, fmt.Sprintf(reasonBadDeploy, "internal error: "+err.Error()))
+		}
+	}
+}
+
+// advanceDeployment is advanceDeployments for one deployment.
+func (e *Executor) advanceDeployment(ctx context.Context, dep *engine.Deployment) {
+	id := dep.ID
+	moved := false
+	for dep.CurrentStep < len(dep.Plan.Steps) {
+		if !e.stepDone(dep) {
+			break
+		}
+		e.bus.Publish("deployment_step_success", e.cfg.Now(), map[string]any{
+			"plan": marathonPlan(dep), "currentStep": marathonStep(dep.Plan.Steps[dep.CurrentStep]),
+		})
+		dep.CurrentStep++
+		moved = true
+		if dep.CurrentStep < len(dep.Plan.Steps) {
+			e.logf("deployment %s: step %d/%d", dep.ID, dep.CurrentStep+1, len(dep.Plan.Steps))
+			e.bus.Publish("deployment_info", e.cfg.Now(), map[string]any{
 				"plan": marathonPlan(dep), "currentStep": marathonStep(dep.Plan.Steps[dep.CurrentStep]),
 			})
-			dep.CurrentStep++
-			moved = true
-			if dep.CurrentStep < len(dep.Plan.Steps) {
-				e.logf("deployment %s: step %d/%d", dep.ID, dep.CurrentStep+1, len(dep.Plan.Steps))
-				e.bus.Publish("deployment_info", e.cfg.Now(), map[string]any{
-					"plan": marathonPlan(dep), "currentStep": marathonStep(dep.Plan.Steps[dep.CurrentStep]),
-				})
-			}
 		}
-		if dep.CurrentStep >= len(dep.Plan.Steps) {
-			dep.Status = engine.DeploymentSucceeded
-			dep.FinishedAt = FormatTime(e.cfg.Now())
-		}
-		if !moved && dep.Status == engine.DeploymentRunning {
-			continue
-		}
-		cp := *dep
-		if err := e.commit(ctx, engine.Txn{PutDeployments: []*engine.Deployment{&cp}}); err != nil {
-			e.logf("executor: %v", err)
-			continue
-		}
-		e.viewDirty = true
-		if dep.Status == engine.DeploymentSucceeded {
-			delete(e.deployments, id)
-			e.remember(dep)
-			e.logf("deployment %s succeeded", dep.ID)
-			e.bus.Publish("deployment_success", e.cfg.Now(), map[string]any{"id": dep.ID, "plan": marathonPlan(dep)})
-		}
+	}
+	if dep.CurrentStep >= len(dep.Plan.Steps) {
+		dep.Status = engine.DeploymentSucceeded
+		dep.FinishedAt = FormatTime(e.cfg.Now())
+	}
+	if !moved && dep.Status == engine.DeploymentRunning {
+		return
+	}
+	cp := *dep
+	if err := e.commit(ctx, engine.Txn{PutDeployments: []*engine.Deployment{&cp}}); err != nil {
+		e.logf("executor: %v", err)
+		return
+	}
+	e.viewDirty = true
+	if dep.Status == engine.DeploymentSucceeded {
+		delete(e.deployments, id)
+		e.remember(dep)
+		e.logf("deployment %s succeeded", dep.ID)
+		e.bus.Publish("deployment_success", e.cfg.Now(), map[string]any{"id": dep.ID, "plan": marathonPlan(dep)})
 	}
 }
 

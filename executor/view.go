@@ -159,6 +159,9 @@ func (e *Executor) publish() {
 		if un := e.unplaced[id]; un != nil && (st.Pending > 0 || st.TasksRunning+st.TasksStaged < app.Instances) {
 			st.Waiting = un.Message
 		}
+		if why, aside := e.quarantined[id]; aside {
+			st.Waiting = why
+		}
 		v.appIndex[id] = len(v.Apps)
 		v.Apps = append(v.Apps, st)
 	}
