@@ -1,14 +1,17 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/stride-run/stride/engine"
 	"github.com/stride-run/stride/executor/localmesos"
 	"github.com/stride-run/stride/executor/server"
 )
@@ -26,6 +29,37 @@ func (l *logger) logf(format string, args ...any) {
 	fmt.Fprintf(l.c.stdout, "%s %s%s\n", time.Now().Format("15:04:05.000"), l.pfx, fmt.Sprintf(format, args...))
 }
 
+// serverFlags are the options `dev` and `server` share: who may call the API, and
+// the bounds of what apps may ask for.
+type serverFlags struct {
+	hostnames, origins string
+	maxInstances       int
+}
+
+func (sf *serverFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&sf.hostnames, "http-hostnames", "", "further names clients use to reach the API, comma-separated (\".example.com\" for a domain); others are refused (DNS-rebinding protection)")
+	fs.StringVar(&sf.origins, "http-allowed-origins", "", "origins of web pages allowed to call the API besides its own, comma-separated (e.g. https://ui.example.com)")
+	fs.IntVar(&sf.maxInstances, "max-instances", engine.DefaultMaxInstances, "the most instances one app may ask for")
+}
+
+// apply sets the shared options on a server configuration.
+func (sf *serverFlags) apply(cfg *server.Config) {
+	cfg.Hostnames = splitList(sf.hostnames)
+	cfg.AllowedOrigins = splitList(sf.origins)
+	cfg.Limits = engine.Limits{MaxInstances: sf.maxInstances}
+}
+
+// splitList splits a comma-separated option, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
 // dev: stride dev [options] [DIR] — the embedded default in one process.
 func (c *cli) dev(args []string) int {
 	var af applyFlags
@@ -34,6 +68,8 @@ func (c *cli) dev(args []string) int {
 	dataDir := fs.String("data-dir", ".stride", "where state and task sandboxes live")
 	agents := fs.Int("agents", 3, "how many simulated Mesos agents")
 	firstPort := fs.Int("first-port", 31000, "where the agents' port ranges start (1000 ports each)")
+	var sf serverFlags
+	sf.register(fs)
 	af.configFlags.register(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -46,9 +82,11 @@ func (c *cli) dev(args []string) int {
 	ctx, stop := signal.NotifyContext(c.ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := &logger{c: c}
-	srv, err := server.Start(ctx, server.Config{
+	cfg := server.Config{
 		Listen: *listen, DataDir: *dataDir, Embedded: true, Agents: *agents, FirstPort: *firstPort, Logf: log.logf,
-	})
+	}
+	sf.apply(&cfg)
+	srv, err := server.Start(ctx, cfg)
 	if err != nil {
 		return c.errorf(af.noColor, "%v", err)
 	}
@@ -81,6 +119,8 @@ func (c *cli) server(args []string) int {
 	mesosURL := fs.String("mesos", "", "the Mesos master, e.g. http://127.0.0.1:5050 (comma-separated for several)")
 	dataDir := fs.String("data-dir", ".stride", "where state lives")
 	noColor := fs.Bool("no-color", false, "disable coloured output")
+	var sf serverFlags
+	sf.register(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return exitError
@@ -95,7 +135,9 @@ func (c *cli) server(args []string) int {
 	ctx, stop := signal.NotifyContext(c.ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := &logger{c: c}
-	srv, err := server.Start(ctx, server.Config{Listen: *listen, DataDir: *dataDir, MesosURL: *mesosURL, Logf: log.logf})
+	cfg := server.Config{Listen: *listen, DataDir: *dataDir, MesosURL: *mesosURL, Logf: log.logf}
+	sf.apply(&cfg)
+	srv, err := server.Start(ctx, cfg)
 	if err != nil {
 		return c.errorf(*noColor, "%v", err)
 	}

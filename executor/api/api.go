@@ -60,12 +60,19 @@ type Info struct {
 	MesosURL string
 	// DataDir is where the state lives (embedded mode).
 	DataDir string
+	// Hostnames and AllowedOrigins extend the browser-safety checks (see Guard):
+	// further names for the Host header, further origins whose pages may call.
+	Hostnames      []string
+	AllowedOrigins []string
+	// Limits bound what an apply may ask for (engine.DefaultLimits when zero).
+	Limits engine.Limits
 }
 
 // Server is the HTTP handler. Create it with New.
 type Server struct {
 	b     Backend
 	info  Info
+	guard *Guard
 	cache snapshots
 	// now is the clock (the timestamp of event_stream_attached).
 	now func() time.Time
@@ -78,7 +85,12 @@ type Server struct {
 
 // New returns the API handler over a backend.
 func New(b Backend, info Info) *Server {
-	return &Server{b: b, info: info, now: time.Now, writeTimeout: 30 * time.Second, closed: make(chan struct{})}
+	info.Limits = info.Limits.WithDefaults()
+	g := &Guard{ListenAddr: info.HTTPAddr, Hostnames: info.Hostnames, AllowedOrigins: info.AllowedOrigins}
+	if info.Hostname != "" {
+		g.Hostnames = append(g.Hostnames, info.Hostname)
+	}
+	return &Server{b: b, info: info, guard: g, now: time.Now, writeTimeout: 30 * time.Second, closed: make(chan struct{})}
 }
 
 // Close ends the open event streams (an http.Server's Shutdown waits for them
@@ -99,6 +111,9 @@ const (
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !s.guard.check(w, r) {
+		return
+	}
 	p := r.URL.Path
 	switch {
 	case p == "/ping":

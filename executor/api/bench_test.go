@@ -63,6 +63,7 @@ func BenchmarkTasks10k(b *testing.B) {
 				f := newFake(base)
 				s := New(f, Info{})
 				req := httptest.NewRequest(http.MethodGet, "/v2/tasks", nil)
+				req.Host = "127.0.0.1:8080"
 				if format == "text" {
 					req.Header.Set("Accept", "text/plain")
 				}
@@ -107,6 +108,7 @@ func BenchmarkApps1k(b *testing.B) {
 	f := newFake(base)
 	s := New(f, Info{})
 	req := httptest.NewRequest(http.MethodGet, "/v2/apps?embed=apps.tasks", nil)
+	req.Host = "127.0.0.1:8080"
 	w := httptest.NewRecorder()
 	s.ServeHTTP(w, req)
 	var body struct {

@@ -49,6 +49,14 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	}
 	keep := func(t string) bool { return types == nil || types[t] }
 
+	// The stream outlives the server's read and write timeouts: no read deadline
+	// (the request is read), and a write deadline per frame, so a client that
+	// stops reading is dropped instead of holding a goroutine forever.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	extend := func() { _ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout)) }
+	extend()
+
 	ch, cancel := s.b.Bus().Subscribe(last)
 	defer cancel()
 	h := w.Header()
@@ -84,6 +92,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		case <-s.closed:
 			return
 		case <-tick.C:
+			extend()
 			if _, err := w.Write([]byte(":\n\n")); err != nil {
 				return
 			}
@@ -97,6 +106,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 				continue
 			}
 			buf = appendFrame(buf[:0], ev.ID, ev.EventType, data)
+			extend()
 			if _, err := w.Write(buf); err != nil {
 				return
 			}
@@ -104,6 +114,9 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 }
+
+// streamWriteTimeout is how long one frame of the event stream may take to write.
+const streamWriteTimeout = 30 * time.Second
 
 // appendFrame appends one SSE frame; id 0 writes no id line.
 func appendFrame(b []byte, id uint64, eventType string, data []byte) []byte {

@@ -276,7 +276,17 @@ func do(t testing.TB, h http.Handler, req request) *httptest.ResponseRecorder {
 		body = strings.NewReader(req.body)
 	}
 	r := httptest.NewRequest(method, req.path, body)
+	// As a client on this machine sends it (httptest's default is example.com,
+	// which the browser-safety guard refuses).
+	r.Host = "127.0.0.1:8080"
+	if body != nil {
+		r.Header.Set("Content-Type", "application/json")
+	}
 	for k, v := range req.header {
+		if k == "Host" {
+			r.Host = v
+			continue
+		}
 		r.Header.Set(k, v)
 	}
 	w := httptest.NewRecorder()

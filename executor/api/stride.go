@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -93,12 +94,12 @@ func (s *Server) state(w http.ResponseWriter, r *http.Request) {
 // wrong type are 400 "Invalid JSON", apps that fail validation 422 "Object is not
 // valid"; both with JSON pointers into the request ("/spec/apps/2/cpus"). Apps get
 // their defaults and are sorted by id.
-func decodeApply(w http.ResponseWriter, r *http.Request) (*ApplyRequest, bool) {
+func (s *Server) decodeApply(w http.ResponseWriter, r *http.Request) (*ApplyRequest, bool) {
 	if !allow(w, r, http.MethodPost) {
 		return nil, false
 	}
 	var req ApplyRequest
-	raw, ok := readBody(w, r)
+	raw, ok := readBody(w, r, maxSpecBody)
 	if !ok {
 		return nil, false
 	}
@@ -111,6 +112,10 @@ func decodeApply(w http.ResponseWriter, r *http.Request) (*ApplyRequest, bool) {
 		writeJSON(w, http.StatusBadRequest, errorBody{Message: msgInvalidJSON, Details: []engine.FieldError{jsonErrorDetail(raw, err)}})
 		return nil, false
 	}
+	if fe := unknownFields(raw, reflect.TypeFor[ApplyRequest]()); len(fe) > 0 {
+		writeJSON(w, http.StatusBadRequest, errorBody{Message: msgInvalidJSON, Details: fe})
+		return nil, false
+	}
 	var details []engine.FieldError
 	if req.Scope != "" {
 		if err := engine.CheckID(req.Scope, true); err != nil {
@@ -121,6 +126,11 @@ func decodeApply(w http.ResponseWriter, r *http.Request) (*ApplyRequest, bool) {
 		details = append(details, engine.FieldError{Path: "/spec", Errors: []string{"is required (only destroy may leave it out)"}})
 	}
 	if req.Spec != nil {
+		for _, fe := range req.Spec.CheckSize(s.info.Limits) {
+			details = append(details, engine.FieldError{Path: "/spec" + fe.Path, Errors: fe.Errors})
+		}
+	}
+	if req.Spec != nil && len(details) == 0 {
 		for i, a := range req.Spec.Apps {
 			if a == nil {
 				writeJSON(w, http.StatusBadRequest, errorBody{Message: msgInvalidJSON, Details: []engine.FieldError{{
@@ -129,7 +139,7 @@ func decodeApply(w http.ResponseWriter, r *http.Request) (*ApplyRequest, bool) {
 				return nil, false
 			}
 			a.ApplyDefaults()
-			for _, fe := range a.Validate() {
+			for _, fe := range a.ValidateWithin(s.info.Limits) {
 				details = append(details, engine.FieldError{Path: fmt.Sprintf("/spec/apps/%d%s", i, strings.TrimSuffix(fe.Path, "/")), Errors: fe.Errors})
 			}
 		}
@@ -142,10 +152,10 @@ func decodeApply(w http.ResponseWriter, r *http.Request) (*ApplyRequest, bool) {
 	return &req, true
 }
 
-// readBody reads a request body of at most maxBody bytes.
-func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+// readBody reads a JSON request body of at most limit bytes.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
 	var raw json.RawMessage
-	ok := decodeBody(w, r, &raw)
+	ok := decodeBody(w, r, &raw, limit)
 	return raw, ok
 }
 
@@ -182,7 +192,7 @@ func (req *ApplyRequest) executorRequest() executor.ApplyRequest {
 
 // plan is POST /stride/v1/plan: the plan an apply would carry out now.
 func (s *Server) plan(w http.ResponseWriter, r *http.Request) {
-	req, ok := decodeApply(w, r)
+	req, ok := s.decodeApply(w, r)
 	if !ok {
 		return
 	}
@@ -198,7 +208,7 @@ func (s *Server) plan(w http.ResponseWriter, r *http.Request) {
 
 // apply is POST /stride/v1/apply.
 func (s *Server) apply(w http.ResponseWriter, r *http.Request) {
-	req, ok := decodeApply(w, r)
+	req, ok := s.decodeApply(w, r)
 	if !ok {
 		return
 	}

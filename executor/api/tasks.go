@@ -81,7 +81,7 @@ func (s *Server) tasksDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req killRequest
-	if !decodeBody(w, r, &req) {
+	if !decodeBody(w, r, &req, maxSmallBody) {
 		return
 	}
 	sn := s.snap()
@@ -200,13 +200,18 @@ func (s *Server) writeBackendError(w http.ResponseWriter, err error) {
 	}
 }
 
-// maxBody bounds request bodies (a spec of 10k apps is a few MB).
-const maxBody = 64 << 20
+// Body limits per endpoint: a spec (plan, apply) of 10k apps is a few MB; every
+// other body is small.
+const (
+	maxSpecBody  = 64 << 20
+	maxSmallBody = 1 << 20
+)
 
-// decodeBody decodes a JSON request body into v, answering 400 "Invalid JSON"
-// (with the path of the offending field when known) on failure.
-func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+// decodeBody decodes a JSON request body of at most limit bytes into v, answering
+// 413 when it is larger and 400 "Invalid JSON" (with the path of the offending
+// field when known) when it does not decode.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any, limit int64) bool {
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stride-run/stride/engine"
 	"github.com/stride-run/stride/engine/store/bolt"
 	"github.com/stride-run/stride/executor"
 	"github.com/stride-run/stride/executor/api"
@@ -40,8 +41,51 @@ type Config struct {
 	// Executor tuning (zero: defaults).
 	StableAfter       time.Duration
 	ReconcileInterval time.Duration
+	// Limits bound what apps may ask for (engine.DefaultLimits when zero).
+	Limits engine.Limits
+	// Hostnames and AllowedOrigins extend the API's browser-safety checks
+	// (-http-hostnames, -http-allowed-origins; see api.Guard).
+	Hostnames      []string
+	AllowedOrigins []string
+	// HTTP holds the API server's timeouts and connection caps (zero: defaults).
+	HTTP HTTPLimits
 	// Logf receives progress lines.
 	Logf func(format string, args ...any)
+}
+
+// HTTPLimits bounds what one client can hold of the API server.
+type HTTPLimits struct {
+	// ReadTimeout bounds reading a whole request, body included (60 s): a client
+	// sending a byte a second is cut off. ReadHeaderTimeout bounds the headers
+	// (10 s).
+	ReadTimeout, ReadHeaderTimeout time.Duration
+	// WriteTimeout bounds writing a response (60 s); the event stream sets its own
+	// deadline per frame instead.
+	WriteTimeout time.Duration
+	// IdleTimeout closes keep-alive connections idle for that long (60 s).
+	IdleTimeout time.Duration
+	// MaxConns caps the connections held at once (1024); MaxConnsPerClient those
+	// from one IP address (256).
+	MaxConns, MaxConnsPerClient int
+}
+
+func (h HTTPLimits) withDefaults() HTTPLimits {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&h.ReadTimeout, 60*time.Second)
+	def(&h.ReadHeaderTimeout, 10*time.Second)
+	def(&h.WriteTimeout, 60*time.Second)
+	def(&h.IdleTimeout, 60*time.Second)
+	if h.MaxConns <= 0 {
+		h.MaxConns = 1024
+	}
+	if h.MaxConnsPerClient <= 0 {
+		h.MaxConnsPerClient = 256
+	}
+	return h
 }
 
 // Server is a running Stride server.
@@ -72,7 +116,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.DataDir == "" {
 		cfg.DataDir = ".stride"
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+	// The data dir holds the state and the tasks' sandboxes (their output, their
+	// environment): the server's user only.
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("server: data dir: %w", err)
+	}
+	if err := os.Chmod(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("server: data dir: %w", err)
 	}
 	st, err := bolt.Open(ctx, cfg.DataDir)
@@ -113,7 +162,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.mesosURL = mesosURL
 
 	ex, err := executor.New(ctx, executor.Config{
-		Store: st, Logf: cfg.Logf,
+		Store: st, Logf: cfg.Logf, Limits: cfg.Limits,
 		StableAfter: cfg.StableAfter, ReconcileInterval: cfg.ReconcileInterval,
 	})
 	if err != nil {
@@ -130,8 +179,20 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return fail(fmt.Errorf("server: listen %s: %w", cfg.Listen, err))
 	}
 	s.addr = ln.Addr().String()
-	apiSrv := api.New(ex, api.Info{HTTPAddr: s.addr, MesosURL: mesosURL, DataDir: cfg.DataDir})
-	s.httpSrv = &http.Server{Handler: apiSrv, ReadHeaderTimeout: 10 * time.Second}
+	apiSrv := api.New(ex, api.Info{
+		HTTPAddr: s.addr, MesosURL: mesosURL, DataDir: cfg.DataDir,
+		Hostnames: cfg.Hostnames, AllowedOrigins: cfg.AllowedOrigins, Limits: cfg.Limits,
+	})
+	hl := cfg.HTTP.withDefaults()
+	s.httpSrv = &http.Server{
+		Handler:           apiSrv,
+		ReadTimeout:       hl.ReadTimeout,
+		ReadHeaderTimeout: hl.ReadHeaderTimeout,
+		WriteTimeout:      hl.WriteTimeout,
+		IdleTimeout:       hl.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+	}
+	ln = newLimitListener(ln, hl.MaxConns, hl.MaxConnsPerClient)
 	// Open event streams would hold Shutdown up: end them first.
 	s.httpSrv.RegisterOnShutdown(apiSrv.Close)
 	s.wg.Add(3)
