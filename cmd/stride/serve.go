@@ -63,11 +63,12 @@ func splitList(s string) []string {
 // dev: stride dev [options] [DIR] — the embedded default in one process.
 func (c *cli) dev(args []string) int {
 	var af applyFlags
-	fs := c.flagSet("dev", "dev [options] [DIR]\n\nRuns Stride on the embedded default in one process: the state in a local file\nunder -data-dir, an in-process single-machine Mesos stand-in with -agents agents\n(tasks run as local processes), the executor and the API on -listen. With DIR, it\napplies that configuration at once. It stays in the foreground, printing what\nhappens, until interrupted; the tasks stop with it.")
+	fs := c.flagSet("dev", "dev [options] [DIR]\n\nRuns Stride on the embedded default in one process: the state in a local file\nunder -data-dir, an in-process single-machine Mesos stand-in with -agents agents\n(tasks run as local processes), the executor and the API on -listen. With DIR, it\napplies that configuration at once. It stays in the foreground, printing what\nhappens, until interrupted; the tasks stop with it. If it is killed instead\n(kill -9, a crash, out of memory), the next stride dev on the same -data-dir\ntakes the running tasks back.")
 	listen := fs.String("listen", "127.0.0.1:8080", "the API's address")
 	dataDir := fs.String("data-dir", ".stride", "where state and task sandboxes live")
 	agents := fs.Int("agents", 3, "how many simulated Mesos agents")
 	firstPort := fs.Int("first-port", 31000, "where the agents' port ranges start (1000 ports each)")
+	kept := fs.Int("sandboxes-kept", 5, "finished task sandboxes kept per app (0: none)")
 	var sf serverFlags
 	sf.register(fs)
 	af.configFlags.register(fs)
@@ -84,6 +85,10 @@ func (c *cli) dev(args []string) int {
 	log := &logger{c: c}
 	cfg := server.Config{
 		Listen: *listen, DataDir: *dataDir, Embedded: true, Agents: *agents, FirstPort: *firstPort, Logf: log.logf,
+		SandboxesKept: *kept,
+	}
+	if *kept <= 0 {
+		cfg.SandboxesKept = -1 // none (the Config's 0 means the default)
 	}
 	sf.apply(&cfg)
 	srv, err := server.Start(ctx, cfg)
@@ -163,6 +168,7 @@ func (c *cli) mesosLocal(args []string) int {
 	cpus := fs.Float64("cpus", 0, "cpus per agent (0: the stand-in's default)")
 	mem := fs.Float64("mem", 0, "memory (MB) per agent (0: default)")
 	firstPort := fs.Int("first-port", 31000, "where the agents' port ranges start (1000 ports each)")
+	kept := fs.Int("sandboxes-kept", 5, "finished task sandboxes kept per app (0: none)")
 	noColor := fs.Bool("no-color", false, "disable coloured output")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -172,11 +178,15 @@ func (c *cli) mesosLocal(args []string) int {
 		fs.Usage()
 		return exitError
 	}
+	if *kept <= 0 {
+		*kept = -1 // none (the Config's 0 means the default)
+	}
 	ctx, stop := signal.NotifyContext(c.ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := &logger{c: c}
 	m, err := localmesos.New(localmesos.Config{
 		Listen: *listen, WorkDir: *workDir, Agents: *agents, Racks: *racks, Cpus: *cpus, Mem: *mem, FirstPort: *firstPort, Logf: log.logf,
+		SandboxesKept: *kept,
 	})
 	if err != nil {
 		return c.errorf(*noColor, "%v", err)

@@ -2,7 +2,10 @@ package localmesos
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -178,4 +181,62 @@ func BenchmarkForkExec(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "procs/s")
 	reap()
+}
+
+// BenchmarkCheckpoint is what recovery costs each launch: the checkpoint of a
+// Stride-like task (20 environment variables, a health check) created in its
+// sandbox, and its pid line added. "pid file" is what a launch wrote before
+// checkpoints, the pid file alone.
+func BenchmarkCheckpoint(b *testing.B) {
+	a := &agent{index: 0, id: "m-S0"}
+	fw := &framework{id: "m-0000", info: *recoveringFramework(604800)}
+	var env []mesos.Environment_Variable
+	for i := 0; i < 20; i++ {
+		env = append(env, mesos.Environment_Variable{Name: fmt.Sprintf("VARIABLE_%d", i), Value: proto(fmt.Sprintf("value-%d", i))})
+	}
+	info := mesos.TaskInfo{
+		Name: "shop_web", TaskID: mesos.TaskID{Value: "shop_web.0"}, AgentID: mesos.AgentID{Value: a.id},
+		Resources:   []mesos.Resource{scalar("cpus", 0.1), scalar("mem", 64), ports(mesos.Value_Range{Begin: 31000, End: 31000})},
+		Command:     &mesos.CommandInfo{Shell: proto(true), Value: proto("exec python3 -m http.server $PORT0"), Environment: &mesos.Environment{Variables: env}},
+		HealthCheck: passingCheck(),
+		KillPolicy:  grace(3 * time.Second),
+	}
+	sandboxes := func(b *testing.B) []string {
+		dir := b.TempDir()
+		out := make([]string, b.N)
+		for i := range out {
+			out[i] = filepath.Join(dir, strconv.Itoa(i))
+			if err := os.Mkdir(out[i], dirMode); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return out
+	}
+	b.Run("checkpoint", func(b *testing.B) {
+		dirs := sandboxes(b)
+		t := &task{fw: fw, agent: a, info: info, containerID: newMasterID()}
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			t.sandbox = dirs[i]
+			f, err := writeCheckpoint(t, fw.info)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := recordPid(f, os.Getpid()); err != nil {
+				b.Fatal(err)
+			}
+			f.Close()
+		}
+	})
+	b.Run("pid file", func(b *testing.B) {
+		dirs := sandboxes(b)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			start, _ := processStartTime(os.Getpid())
+			line := fmt.Sprintf("%d %d %d\n", os.Getpid(), os.Getpid(), start)
+			if err := os.WriteFile(filepath.Join(dirs[i], pidFileName), []byte(line), 0o644); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

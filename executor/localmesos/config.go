@@ -17,9 +17,12 @@ type Config struct {
 	// loopback, a free port; URL reports the one chosen).
 	Listen string
 	// WorkDir holds the sandboxes, one per task launch, under
-	// WorkDir/agents/<agent>/frameworks/<framework>/tasks/<task>/. It defaults
-	// to a fresh directory under os.TempDir(), removed by Close; a WorkDir that
-	// was given is kept.
+	// WorkDir/agents/<agent>/frameworks/<framework>/tasks/<task>/, and what a
+	// later Master needs to recover the tasks of one that crashed (see
+	// recover.go). It defaults to a fresh directory under os.TempDir(), removed
+	// by Close; a WorkDir that was given is kept. The WorkDir and every
+	// directory the stand-in creates in it are private (0700), the files it
+	// writes 0600.
 	WorkDir string
 	// Agents is the number of simulated agents (default 3).
 	Agents int
@@ -58,6 +61,13 @@ type Config struct {
 	// UpdateRetry is how long an agent waits for the acknowledgement of a
 	// status update before it sends it again (default 2s).
 	UpdateRetry time.Duration
+	// SandboxesKept is how many finished sandboxes (of tasks whose process
+	// ended, or never started) are kept per framework and app; older ones are
+	// removed as tasks finish, and when a Master starts. The app of a task is
+	// its id up to the last "." (Marathon's and Stride's "<app>.<uuid>"), or
+	// its name when the id has no ".". The sandbox of a task that is launching
+	// or running is never removed. Default 5; negative: none is kept.
+	SandboxesKept int
 	// Logf receives the master's log lines; nil discards them.
 	Logf func(format string, args ...any)
 }
@@ -76,6 +86,7 @@ const (
 	defaultOfferTimeout      = 30 * time.Second
 	defaultHeartbeatInterval = 15 * time.Second
 	defaultUpdateRetry       = 2 * time.Second
+	defaultSandboxesKept     = 5
 	// defaultKillGrace is the grace period between SIGTERM and SIGKILL when
 	// neither the KILL call nor the TaskInfo carries a kill_policy (as the
 	// Mesos command executor).
@@ -127,6 +138,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.UpdateRetry == 0 {
 		c.UpdateRetry = defaultUpdateRetry
+	}
+	switch {
+	case c.SandboxesKept == 0:
+		c.SandboxesKept = defaultSandboxesKept
+	case c.SandboxesKept < 0:
+		c.SandboxesKept = 0
 	}
 	if c.Logf == nil {
 		c.Logf = func(string, ...any) {}
@@ -189,8 +206,9 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
-// makeWorkDir creates the work directory; it reports whether the directory is
-// a temporary one of ours (to remove on Close).
+// makeWorkDir creates the work directory (0700; an existing one is made
+// 0700); it reports whether the directory is a temporary one of ours (to
+// remove on Close).
 func (c *Config) makeWorkDir() (temporary bool, err error) {
 	if c.WorkDir == "" {
 		dir, err := os.MkdirTemp("", "localmesos-")
@@ -200,8 +218,11 @@ func (c *Config) makeWorkDir() (temporary bool, err error) {
 		c.WorkDir = dir
 		return true, nil
 	}
-	if err := os.MkdirAll(c.WorkDir, 0o755); err != nil {
+	if err := os.MkdirAll(c.WorkDir, dirMode); err != nil {
 		return false, fmt.Errorf("localmesos: create work dir: %w", err)
+	}
+	if err := os.Chmod(c.WorkDir, dirMode); err != nil {
+		return false, fmt.Errorf("localmesos: work dir: %w", err)
 	}
 	return false, nil
 }

@@ -13,7 +13,9 @@
 // /version and /master/redirect. Messages are mesos-go's generated types; the
 // framing is mesos-go's recordio writer.
 //
-// The agents are simulated: agent i has the id "<master-id>-S<i>", the
+// The agents are simulated: agent i has the id "<prefix>-S<i>" (the prefix is
+// the id of the master that created the WorkDir, kept while the agent layout
+// stays the same), the
 // loopback address 127.0.0.(i+2) as hostname, a rack_id attribute, and its own
 // slice of cpus, mem, disk and ports. Tasks run as real local processes in
 // their own process group, in a sandbox directory under
@@ -39,6 +41,21 @@
 //   - An agent is only ever lost on purpose: Master.LoseAgent, or
 //     POST /stride/agents/<agent-id>/lose.
 //
-// A Master started with a WorkDir that still holds the pid files of tasks of
-// an earlier run (a killed `stride dev`) kills those process groups first.
+// A Master that closes kills every task: nothing is left behind. One that
+// crashes (SIGKILL, OOM, a power cut) leaves its tasks' checkpoints in the
+// WorkDir, and the next Master on it recovers them as a restarted Mesos agent
+// recovers its executors after a master failover: a task whose process still
+// runs (same pid and start time, same boot) is adopted — RUNNING on the same
+// agent id, with the same pid, in a disconnected framework that gets it back
+// by re-subscribing with its framework id within its failover_timeout, and
+// whose tasks are killed when it does not; reconciliation answers TASK_RUNNING
+// for it. A task whose process ended while no Master watched is reported
+// TASK_FAILED (its exit status is unknowable, and the message says so), as is
+// the later exit of an adopted process, which is not the Master's child.
+// Process groups of tasks that cannot be recovered are killed, never a process
+// that merely reuses a recorded pid. See recover.go for the files involved.
+//
+// Everything the stand-in writes in the WorkDir is private to its user
+// (directories 0700, files 0600), and finished sandboxes are collected: the
+// newest Config.SandboxesKept per framework and app are kept.
 package localmesos

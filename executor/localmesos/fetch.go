@@ -30,7 +30,9 @@ const fetchTimeout = 10 * time.Minute
 // component; with extract (the default) a recognised archive (.tar, .tar.gz,
 // .tgz, .tar.bz2, .tbz2, .tar.xz, .txz, .zip) is unpacked into the sandbox;
 // with executable the file is made executable (and not extracted). The cache
-// flag is ignored: every fetch downloads.
+// flag is ignored: every fetch downloads. What it writes is private to the
+// user: directories 0700, downloads 0600 (0700 executable), extracted files
+// with their archive's permissions less group and world write.
 func fetchURI(ctx context.Context, uri mesos.CommandInfo_URI, sandbox string) error {
 	name := uri.GetOutputFile()
 	if name == "" {
@@ -43,14 +45,14 @@ func fetchURI(ctx context.Context, uri mesos.CommandInfo_URI, sandbox string) er
 	if !within(sandbox, dst) {
 		return fmt.Errorf("output file %q is outside the sandbox", name)
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(dst), dirMode); err != nil {
 		return err
 	}
 	if err := download(ctx, uri.Value, dst); err != nil {
 		return err
 	}
 	if uri.GetExecutable() {
-		return os.Chmod(dst, 0o755)
+		return os.Chmod(dst, 0o700)
 	}
 	if uri.GetExtract() {
 		if kind := archiveKind(name); kind != "" {
@@ -109,7 +111,7 @@ func download(ctx context.Context, raw, dst string) error {
 		return fmt.Errorf("%q is neither a URI nor an absolute path", raw)
 	}
 	defer src.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, fileMode)
 	if err != nil {
 		return err
 	}
@@ -205,10 +207,10 @@ func extractTar(ctx context.Context, r io.Reader, dir string) error {
 		if !within(dir, target) {
 			return fmt.Errorf("entry %q is outside the archive's directory", h.Name)
 		}
-		mode := os.FileMode(h.Mode).Perm()
+		mode := os.FileMode(h.Mode).Perm() &^ noWrite
 		switch h.Typeflag {
 		case tar.TypeDir:
-			if err := os.MkdirAll(target, mode|0o700); err != nil {
+			if err := mkdirMode(target, mode|0o700); err != nil {
 				return err
 			}
 		case tar.TypeReg:
@@ -219,7 +221,7 @@ func extractTar(ctx context.Context, r io.Reader, dir string) error {
 			if filepath.IsAbs(h.Linkname) || !within(dir, filepath.Join(filepath.Dir(target), h.Linkname)) {
 				return fmt.Errorf("symlink %q points outside the archive's directory", h.Name)
 			}
-			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			if err := os.MkdirAll(filepath.Dir(target), dirMode); err != nil {
 				return err
 			}
 			_ = os.Remove(target)
@@ -254,7 +256,7 @@ func extractZip(archive, dir string) error {
 			return fmt.Errorf("entry %q is outside the archive's directory", f.Name)
 		}
 		if f.FileInfo().IsDir() {
-			if err := os.MkdirAll(target, 0o755); err != nil {
+			if err := mkdirMode(target, (f.Mode().Perm()&^noWrite)|0o700); err != nil {
 				return err
 			}
 			continue
@@ -263,9 +265,9 @@ func extractZip(archive, dir string) error {
 		if err != nil {
 			return err
 		}
-		mode := f.Mode().Perm()
+		mode := f.Mode().Perm() &^ noWrite
 		if mode == 0 {
-			mode = 0o644
+			mode = fileMode
 		}
 		err = writeFile(target, rc, mode)
 		rc.Close()
@@ -276,9 +278,14 @@ func extractZip(archive, dir string) error {
 	return nil
 }
 
-// writeFile writes r to path with mode, creating parent directories.
+// noWrite are the permission bits an extracted file never keeps: group and
+// world write.
+const noWrite os.FileMode = 0o022
+
+// writeFile writes r to path with mode (exactly, whatever the umask),
+// creating parent directories 0700.
 func writeFile(path string, r io.Reader, mode os.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), dirMode); err != nil {
 		return err
 	}
 	out, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
@@ -289,5 +296,18 @@ func writeFile(path string, r io.Reader, mode os.FileMode) error {
 		out.Close()
 		return err
 	}
+	if err := out.Chmod(mode); err != nil {
+		out.Close()
+		return err
+	}
 	return out.Close()
+}
+
+// mkdirMode creates a directory (and its parents, 0700) and gives it mode,
+// whatever the umask.
+func mkdirMode(path string, mode os.FileMode) error {
+	if err := os.MkdirAll(path, dirMode); err != nil {
+		return err
+	}
+	return os.Chmod(path, mode)
 }

@@ -33,9 +33,14 @@ type framework struct {
 	offers        map[string]*offer
 	failoverTimer *time.Timer
 	epoch         int // bumped on every (re)subscription, to ignore stale timers
-	registered    time.Time
-	reregistered  time.Time
-	unregistered  time.Time
+	// infoGen counts the FrameworkInfos installed; infoWritten says which one
+	// is recorded in the framework's directory on an agent (by agent index).
+	infoGen      int
+	infoWritten  map[int]int
+	recovered    bool // recovered from an earlier run and not re-subscribed since
+	registered   time.Time
+	reregistered time.Time
+	unregistered time.Time
 }
 
 // frameworkRecord is what /master/state keeps of a removed framework.
@@ -204,6 +209,7 @@ func (m *Master) subscribe(s *stream, sub *scheduler.Call_Subscribe) {
 			tasks:       map[string]*task{},
 			unreachable: map[string]*task{},
 			offers:      map[string]*offer{},
+			infoWritten: map[int]int{},
 			registered:  now,
 		}
 		m.frameworks[id] = fw
@@ -230,10 +236,16 @@ func (m *Master) subscribe(s *stream, sub *scheduler.Call_Subscribe) {
 			m.removeOffer(o, false)
 		}
 		fw.reregistered = now
-		m.logf("framework %s (%s) re-subscribed", id, info.Name)
+		if fw.recovered {
+			m.logf("framework %s (%s) re-subscribed: it gets its %d recovered tasks back", id, info.Name, len(fw.tasks))
+		} else {
+			m.logf("framework %s (%s) re-subscribed", id, info.Name)
+		}
+		fw.recovered = false
 	}
 	fw.epoch++
 	fw.applyInfo(info, sub.SuppressedRoles)
+	m.recheckpointFramework(fw)
 	fw.stream = s
 	s.fw = fw
 	secs := m.cfg.HeartbeatInterval.Seconds()
@@ -258,6 +270,9 @@ func (m *Master) subscribe(s *stream, sub *scheduler.Call_Subscribe) {
 // to roles the framework left are discarded, and filters of roles that leave
 // the suppressed set are cleared, as UPDATE_FRAMEWORK does in Mesos.
 func (fw *framework) applyInfo(info mesos.FrameworkInfo, suppressed []string) {
+	if !fw.info.Equal(&info) {
+		fw.infoGen++
+	}
 	fw.info = info
 	fw.roles = frameworkRoles(&info)
 	old := fw.suppressed
@@ -353,8 +368,14 @@ func (m *Master) streamEnded(s *stream) {
 	for _, o := range fw.offers {
 		m.removeOffer(o, false)
 	}
-	timeout := time.Duration(fw.info.GetFailoverTimeout() * float64(time.Second))
-	m.logf("framework %s disconnected; giving it %v to fail over", fw.id, timeout)
+	m.logf("framework %s disconnected; giving it %v to fail over", fw.id, seconds(fw.info.GetFailoverTimeout()))
+	m.startFailover(fw)
+}
+
+// startFailover starts the failover timeout of a disconnected framework: it
+// is removed unless it re-subscribes in time. Called with m.mu held.
+func (m *Master) startFailover(fw *framework) {
+	timeout := seconds(fw.info.GetFailoverTimeout())
 	if timeout <= 0 {
 		m.removeFramework(fw, "its failover timeout is 0")
 		return
@@ -441,6 +462,7 @@ func (m *Master) updateFramework(fw *framework, upd *scheduler.Call_UpdateFramew
 		return err
 	}
 	fw.applyInfo(info, upd.SuppressedRoles)
+	m.recheckpointFramework(fw)
 	for _, o := range fw.offers {
 		if !fw.hasRole(o.role) {
 			m.removeOffer(o, true)

@@ -53,8 +53,11 @@ func TestMain(m *testing.M) {
 //     "healthy" exists in the working directory, 503 otherwise.
 //   - "stubborn": ignores SIGTERM, starts a child `sleep` that ignores it too,
 //     writes the child's pid to child.pid, then waits forever.
+//   - "master": a Master (see runMasterHelper), for the tests that crash one.
 func runHelper(mode string) int {
 	switch mode {
+	case "master":
+		return runMasterHelper()
 	case "http":
 		ln, err := net.Listen("tcp", net.JoinHostPort(os.Getenv("HOST"), os.Getenv("PORT0")))
 		if err != nil {

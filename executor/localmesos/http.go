@@ -39,7 +39,7 @@ func (m *Master) routes() http.Handler {
 	mux.HandleFunc("/master/health", m.handleHealth)
 	mux.HandleFunc("/version", m.handleVersion)
 	mux.HandleFunc("/stride/agents/", m.handleLoseAgent)
-	return mux
+	return browserGuard(mux, m.host)
 }
 
 // httpError answers with a status code and a plain-text message, as Mesos does.

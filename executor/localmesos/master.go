@@ -56,6 +56,10 @@ type Master struct {
 	completedFrameworks []frameworkRecord
 	offers              map[string]*offer
 	live                map[*task]struct{} // tasks whose process runs (started, not reaped)
+	active              map[string]*task   // sandboxes of tasks launching or running
+	gc                  sandboxGC
+	adopted             []*task      // tasks recovered by New, until Start
+	recoveredFrameworks []*framework // frameworks recovered by New, until Start
 	nextFramework       int
 	nextOffer           int
 }
@@ -104,13 +108,25 @@ type TaskInfo struct {
 	Sandbox     string // the task's sandbox directory
 	Healthy     *bool  // nil until a health check has reported
 	Pending     int    // status updates not yet acknowledged
+	Recovered   bool   // recovered from a Master that crashed (see recover.go)
 }
 
-// New prepares a Master (agents, work directory) without serving it yet. If
-// cfg.WorkDir holds pid files of tasks from an earlier run, New kills those
-// process groups and logs that it did.
+// New prepares a Master (agents, work directory) without serving it yet.
+//
+// If cfg.WorkDir holds the tasks of an earlier Master that did not get to
+// close (it was killed, or the machine lost power), New recovers them, as a
+// restarted Mesos agent recovers its executors: with the same agent layout,
+// the agents keep their ids, a task whose process still runs is adopted
+// (RUNNING, in a disconnected framework that has its failover_timeout, from
+// Start, to re-subscribe), one whose process ended is reported terminal; the
+// process groups of tasks that cannot be recovered (no checkpoint, another
+// layout) are killed, and logged. See recover.go.
 func New(cfg Config) (*Master, error) {
 	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	attrs, err := parseAttributes(cfg.Attributes)
 	if err != nil {
 		return nil, err
 	}
@@ -118,12 +134,19 @@ func New(cfg Config) (*Master, error) {
 	if err != nil {
 		return nil, err
 	}
-	killStaleProcesses(cfg.WorkDir, cfg.Logf)
+	id := newMasterID()
+	prefix, compatible, err := agentIdentity(cfg, id)
+	if err != nil {
+		if ownsDir {
+			_ = os.RemoveAll(cfg.WorkDir)
+		}
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Master{
 		cfg:        cfg,
 		ownsDir:    ownsDir,
-		id:         newMasterID(),
+		id:         id,
 		started:    time.Now(),
 		docker:     pingDocker,
 		ctx:        ctx,
@@ -133,16 +156,13 @@ func New(cfg Config) (*Master, error) {
 		removed:    map[string]bool{},
 		offers:     map[string]*offer{},
 		live:       map[*task]struct{}{},
-	}
-	attrs, err := parseAttributes(cfg.Attributes)
-	if err != nil {
-		cancel()
-		return nil, err
+		active:     map[string]*task{},
+		gc:         sandboxGC{byKey: map[string][]string{}, keyOf: map[string]string{}},
 	}
 	for i := 0; i < cfg.Agents; i++ {
 		a := &agent{
 			index:    i,
-			id:       fmt.Sprintf("%s-S%d", m.id, i),
+			id:       fmt.Sprintf("%s-S%d", prefix, i),
 			hostname: agentAddress(i),
 			tasks:    map[*task]struct{}{},
 		}
@@ -157,6 +177,9 @@ func New(cfg Config) (*Master, error) {
 		m.agents = append(m.agents, a)
 		m.agentByID[a.id] = a
 	}
+	m.mu.Lock()
+	m.recoverTasks(compatible)
+	m.mu.Unlock()
 	return m, nil
 }
 
@@ -283,8 +306,15 @@ func (m *Master) start(ctx context.Context) error {
 	m.server = &http.Server{
 		Handler:           m.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return m.ctx },
+		// No ReadTimeout or WriteTimeout: a subscription is one long response.
+		// Idle keep-alive connections are closed, headers are bounded.
+		IdleTimeout:    60 * time.Second,
+		MaxHeaderBytes: 64 << 10,
+		BaseContext:    func(net.Listener) context.Context { return m.ctx },
 	}
+	m.mu.Lock()
+	m.startRecovered()
+	m.mu.Unlock()
 	m.wg.Add(2)
 	go func() {
 		defer m.wg.Done()
@@ -313,15 +343,20 @@ func (m *Master) start(ctx context.Context) error {
 // endpoint is URL()+"/api/v1/scheduler". It is empty before Start.
 func (m *Master) URL() string { return m.url }
 
-// ID returns the master's id, the prefix of every agent, framework and offer id.
+// ID returns the master's id, the prefix of the framework and offer ids it
+// makes. It is fresh on every start, as a Mesos master's; the agent ids are
+// "<ID>-S<i>" on a new WorkDir, and keep the prefix of the Master that created
+// the WorkDir as long as the agent layout stays the same (see recover.go).
 func (m *Master) ID() string { return m.id }
 
 // WorkDir returns the directory the sandboxes live in.
 func (m *Master) WorkDir() string { return m.cfg.WorkDir }
 
 // Close stops serving (closing every subscription stream), kills every task's
-// process group (SIGTERM, then SIGKILL after a second) and waits for them all
-// to be reaped. A temporary work directory is removed. Close is idempotent.
+// process group (SIGTERM, then SIGKILL after a second), adopted ones included,
+// and waits for them all to be reaped: a Master that closes leaves no task to
+// recover (only one that crashes does). A temporary work directory is
+// removed. Close is idempotent.
 func (m *Master) Close() error {
 	m.closeOnce.Do(func() { m.closeErr = m.close() })
 	return m.closeErr

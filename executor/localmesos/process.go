@@ -14,10 +14,6 @@ import (
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 )
 
-// pidFileName is the file in a sandbox that records the task's process group
-// while it runs, so that a later Master can kill what a killed one left.
-const pidFileName = ".localmesos.pid"
-
 // defaultPath is the PATH of a task when the master's own environment has none.
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -29,20 +25,30 @@ const (
 	msgKilledLaunching  = "Task was killed before it was launched"
 )
 
-// runTask brings a task from STAGING to RUNNING: sandbox, URIs, process. It
-// runs on its own goroutine; every state change happens under m.mu.
+// runTask brings a task from STAGING to RUNNING: sandbox, URIs, checkpoint,
+// process. It runs on its own goroutine; every state change happens under
+// m.mu.
 func (m *Master) runTask(t *task) {
-	fail := func(reason mesos.TaskStatus_Reason, format string, args ...any) {
+	// ended finishes a launch that started no process: the sandbox is done
+	// with; then, under m.mu, report does what is left.
+	ended := func(report func()) {
+		finishSandboxFiles(t)
 		m.mu.Lock()
 		defer m.mu.Unlock()
-		switch {
-		case t.gone || m.closed:
-			m.releaseResources(t)
-		case t.killRequested:
-			m.emit(t, t.executorStatus(mesos.TASK_KILLED, mesos.SOURCE_AGENT, mesos.REASON_TASK_KILLED_DURING_LAUNCH.Enum(), msgKilledLaunching))
-		default:
-			m.emit(t, t.executorStatus(mesos.TASK_FAILED, mesos.SOURCE_AGENT, reason.Enum(), fmt.Sprintf(format, args...)))
-		}
+		m.sandboxFinished(t)
+		report()
+	}
+	fail := func(reason mesos.TaskStatus_Reason, format string, args ...any) {
+		ended(func() {
+			switch {
+			case t.gone || m.closed:
+				m.releaseResources(t)
+			case t.killRequested:
+				m.emit(t, t.executorStatus(mesos.TASK_KILLED, mesos.SOURCE_AGENT, mesos.REASON_TASK_KILLED_DURING_LAUNCH.Enum(), msgKilledLaunching))
+			default:
+				m.emit(t, t.executorStatus(mesos.TASK_FAILED, mesos.SOURCE_AGENT, reason.Enum(), fmt.Sprintf(format, args...)))
+			}
+		})
 	}
 	if err := ensureSandbox(t.sandbox); err != nil {
 		fail(mesos.REASON_CONTAINER_LAUNCH_FAILED, "Failed to launch container: %v", err)
@@ -75,38 +81,55 @@ func (m *Master) runTask(t *task) {
 	cmd, cmdErr := buildCommand(t.info.Command, t.sandbox, env)
 
 	m.mu.Lock()
+	var report func()
 	switch {
 	case t.gone || m.closed:
-		m.releaseResources(t)
-		m.mu.Unlock()
-		return
+		report = func() { m.releaseResources(t) }
 	case t.killRequested:
-		m.emit(t, t.executorStatus(mesos.TASK_KILLED, mesos.SOURCE_AGENT, mesos.REASON_TASK_KILLED_DURING_LAUNCH.Enum(), msgKilledLaunching))
-		m.mu.Unlock()
-		return
+		report = func() {
+			m.emit(t, t.executorStatus(mesos.TASK_KILLED, mesos.SOURCE_AGENT, mesos.REASON_TASK_KILLED_DURING_LAUNCH.Enum(), msgKilledLaunching))
+		}
 	case cmdErr != nil:
-		m.emit(t, t.executorStatus(mesos.TASK_FAILED, mesos.SOURCE_EXECUTOR, mesos.REASON_COMMAND_EXECUTOR_FAILED.Enum(), "Failed to launch task subprocess: "+cmdErr.Error()))
+		report = func() {
+			m.emit(t, t.executorStatus(mesos.TASK_FAILED, mesos.SOURCE_EXECUTOR, mesos.REASON_COMMAND_EXECUTOR_FAILED.Enum(), "Failed to launch task subprocess: "+cmdErr.Error()))
+		}
+	}
+	if report != nil {
 		m.mu.Unlock()
+		ended(report)
 		return
 	}
 	m.emit(t, t.executorStatus(mesos.TASK_STARTING, mesos.SOURCE_EXECUTOR, nil, ""))
 	m.procs.Add(1)
+	m.checkpointFramework(t.fw, t.agent)
+	fwInfo := t.fw.info // replaced, never changed in place
 	m.mu.Unlock()
 
-	err := startProcess(cmd, t.sandbox)
+	// The checkpoint is written before the process starts, and the pid added
+	// once it runs, so that a Master started after a crash can recover the
+	// task (recover.go).
+	ck, err := writeCheckpoint(t, fwInfo)
 	var pidErr error
 	if err == nil {
-		pidErr = writePidFile(t.sandbox, cmd.Process.Pid)
+		err = startProcess(cmd, t.sandbox)
+		if err == nil {
+			pidErr = recordPid(ck, cmd.Process.Pid)
+		}
+		if cerr := ck.Close(); pidErr == nil && cerr != nil {
+			pidErr = fmt.Errorf("record pid: %w", cerr)
+		}
+	}
+	if err != nil {
+		m.procs.Done()
+		ended(func() {
+			m.emit(t, t.executorStatus(mesos.TASK_FAILED, mesos.SOURCE_EXECUTOR, mesos.REASON_COMMAND_EXECUTOR_FAILED.Enum(), "Failed to launch task subprocess: "+err.Error()))
+			m.releaseResources(t)
+		})
+		return
 	}
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err != nil {
-		m.procs.Done()
-		m.emit(t, t.executorStatus(mesos.TASK_FAILED, mesos.SOURCE_EXECUTOR, mesos.REASON_COMMAND_EXECUTOR_FAILED.Enum(), "Failed to launch task subprocess: "+err.Error()))
-		m.releaseResources(t)
-		return
-	}
 	t.pid = cmd.Process.Pid
 	m.live[t] = struct{}{}
 	if pidErr != nil {
@@ -132,10 +155,10 @@ func (m *Master) runTask(t *task) {
 }
 
 // startProcess starts cmd with its stdout and stderr appended to the
-// sandbox's files of those names.
+// sandbox's files of those names (0600).
 func startProcess(cmd *exec.Cmd, sandbox string) error {
 	open := func(name string) (*os.File, error) {
-		return os.OpenFile(filepath.Join(sandbox, name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		return os.OpenFile(filepath.Join(sandbox, name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, fileMode)
 	}
 	stdout, err := open("stdout")
 	if err != nil {
@@ -159,7 +182,7 @@ func (m *Master) waitTask(t *task, cmd *exec.Cmd) {
 	defer m.procs.Done()
 	_ = cmd.Wait() // the exit status is in ProcessState
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	_ = os.Remove(filepath.Join(t.sandbox, pidFileName))
+	finishSandboxFiles(t)
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -169,6 +192,7 @@ func (m *Master) waitTask(t *task, cmd *exec.Cmd) {
 		t.killTimer.Stop()
 	}
 	t.cancel()
+	m.sandboxFinished(t)
 	if t.gone || m.closed {
 		m.releaseResources(t)
 		return
@@ -304,59 +328,6 @@ func lookPath(name, sandbox string, env []string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("'%s' was not found on PATH", name)
-}
-
-// writePidFile records a task's process group in its sandbox: pid (= pgid) and
-// the process's start time, which tells it apart from a later process that
-// reuses the pid.
-func writePidFile(sandbox string, pid int) error {
-	start, err := processStartTime(pid)
-	if err != nil {
-		start = 0
-	}
-	content := fmt.Sprintf("%d %d %d\n", pid, pid, start)
-	if err := os.WriteFile(filepath.Join(sandbox, pidFileName), []byte(content), 0o644); err != nil {
-		return fmt.Errorf("record pid: %w", err)
-	}
-	return nil
-}
-
-// killStaleProcesses kills the process groups recorded in pid files under
-// workDir by an earlier master that did not get to clean up (it was killed),
-// if they still run, and removes the pid files.
-func killStaleProcesses(workDir string, logf func(string, ...any)) {
-	files, _ := filepath.Glob(filepath.Join(workDir, "agents", "*", "frameworks", "*", "tasks", "*", pidFileName))
-	for _, f := range files {
-		pid, pgid, start, err := readPidFile(f)
-		// Process groups 0 and 1 and our own are never killed: kill(-1) would
-		// reach every process we may signal.
-		if err == nil && pid > 1 && pgid > 1 && pgid != syscall.Getpgrp() {
-			current, err := processStartTime(pid)
-			switch {
-			case errors.Is(err, errNoProcess):
-				// Gone already.
-			case err != nil:
-				logf("localmesos: not killing process group %d recorded in %s: %v", pgid, f, err)
-			case start != 0 && current != start:
-				// The pid now belongs to another process.
-			default:
-				if err := syscall.Kill(-pgid, syscall.SIGKILL); err == nil {
-					logf("localmesos: killed process group %d of task %s, left running by an earlier run", pgid, filepath.Base(filepath.Dir(f)))
-				}
-			}
-		}
-		_ = os.Remove(f)
-	}
-}
-
-// readPidFile parses a pid file.
-func readPidFile(path string) (pid, pgid int, start uint64, err error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, 0, 0, err
-	}
-	_, err = fmt.Sscanf(string(b), "%d %d %d", &pid, &pgid, &start)
-	return pid, pgid, start, err
 }
 
 // errNoProcess reports that a pid names no process (or only a zombie).

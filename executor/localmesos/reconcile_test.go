@@ -258,7 +258,12 @@ func TestStaleProcessesKilled(t *testing.T) {
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
-	if err := writePidFile(sandbox, cmd.Process.Pid); err != nil {
+	// The pid file of an older stand-in (no checkpoint).
+	start0, err := processStartTime(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(sandbox, pidFileName), fmt.Appendf(nil, "%d %d %d\n", cmd.Process.Pid, cmd.Process.Pid, start0), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	// A pid file whose process has another start time (the pid was reused)

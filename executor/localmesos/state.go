@@ -11,8 +11,8 @@ import (
 )
 
 // The JSON of GET /master/state, in the shape of Mesos' state endpoint (the
-// fields a tool is likely to read), plus the stand-in's own "sandbox" and
-// "pid" of each task.
+// fields a tool is likely to read), plus the stand-in's own "sandbox", "pid"
+// and "recovered" of each task.
 type (
 	stateJSON struct {
 		Version             string          `json:"version"`
@@ -87,6 +87,7 @@ type (
 		Discovery   json.RawMessage `json:"discovery,omitempty"`
 		Sandbox     string          `json:"sandbox"`
 		PID         int             `json:"pid,omitempty"`
+		Recovered   bool            `json:"recovered,omitempty"`
 	}
 	statusJSON struct {
 		State           string          `json:"state"`
@@ -197,6 +198,7 @@ func (m *Master) state() stateJSON {
 			Capabilities:     []string{},
 			Active:           fw.stream != nil,
 			Connected:        fw.stream != nil,
+			Recovered:        fw.recovered,
 			FailoverTimeout:  fw.info.GetFailoverTimeout(),
 			Checkpoint:       fw.info.GetCheckpoint(),
 			RegisteredTime:   epochSeconds(fw.registered),
@@ -267,6 +269,7 @@ func (t *task) json() taskJSON {
 		Statuses:    []statusJSON{},
 		Sandbox:     t.sandbox,
 		PID:         t.pid,
+		Recovered:   t.adopted,
 	}
 	for _, r := range t.info.Resources {
 		if r.AllocationInfo != nil {

@@ -48,6 +48,8 @@ type task struct {
 	killedByCheck bool // the kill came from failing health checks
 	containerID   string
 	health        healthState
+	adopted       bool // recovered from an earlier run (recover.go): its process is not our child
+	sandboxDone   bool // the sandbox is finished (see sandboxFinished)
 }
 
 func (t *task) id() string { return t.info.TaskID.Value }
@@ -63,6 +65,7 @@ func (t *task) snapshot() TaskInfo {
 		PID:         t.pid,
 		Sandbox:     t.sandbox,
 		Pending:     len(t.pending),
+		Recovered:   t.adopted,
 	}
 	if t.latest != nil && t.latest.Healthy != nil {
 		info.Healthy = proto(*t.latest.Healthy)
@@ -325,6 +328,9 @@ func (m *Master) launchTask(fw *framework, a *agent, ti mesos.TaskInfo, res reso
 	fw.tasks[t.id()] = t
 	a.tasks[t] = struct{}{}
 	a.used.add(res)
+	// A finished sandbox at the same path (a task id used again) is replaced.
+	m.unindexSandbox(t.sandbox)
+	m.active[t.sandbox] = t
 	m.logf("framework %s: launching task %s on agent %s (%s)", fw.id, t.id(), a.id, res)
 	m.wg.Add(1)
 	go func() {
@@ -647,10 +653,10 @@ func sandboxName(id string) string {
 	return strings.NewReplacer("/", "_", "\x00", "_").Replace(id)
 }
 
-// ensureSandbox creates a fresh sandbox directory (a leftover one of an
-// earlier task with the same id is replaced).
+// ensureSandbox creates a fresh sandbox directory, and its parents, 0700 (a
+// leftover one of an earlier task with the same id is replaced).
 func ensureSandbox(dir string) error {
-	err := os.Mkdir(dir, 0o755)
+	err := os.Mkdir(dir, dirMode)
 	switch {
 	case err == nil:
 		return nil
@@ -659,7 +665,7 @@ func ensureSandbox(dir string) error {
 			return fmt.Errorf("clear sandbox: %w", err)
 		}
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, dirMode); err != nil {
 		return fmt.Errorf("create sandbox: %w", err)
 	}
 	return nil

@@ -38,6 +38,9 @@ type Config struct {
 	HeartbeatInterval time.Duration
 	// FirstPort is where the stand-in agents' port ranges start (0: 31000).
 	FirstPort int
+	// SandboxesKept is how many finished task sandboxes the stand-in keeps per app
+	// (0: 5; negative: none).
+	SandboxesKept int
 	// Executor tuning (zero: defaults).
 	StableAfter       time.Duration
 	ReconcileInterval time.Duration
@@ -145,6 +148,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		m, err := localmesos.New(localmesos.Config{
 			Listen: "127.0.0.1:0", WorkDir: filepath.Join(cfg.DataDir, "mesos"), Agents: agents,
 			OfferInterval: cfg.OfferInterval, HeartbeatInterval: cfg.HeartbeatInterval, FirstPort: cfg.FirstPort,
+			SandboxesKept: cfg.SandboxesKept,
 		})
 		if err != nil {
 			return fail(fmt.Errorf("server: mesos stand-in: %w", err))
@@ -179,6 +183,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return fail(fmt.Errorf("server: listen %s: %w", cfg.Listen, err))
 	}
 	s.addr = ln.Addr().String()
+	if ta, ok := ln.Addr().(*net.TCPAddr); ok && !ta.IP.IsLoopback() {
+		cfg.Logf("warning: the API listens on %s, reachable from other machines, and it runs commands: it has no authentication yet, so keep it behind a firewall", s.addr)
+	}
 	apiSrv := api.New(ex, api.Info{
 		HTTPAddr: s.addr, MesosURL: mesosURL, DataDir: cfg.DataDir,
 		Hostnames: cfg.Hostnames, AllowedOrigins: cfg.AllowedOrigins, Limits: cfg.Limits,
