@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -89,6 +90,11 @@ func New(b Backend, info Info) *Server {
 	g := &Guard{ListenAddr: info.HTTPAddr, Hostnames: info.Hostnames, AllowedOrigins: info.AllowedOrigins}
 	if info.Hostname != "" {
 		g.Hostnames = append(g.Hostnames, info.Hostname)
+	}
+	// This machine's own name is no name an attacker's DNS can re-bind (Debian
+	// maps it to 127.0.1.1).
+	if h, err := os.Hostname(); err == nil && h != "" {
+		g.Hostnames = append(g.Hostnames, h)
 	}
 	return &Server{b: b, info: info, guard: g, now: time.Now, writeTimeout: 30 * time.Second, closed: make(chan struct{})}
 }

@@ -13,7 +13,7 @@ import (
 // no web page the operator happens to visit may drive it:
 //
 //   - Host: a request must name this server — an IP address it listens on, a
-//     loopback name, or a configured hostname. A page on evil.example that
+//     loopback name, this machine's hostname, or a configured hostname. A page on evil.example that
 //     re-binds its DNS name to 127.0.0.1 reaches the port, but its requests carry
 //     "Host: evil.example" and are refused (DNS rebinding).
 //   - Origin: browsers send Origin with every cross-origin request and every POST.
