@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -224,3 +225,20 @@ func TestBodyLimits(t *testing.T) {
 }
 
 func limits(instances int) engine.Limits { return engine.Limits{MaxInstances: instances} }
+
+// BenchmarkGuard is the browser-safety check every request passes.
+func BenchmarkGuard(b *testing.B) {
+	g := &Guard{ListenAddr: "127.0.0.1:8080", Hostnames: []string{"stride.example.com"}}
+	r := httptest.NewRequest(http.MethodPost, "/stride/v1/apply", strings.NewReader(applyBody))
+	r.Host = "stride.example.com:8080"
+	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("Origin", "http://stride.example.com:8080")
+	w := httptest.NewRecorder()
+	if !g.check(w, r) {
+		b.Fatalf("refused: %s", w.Body)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		g.check(w, r)
+	}
+}
