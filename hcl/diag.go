@@ -116,14 +116,48 @@ func writeSnippet(w *bufio.Writer, files map[string]*hcl2.File, d *hcl2.Diagnost
 			continue
 		}
 		before, hl, after := line.PartitionAround(high)
+		b, h, a := shortenLine(before.SliceBytes(src), hl.SliceBytes(src), after.SliceBytes(src))
 		if !color || hl.Empty() {
-			fmt.Fprintf(w, "%4d: %s\n", line.Start.Line, sc.Bytes())
+			fmt.Fprintf(w, "%4d: %s%s%s\n", line.Start.Line, b, h, a)
 			continue
 		}
-		fmt.Fprintf(w, "%4d: %s%s%s%s%s\n", line.Start.Line,
-			before.SliceBytes(src), ansiHighlight, hl.SliceBytes(src), ansiReset, after.SliceBytes(src))
+		fmt.Fprintf(w, "%4d: %s%s%s%s%s\n", line.Start.Line, b, ansiHighlight, h, ansiReset, a)
 	}
 	w.WriteByte('\n')
+}
+
+// maxSnippetLine is the longest source line a snippet shows whole; a longer
+// one (a generated file, a configuration that nests too deeply) is cut around
+// the subject.
+const maxSnippetLine = 500
+
+// shortenLine cuts a line, given as the parts before, in and after the
+// subject, to about maxSnippetLine bytes: the end of the part before, the start
+// of the subject and of the part after, with "..." where bytes are left out.
+func shortenLine(before, hl, after []byte) ([]byte, []byte, []byte) {
+	if len(before)+len(hl)+len(after) <= maxSnippetLine {
+		return before, hl, after
+	}
+	const ctx = maxSnippetLine / 4
+	if len(before) > ctx {
+		before = append([]byte("..."), before[runeStart(before, len(before)-ctx):]...)
+	}
+	if len(hl) > 2*ctx {
+		hl = append(hl[:runeStart(hl, 2*ctx):runeStart(hl, 2*ctx)], "..."...)
+		after = nil
+	}
+	if len(after) > ctx {
+		after = append(after[:runeStart(after, ctx):runeStart(after, ctx)], "..."...)
+	}
+	return before, hl, after
+}
+
+// runeStart moves i back to the start of the UTF-8 sequence it falls in.
+func runeStart(b []byte, i int) int {
+	for i > 0 && i < len(b) && b[i]&0xC0 == 0x80 {
+		i--
+	}
+	return i
 }
 
 // contextBlocks are the block types named in a snippet's "in ..." context.

@@ -2,6 +2,7 @@ package hcl
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -29,6 +30,9 @@ type Options struct {
 	Environ []string
 	// Scope overrides the stride { scope } setting ("" = use it).
 	Scope string
+	// Limits bound the apps and groups of the configuration and the numbers of
+	// each app (engine.DefaultLimits when zero).
+	Limits engine.Limits
 }
 
 // Config is a loaded configuration. It is returned (non-nil) even with errors, so
@@ -88,7 +92,7 @@ func Load(path string, opts Options) (*Config, hcl2.Diagnostics) {
 	}
 	var diags hcl2.Diagnostics
 	for i := range srcs {
-		b, err := os.ReadFile(srcs[i].name)
+		b, err := readBounded(srcs[i].name, "configuration")
 		if err != nil {
 			diags = append(diags, &hcl2.Diagnostic{
 				Severity: hcl2.DiagError,
@@ -103,6 +107,27 @@ func Load(path string, opts Options) (*Config, hcl2.Diagnostics) {
 		return cfg, diags
 	}
 	return load(srcs, opts, nil)
+}
+
+// MaxSourceBytes bounds the configuration files of one Load together, and each
+// variables file (16 MiB).
+const MaxSourceBytes = 16 << 20
+
+// readBounded reads a file of at most MaxSourceBytes; what names it in errors.
+func readBounded(path, what string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxSourceBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxSourceBytes {
+		return nil, fmt.Errorf("the %s file is larger than the limit of %d bytes", what, MaxSourceBytes)
+	}
+	return b, nil
 }
 
 // LoadSources is Load over in-memory files (name -> contents), for tests and
@@ -134,6 +159,9 @@ func LoadSources(srcs map[string][]byte, opts Options) (*Config, hcl2.Diagnostic
 // file is known to parse. A syntax error is returned as diagnostics and nothing is
 // formatted.
 func Format(src []byte, filename string) ([]byte, hcl2.Diagnostics) {
+	if d := nestingDiag(src, filename, false); d != nil {
+		return nil, hcl2.Diagnostics{d}
+	}
 	if _, diags := hclsyntax.ParseConfig(src, filename, hcl2.InitialPos); diags.HasErrors() {
 		return nil, diags
 	}
@@ -145,7 +173,17 @@ func Format(src []byte, filename string) ([]byte, hcl2.Diagnostics) {
 func load(srcs []source, opts Options, varFiles map[string][]byte) (*Config, hcl2.Diagnostics) {
 	l := newLoader(opts, varFiles)
 	cfg := &Config{Files: l.files}
-	bodies := parseAll(srcs)
+	total := 0
+	for _, s := range srcs {
+		total += len(s.src)
+	}
+	if total > MaxSourceBytes {
+		// Parsing costs about 60 bytes of memory per byte of source at the peak:
+		// the cap keeps validate and plan well under a gigabyte.
+		l.errorf(nil, "Configuration too large", "The configuration files hold %d bytes together; the limit is %d (about 35,000 apps).", total, MaxSourceBytes)
+		return cfg, l.diags
+	}
+	bodies := parseAll(srcs, l.budget)
 	for i, s := range srcs {
 		l.files[s.name] = bodies[i].file
 		l.add(bodies[i].diags)
@@ -163,11 +201,29 @@ func load(srcs []source, opts Options, varFiles map[string][]byte) (*Config, hcl
 		return cfg, l.diags
 	}
 	spec := l.decode(files)
+	l.diags = dedupDiagnostics(l.budget.finish(l.diags))
 	if !l.diags.HasErrors() {
 		cfg.Spec = spec
 	}
-	sortDiagnostics(l.diags)
 	return cfg, l.diags
+}
+
+// dedupDiagnostics sorts diagnostics and drops repeats (the same error from
+// every iteration of a for expression, say).
+func dedupDiagnostics(diags hcl2.Diagnostics) hcl2.Diagnostics {
+	sortDiagnostics(diags)
+	out := diags[:0]
+	for i, d := range diags {
+		if i > 0 {
+			p := diags[i-1]
+			if p.Severity == d.Severity && p.Summary == d.Summary && p.Detail == d.Detail &&
+				(p.Subject == nil) == (d.Subject == nil) && (p.Subject == nil || *p.Subject == *d.Subject) {
+				continue
+			}
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 // sortDiagnostics orders diagnostics by file, line and column (those without a
@@ -195,20 +251,33 @@ func sortDiagnostics(diags hcl2.Diagnostics) {
 	})
 }
 
+// parseFile parses one configuration file and instruments it for the budget,
+// unless it nests too deeply for the parser (see budget_scan.go): then it has a
+// file with no body, for the diagnostic's snippet.
+func parseFile(src []byte, name string, b *budget) (*hcl2.File, hcl2.Diagnostics) {
+	if d := nestingDiag(src, name, false); d != nil {
+		return &hcl2.File{Body: hcl2.EmptyBody(), Bytes: src}, hcl2.Diagnostics{d}
+	}
+	f, diags := hclsyntax.ParseConfig(src, name, hcl2.InitialPos)
+	b.instrumentFile(f)
+	return f, diags
+}
+
 // parsed is one parsed file.
 type parsed struct {
 	file  *hcl2.File
 	diags hcl2.Diagnostics
 }
 
-// parseAll parses the files in parallel (parsing is most of the cost of a large
-// configuration), one worker per CPU; results keep the order of srcs.
-func parseAll(srcs []source) []parsed {
+// parseAll parses (and instruments) the files in parallel (parsing is most of
+// the cost of a large configuration), one worker per CPU; results keep the
+// order of srcs.
+func parseAll(srcs []source, b *budget) []parsed {
 	out := make([]parsed, len(srcs))
 	workers := min(runtime.GOMAXPROCS(0), len(srcs))
 	if workers <= 1 {
 		for i, s := range srcs {
-			out[i].file, out[i].diags = hclsyntax.ParseConfig(s.src, s.name, hcl2.InitialPos)
+			out[i].file, out[i].diags = parseFile(s.src, s.name, b)
 		}
 		return out
 	}
@@ -219,7 +288,7 @@ func parseAll(srcs []source) []parsed {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				out[i].file, out[i].diags = hclsyntax.ParseConfig(srcs[i].src, srcs[i].name, hcl2.InitialPos)
+				out[i].file, out[i].diags = parseFile(srcs[i].src, srcs[i].name, b)
 			}
 		}()
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 
 	hcl2 "github.com/hashicorp/hcl/v2"
@@ -38,6 +39,8 @@ type loader struct {
 	nerr     int // errors among diags
 
 	funcs map[string]function.Function
+	// budget limits evaluation (see budget.go); shared by the forks.
+	budget *budget
 	// ctx is the evaluation context of everything after variables and locals:
 	// var.*, local.* and the functions. Built once.
 	ctx *hcl2.EvalContext
@@ -73,11 +76,13 @@ type decl struct {
 }
 
 func newLoader(opts Options, varFiles map[string][]byte) *loader {
+	b := newBudget()
 	return &loader{
 		opts:     opts,
 		varFiles: varFiles,
 		files:    map[string]*hcl2.File{},
-		funcs:    functions(),
+		funcs:    budgetFunctions(functions(), b),
+		budget:   b,
 		vars:     map[string]*variable{},
 		locals:   map[string]*localValue{},
 		decls:    map[string]decl{},
@@ -85,14 +90,18 @@ func newLoader(opts Options, varFiles map[string][]byte) *loader {
 	}
 }
 
-// add records diagnostics, counting the errors.
+// add records diagnostics, counting the errors. The budget's diagnostics are
+// counted but not recorded: they may come several times, or not at all (try
+// swallows errors), so the budget's own list is reported at the end instead.
 func (l *loader) add(diags hcl2.Diagnostics) {
 	for _, d := range diags {
 		if d.Severity == hcl2.DiagError {
 			l.nerr++
 		}
+		if !isBudgetDiag(d) {
+			l.diags = append(l.diags, d)
+		}
 	}
-	l.diags = append(l.diags, diags...)
 }
 
 // errorf records an error diagnostic at rng (nil for none).
@@ -155,7 +164,20 @@ func (l *loader) decode(files []*hcl2.File) *engine.Spec {
 
 	sort.Slice(l.apps, func(i, j int) bool { return l.apps[i].ID < l.apps[j].ID })
 	sort.Slice(l.groups, func(i, j int) bool { return l.groups[i].ID < l.groups[j].ID })
-	return &engine.Spec{Scope: l.scope, Apps: l.apps, Groups: l.groups}
+	spec := &engine.Spec{Scope: l.scope, Apps: l.apps, Groups: l.groups}
+	lim := l.opts.Limits.WithDefaults()
+	for _, fe := range spec.CheckSize(lim) {
+		// The first declaration past the limit is where the configuration grew
+		// too large.
+		var rng *hcl2.Range
+		if fe.Path == "/apps" && l.apps[lim.MaxApps].Source != nil {
+			rng = &l.apps[lim.MaxApps].Source.DeclRange
+		} else if fe.Path == "/groups" && l.groups[lim.MaxGroups].Source != nil {
+			rng = &l.groups[lim.MaxGroups].Source.DeclRange
+		}
+		l.errorf(rng, "Too many "+strings.TrimPrefix(fe.Path, "/"), "%s", sentence(capitalize(fe.Errors[0])))
+	}
+	return spec
 }
 
 // decodeAll decodes the top-level groups and apps, several at a time: each on a
@@ -214,6 +236,7 @@ func (l *loader) fork() *loader {
 		opts:       l.opts,
 		files:      l.files,
 		funcs:      l.funcs,
+		budget:     l.budget,
 		ctx:        l.ctx,
 		vars:       l.vars,
 		varNames:   l.varNames,

@@ -104,7 +104,7 @@ func (l *loader) evalLocal(lv *localValue, stack []*localValue, reported map[str
 	if len(readable) == 0 {
 		ctx.Variables["local"] = cty.EmptyObjectVal
 	}
-	val, ok := l.eval(lv.attr.Expr, ctx)
+	val, ok := l.evalAs(lv.attr.Expr, ctx, "The value of local."+lv.name)
 	if !ok {
 		val = cty.DynamicVal
 	}
@@ -189,10 +189,15 @@ func refName(t hcl2.Traversal) (string, bool) {
 // is defined. ok is false when there were errors or the value is not wholly known
 // (it depends on something that failed, already reported).
 func (l *loader) eval(expr hcl2.Expression, ctx *hcl2.EvalContext) (cty.Value, bool) {
+	return l.evalAs(expr, ctx, "The value of this expression")
+}
+
+// evalAs is eval, naming the value as what in budget diagnostics.
+func (l *loader) evalAs(expr hcl2.Expression, ctx *hcl2.EvalContext, what string) (cty.Value, bool) {
 	if !l.checkRefs(expr) {
 		return cty.DynamicVal, false
 	}
-	val, diags := expr.Value(ctx)
+	val, diags := l.evalBudgeted(expr, ctx, what)
 	l.add(diags)
 	if diags.HasErrors() {
 		return cty.DynamicVal, false

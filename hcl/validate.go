@@ -14,7 +14,7 @@ import (
 // block. Problems with fields whose attribute already failed to decode are not
 // reported twice.
 func (l *loader) validate(app *engine.App, f *fields) {
-	for _, fe := range app.Validate() {
+	for _, fe := range app.ValidateWithin(l.opts.Limits) {
 		if f.covers(fe.Path) {
 			continue
 		}

@@ -238,7 +238,7 @@ func (f *fields) keyRanges(attr *hcl2.Attribute, ptr string) {
 		return
 	}
 	for _, item := range obj.Items {
-		k, diags := item.KeyExpr.Value(nil)
+		k, diags := f.l.evalBudgeted(item.KeyExpr, nil, "This key")
 		if diags.HasErrors() || k.IsNull() || !k.IsKnown() {
 			continue
 		}

@@ -2,7 +2,6 @@ package hcl
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	hcl2 "github.com/hashicorp/hcl/v2"
@@ -70,7 +69,12 @@ func (l *loader) decodeVariables(blocks []*hcl2.Block) {
 		content, diags := b.Body.Content(variableSchema)
 		l.add(diags)
 		if attr := content.Attributes["type"]; attr != nil {
-			ty, defaults, diags := typeexpr.TypeConstraintWithDefaults(attr.Expr)
+			var ty cty.Type
+			var defaults *typeexpr.Defaults
+			var diags hcl2.Diagnostics
+			if !l.budgeted(func() { ty, defaults, diags = typeexpr.TypeConstraintWithDefaults(attr.Expr) }) {
+				diags = hcl2.Diagnostics{budgetFailed}
+			}
 			l.add(diags)
 			if !diags.HasErrors() {
 				v.typ, v.defaults = ty, defaults
@@ -88,10 +92,14 @@ func (l *loader) decodeVariables(blocks []*hcl2.Block) {
 			}
 		}
 		if attr := content.Attributes["default"]; attr != nil {
-			val, diags := attr.Expr.Value(nil)
+			val, diags := l.evalBudgeted(attr.Expr, nil, fmt.Sprintf("The default of variable %q", name))
 			l.add(diags)
 			v.def = &assigned{val: cty.DynamicVal, rng: attr.Expr.Range()} // failed: no cascade
 			if !diags.HasErrors() {
+				val, ok := l.prepareValue(v, val, attr.Expr.Range())
+				if !ok {
+					continue
+				}
 				v.def = &assigned{val: val, rng: attr.Expr.Range()}
 				if _, err := v.conv(val); err != nil {
 					l.errorf(attr.Expr.Range().Ptr(), "Invalid default value for variable",
@@ -131,15 +139,37 @@ func (l *loader) decodeVariables(blocks []*hcl2.Block) {
 			v.value = cty.DynamicVal
 			continue
 		}
-		val, err := v.conv(a.val)
+		val, ok := l.prepareValue(v, a.val, a.rng)
+		if !ok {
+			v.value = cty.DynamicVal
+			continue
+		}
+		val, err := v.conv(val)
 		if err != nil {
 			l.errorf(a.rng.Ptr(), "Invalid value for variable",
 				"The value of variable %q does not match its type %s: %s.",
 				name, typeexpr.TypeString(v.typ), errText(err))
 			val = cty.DynamicVal
 		}
+		// Values from outside get the limits of any value (and the conversion
+		// may have turned a string into a number).
+		if d := l.budget.checkValue(val, a.rng, fmt.Sprintf("The value of variable %q", name)); d != nil {
+			val = cty.DynamicVal
+		}
 		v.value = val
 	}
+}
+
+// prepareValue prepares a value for conversion to v's type (prepareUnify),
+// reporting it when the conversion would take too long.
+func (l *loader) prepareValue(v *variable, val cty.Value, rng hcl2.Range) (cty.Value, bool) {
+	val, compares := prepareUnify(val, v.typ)
+	if compares/UnifyComparesPerWork > MaxWork {
+		l.budget.report(rng, "Converting the value of variable %q to %s would compare %d pairs of types to unify them (its elements are of different types); the limit for all evaluation is %d units of %d comparisons.",
+			v.name, typeexpr.TypeString(v.typ), compares, MaxWork, UnifyComparesPerWork)
+		return cty.DynamicVal, false
+	}
+	return val, true
 }
 
 // conv applies the type's optional-attribute defaults and converts val to it.
@@ -166,12 +196,17 @@ func (l *loader) raw(v *variable, s, filename string) (*assigned, bool) {
 	if !v.parseHCL {
 		return &assigned{val: cty.StringVal(s), rng: rng}, true
 	}
+	if d := nestingDiag([]byte(s), filename, false); d != nil {
+		l.add(hcl2.Diagnostics{d})
+		return nil, false
+	}
 	expr, diags := hclsyntax.ParseExpression([]byte(s), filename, hcl2.InitialPos)
 	l.add(diags)
 	if diags.HasErrors() {
 		return nil, false
 	}
-	val, diags := expr.Value(nil)
+	expr = l.budget.instrumentExpr(expr)
+	val, diags := l.evalBudgeted(expr, nil, fmt.Sprintf("The value of variable %q", v.name))
 	l.add(diags)
 	if diags.HasErrors() {
 		return nil, false
@@ -229,7 +264,7 @@ func (l *loader) flagValues(given map[string]*assigned) {
 func (l *loader) varFileValues(path string, given map[string]*assigned) {
 	src, ok := l.varFiles[path]
 	if !ok {
-		b, err := os.ReadFile(path)
+		b, err := readBounded(path, "variables")
 		if err != nil {
 			l.errorf(nil, "Failed to read variables file", "Cannot read %q: %s.", path, err)
 			return
@@ -238,10 +273,15 @@ func (l *loader) varFileValues(path string, given map[string]*assigned) {
 	}
 	var f *hcl2.File
 	var diags hcl2.Diagnostics
-	if strings.HasSuffix(path, ".json") {
+	isJSON := strings.HasSuffix(path, ".json")
+	switch d := nestingDiag(src, path, isJSON); {
+	case d != nil:
+		f, diags = &hcl2.File{Body: hcl2.EmptyBody(), Bytes: src}, hcl2.Diagnostics{d}
+	case isJSON:
 		f, diags = hcljson.Parse(src, path)
-	} else {
+	default:
 		f, diags = hclsyntax.ParseConfig(src, path, hcl2.InitialPos)
+		l.budget.instrumentFile(f)
 	}
 	l.files[path] = f
 	l.add(diags)
@@ -258,7 +298,7 @@ func (l *loader) varFileValues(path string, given map[string]*assigned) {
 				attr.Name, attr.Name, didYouMean(suggest(attr.Name, l.varNames)))
 			continue
 		}
-		val, diags := attr.Expr.Value(nil)
+		val, diags := l.evalBudgeted(attr.Expr, nil, fmt.Sprintf("The value of variable %q", attr.Name))
 		l.add(diags)
 		if diags.HasErrors() {
 			given[attr.Name] = &assigned{val: cty.DynamicVal}
@@ -283,7 +323,7 @@ func (l *loader) varObject() cty.Value {
 // literal evaluates attr without variables or functions and converts it to ty,
 // storing it in dst (*string or *bool).
 func (l *loader) literal(attr *hcl2.Attribute, ty cty.Type, dst any) bool {
-	val, diags := attr.Expr.Value(nil)
+	val, diags := l.evalBudgeted(attr.Expr, nil, "The value of "+attr.Name)
 	l.add(diags)
 	if diags.HasErrors() || val.IsNull() {
 		return false

@@ -1,0 +1,4 @@
+locals {
+  l = flatten([for i in range(60) : range(1000)])
+  x = chunklist(local.l, 1)
+}

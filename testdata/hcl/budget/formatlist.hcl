@@ -1,0 +1,3 @@
+locals {
+  x = formatlist("%100000s", range(1000))
+}

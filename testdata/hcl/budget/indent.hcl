@@ -1,0 +1,3 @@
+locals {
+  x = indent(1000000000, "a\nb")
+}

@@ -1,0 +1,3 @@
+locals {
+  x = range(1e9)
+}

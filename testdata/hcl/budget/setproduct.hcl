@@ -1,0 +1,3 @@
+locals {
+  x = setproduct(range(1000), range(1000), range(1000))
+}

@@ -1,0 +1,3 @@
+locals {
+  x = toset(setproduct(range(400), range(400)))
+}
