@@ -181,7 +181,20 @@ func startProcess(cmd *exec.Cmd, sandbox string) error {
 func (m *Master) waitTask(t *task, cmd *exec.Cmd) {
 	defer m.procs.Done()
 	_ = cmd.Wait() // the exit status is in ProcessState
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	m.reaped(t, func() (mesos.TaskState, *mesos.TaskStatus_Reason, string) {
+		state, message := exitState(cmd.ProcessState, t.killRequested)
+		return state, nil, message
+	})
+}
+
+// reaped finishes a task whose process has exited (an own child or an adopted
+// process): what is left of its process group is killed, its sandbox files are
+// closed off, and unless the task is gone or the master closed, the exit is
+// reported as exit says (called with m.mu held) — with healthy=false after a
+// kill caused by a failing health check, as the command executor does. It takes
+// m.mu.
+func (m *Master) reaped(t *task, exit func() (mesos.TaskState, *mesos.TaskStatus_Reason, string)) {
+	_ = syscall.Kill(-t.pid, syscall.SIGKILL)
 	finishSandboxFiles(t)
 
 	m.mu.Lock()
@@ -197,11 +210,9 @@ func (m *Master) waitTask(t *task, cmd *exec.Cmd) {
 		m.releaseResources(t)
 		return
 	}
-	state, message := exitState(cmd.ProcessState, t.killRequested)
-	st := t.executorStatus(state, mesos.SOURCE_EXECUTOR, nil, message)
+	state, reason, message := exit()
+	st := t.executorStatus(state, mesos.SOURCE_EXECUTOR, reason, message)
 	if t.killedByCheck {
-		// As the command executor: a kill caused by a failing health check
-		// is marked with healthy=false.
 		st.Healthy = proto(false)
 	}
 	m.emit(t, st)

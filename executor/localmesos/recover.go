@@ -682,31 +682,12 @@ func (m *Master) recoverEnded(ck *taskCheckpoint, dir string, ran bool, msg stri
 func (m *Master) watchAdopted(t *task, start uint64) {
 	defer m.procs.Done()
 	waitExit(t.pid, start)
-	_ = syscall.Kill(-t.pid, syscall.SIGKILL)
-	finishSandboxFiles(t)
-
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	t.exited = true
-	delete(m.live, t)
-	if t.killTimer != nil {
-		t.killTimer.Stop()
-	}
-	t.cancel()
-	m.sandboxFinished(t)
-	if t.gone || m.closed {
-		m.releaseResources(t)
-		return
-	}
-	state, msg, reason := mesos.TASK_FAILED, msgAdoptedExited, mesos.REASON_EXECUTOR_TERMINATED.Enum()
-	if t.killRequested {
-		state, msg, reason = mesos.TASK_KILLED, msgAdoptedKilled, nil
-	}
-	st := t.executorStatus(state, mesos.SOURCE_EXECUTOR, reason, msg)
-	if t.killedByCheck {
-		st.Healthy = proto(false)
-	}
-	m.emit(t, st)
+	m.reaped(t, func() (mesos.TaskState, *mesos.TaskStatus_Reason, string) {
+		if t.killRequested {
+			return mesos.TASK_KILLED, nil, msgAdoptedKilled
+		}
+		return mesos.TASK_FAILED, mesos.REASON_EXECUTOR_TERMINATED.Enum(), msgAdoptedExited
+	})
 }
 
 // startRecovered starts what recovered tasks and frameworks need once the
