@@ -4,7 +4,7 @@ PKGS    := ./...
 BENCH   ?= .
 BENCHTIME ?= 1s
 
-.PHONY: all build test vet fmt-check unit examples bench fuzz clean
+.PHONY: all build test vet fmt-check unit examples bench fuzz clean mesos test-mesos
 
 all: build
 
@@ -38,6 +38,18 @@ FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./hcl
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeApp$$' -fuzztime $(FUZZTIME) ./engine
+	$(GO) test -run '^$$' -fuzz '^FuzzNestingScan$$' -fuzztime $(FUZZTIME) ./hcl
+	$(GO) test -run '^$$' -fuzz '^FuzzStrideBodies$$' -fuzztime $(FUZZTIME) ./executor/api
+
+# The real Apache Mesos of ../shared/mesos for the real-cluster tests: installs its
+# runtime packages if missing, unpacks it into ~/.cache/stride (once) and prints the
+# directory to export: export STRIDE_TEST_MESOS=$(make -s mesos)
+mesos:
+	@scripts/mesos.sh
+
+# Only the tests against a real Mesos cluster (they skip without STRIDE_TEST_MESOS).
+test-mesos:
+	dist=$$(scripts/mesos.sh) && STRIDE_TEST_MESOS=$$dist $(GO) test -count=1 -run RealMesos ./executor/...
 
 clean:
 	rm -rf bin

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/stride-run/stride/executor/api"
+	"github.com/stride-run/stride/executor/mesostest"
 )
 
 // With STRIDE_TEST_CLI=1 the test binary is the stride command (its arguments
@@ -57,33 +58,14 @@ func startDev(t *testing.T, args ...string) *devProc {
 		p.stop(syscall.SIGKILL)
 		// A stride dev killed with SIGKILL leaves its tasks running, by design:
 		// whatever a failed test left behind goes with the test.
-		killProcessesUnder(dataDir)
+		if dataDir != "" {
+			mesostest.KillBelow(dataDir, 10*time.Second)
+		}
 		if t.Failed() {
 			t.Logf("stride dev output:\n%s", out.String())
 		}
 	})
 	return p
-}
-
-// killProcessesUnder kills the process group of every process whose working
-// directory lies under dir (the tasks' sandboxes).
-func killProcessesUnder(dir string) {
-	if dir == "" {
-		return
-	}
-	procs, _ := filepath.Glob("/proc/[0-9]*")
-	for _, p := range procs {
-		cwd, err := os.Readlink(filepath.Join(p, "cwd"))
-		if err != nil || !strings.HasPrefix(cwd, dir+string(filepath.Separator)) {
-			continue
-		}
-		var pid int
-		if _, err := fmt.Sscanf(filepath.Base(p), "%d", &pid); err == nil && pid > 1 {
-			if pgid, err := syscall.Getpgid(pid); err == nil && pgid > 1 && pgid != syscall.Getpgrp() {
-				_ = syscall.Kill(-pgid, syscall.SIGKILL)
-			}
-		}
-	}
 }
 
 func (p *devProc) stop(sig syscall.Signal) {

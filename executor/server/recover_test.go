@@ -17,6 +17,7 @@ import (
 
 	"github.com/stride-run/stride/engine"
 	"github.com/stride-run/stride/executor/api"
+	"github.com/stride-run/stride/executor/mesostest"
 )
 
 // Started with STRIDE_TESTSERVER=embedded, the test binary is a Stride server
@@ -88,6 +89,9 @@ func startEmbedded(t *testing.T, e *testEnv, addr string) *embeddedProc {
 	p := &embeddedProc{cmd: cmd, logs: logs}
 	t.Cleanup(func() {
 		p.kill(syscall.SIGKILL)
+		// A server killed with SIGKILL leaves its tasks running, by design:
+		// whatever a failed test left behind goes with the test.
+		mesostest.KillBelow(e.dataDir, 10*time.Second)
 		if t.Failed() {
 			t.Logf("server subprocess log:\n%s", logs.String())
 		}
