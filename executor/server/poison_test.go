@@ -83,21 +83,24 @@ func TestPoisonRecordsAreSetAside(t *testing.T) {
 // readDirectly loads the bolt store of a stopped server.
 func readDirectly(t *testing.T, dataDir string) *engine.Snapshot {
 	t.Helper()
-	st, err := bolt.Open(context.Background(), dataDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	snap, err := st.Load(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	var snap *engine.Snapshot
+	withStore(t, dataDir, func(st *bolt.Store, s *engine.Snapshot) { snap = s })
 	return snap
 }
 
 // writeDirectly commits txn to the bolt store of a stopped server, bypassing every
 // check of the API and the executor.
 func writeDirectly(t *testing.T, dataDir string, txn engine.Txn) {
+	t.Helper()
+	withStore(t, dataDir, func(st *bolt.Store, snap *engine.Snapshot) {
+		if _, err := st.Commit(context.Background(), snap.Index, txn); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// withStore opens the bolt store of a stopped server, loads it and calls fn.
+func withStore(t *testing.T, dataDir string, fn func(*bolt.Store, *engine.Snapshot)) {
 	t.Helper()
 	st, err := bolt.Open(context.Background(), dataDir)
 	if err != nil {
@@ -108,9 +111,7 @@ func writeDirectly(t *testing.T, dataDir string, txn engine.Txn) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.Commit(context.Background(), snap.Index, txn); err != nil {
-		t.Fatal(err)
-	}
+	fn(st, snap)
 }
 
 func taskIDs(ts []localmesos.TaskInfo) []string {
