@@ -39,20 +39,7 @@ func newRealEnv(t *testing.T, c *mesostest.Cluster) *testEnv {
 
 func (e *testEnv) startRealServer(c *mesostest.Cluster) {
 	e.t.Helper()
-	srv, err := Start(context.Background(), Config{
-		Listen: "127.0.0.1:0", DataDir: e.dataDir, MesosURL: c.MasterURL(),
-		StableAfter: 2 * time.Second, Logf: e.logf,
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.srv = srv
-	e.client = api.NewClient(srv.URL())
-	e.t.Cleanup(func() { _ = srv.Close() })
-	e.waitFor(30*time.Second, "the server subscribed to the real master", func() (bool, string) {
-		v := srv.Executor.View()
-		return v.Connected, fmt.Sprintf("connected=%v", v.Connected)
-	})
+	e.startServerOn(c.MasterURL(), 30*time.Second)
 }
 
 // liveMesosTasks returns the app's tasks that the real master holds in a

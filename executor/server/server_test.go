@@ -62,10 +62,14 @@ func (e *testEnv) logf(format string, args ...any) {
 	e.log = append(e.log, fmt.Sprintf(format, args...))
 }
 
-func (e *testEnv) startServer() {
+func (e *testEnv) startServer() { e.startServerOn(e.master.URL(), 10*time.Second) }
+
+// startServerOn starts a server against a Mesos master and waits (up to
+// timeout) until it has subscribed.
+func (e *testEnv) startServerOn(mesosURL string, timeout time.Duration) {
 	e.t.Helper()
 	srv, err := Start(context.Background(), Config{
-		Listen: "127.0.0.1:0", DataDir: e.dataDir, MesosURL: e.master.URL(),
+		Listen: "127.0.0.1:0", DataDir: e.dataDir, MesosURL: mesosURL,
 		StableAfter: 2 * time.Second, Logf: e.logf,
 	})
 	if err != nil {
@@ -74,7 +78,7 @@ func (e *testEnv) startServer() {
 	e.srv = srv
 	e.client = api.NewClient(srv.URL())
 	e.t.Cleanup(func() { _ = srv.Close() })
-	e.waitFor(10*time.Second, "the server subscribed to Mesos", func() (bool, string) {
+	e.waitFor(timeout, "the server subscribed to Mesos at "+mesosURL, func() (bool, string) {
 		v := srv.Executor.View()
 		return v.Connected, fmt.Sprintf("connected=%v", v.Connected)
 	})
