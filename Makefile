@@ -4,7 +4,7 @@ PKGS    := ./...
 BENCH   ?= .
 BENCHTIME ?= 1s
 
-.PHONY: all build test vet fmt-check unit examples bench fuzz clean mesos test-mesos
+.PHONY: all build test vet fmt-check unit examples bench fuzz clean mesos test-mesos consul
 
 all: build
 
@@ -21,8 +21,10 @@ fmt-check:
 vet:
 	$(GO) vet $(PKGS)
 
+# The cluster-mode tests run a real Consul agent: scripts/consul.sh builds it once
+# (about 10 minutes on 2 cores) into a cache outside the clone and prints its path.
 unit:
-	$(GO) test -count=1 $(PKGS)
+	consul=$$(scripts/consul.sh) && STRIDE_TEST_CONSUL=$$consul $(GO) test -count=1 $(PKGS)
 
 examples: build
 	@for d in examples/*/; do \
@@ -31,7 +33,7 @@ examples: build
 
 # Benchmarks of every hot path (figures go in the issue notes).
 bench:
-	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) $(PKGS)
+	consul=$$(scripts/consul.sh) && STRIDE_TEST_CONSUL=$$consul $(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) $(PKGS)
 
 # A short fuzzing run of the decoders (go test -fuzz takes one target at a time).
 FUZZTIME ?= 30s
@@ -50,6 +52,12 @@ mesos:
 # Only the tests against a real Mesos cluster (they skip without STRIDE_TEST_MESOS).
 test-mesos:
 	dist=$$(scripts/mesos.sh) && STRIDE_TEST_MESOS=$$dist $(GO) test -count=1 -run RealMesos ./executor/...
+
+# The real Consul agent the cluster-mode tests run (tools/consul, Consul v1.22.0),
+# built once into ~/.cache/stride/consul-1.22.0; prints the binary's path:
+# export STRIDE_TEST_CONSUL=$(make -s consul)
+consul:
+	@scripts/consul.sh
 
 clean:
 	rm -rf bin
