@@ -9,9 +9,23 @@ import (
 // else wrote since the snapshot the caller read. A leader that sees it must reload.
 var ErrConflict = errors.New("state changed concurrently: compare-and-set failed")
 
+// ErrNotFound is returned (wrapped) by Store.AppVersion when the app has no such
+// version.
+var ErrNotFound = errors.New("not found")
+
+// ErrFenced is returned (wrapped) by Store.Commit when the store refuses to write
+// because this server no longer holds the leadership the store was opened for
+// (the Consul store checks the leader's session in every transaction). Like
+// ErrConflict, it ends the leader's term: the executor stops acting at once.
+var ErrFenced = errors.New("not the leader any more: write refused")
+
 // ErrLocked is returned when the data directory (or leader lock) is held by another
 // server.
 var ErrLocked = errors.New("state is locked by another server")
+
+// MaxAppVersions is how many versions of one app a store keeps (Marathon's
+// /v2/apps/{id}/versions).
+const MaxAppVersions = 50
 
 // Snapshot is a consistent read of the whole store.
 type Snapshot struct {
@@ -71,6 +85,15 @@ type Store interface {
 	// and returns the new Index; otherwise it changes nothing and returns ErrConflict.
 	// Serial is incremented when txn puts or deletes apps.
 	Commit(ctx context.Context, expectIndex uint64, txn Txn) (newIndex uint64, err error)
+	// AppVersions returns the recorded versions of app id, newest first: every
+	// put of an app with a Version records it, the newest MaxAppVersions are
+	// kept, a deleted app keeps its history, and creating an id anew drops the
+	// history of the earlier app of that id. An id with no history yields an
+	// empty list.
+	AppVersions(ctx context.Context, id string) ([]string, error)
+	// AppVersion returns app id as recorded at version, or an error wrapping
+	// ErrNotFound.
+	AppVersion(ctx context.Context, id, version string) (*App, error)
 	// Close releases the store (and its lock).
 	Close() error
 }

@@ -18,6 +18,8 @@ type memStore struct {
 	mu      sync.Mutex
 	snap    engine.Snapshot
 	commits []engine.Txn
+	// versions is the app history: id -> version -> app.
+	versions map[string]map[string]*engine.App
 }
 
 func newMemStore() *memStore {
@@ -51,6 +53,15 @@ func (m *memStore) Commit(ctx context.Context, expect uint64, txn engine.Txn) (u
 		return 0, engine.ErrConflict
 	}
 	for _, a := range txn.PutApps {
+		if m.versions == nil {
+			m.versions = map[string]map[string]*engine.App{}
+		}
+		if m.snap.Apps[a.ID] == nil {
+			m.versions[a.ID] = map[string]*engine.App{}
+		}
+		if a.Version != "" {
+			m.versions[a.ID][a.Version] = a.Clone()
+		}
 		m.snap.Apps[a.ID] = a.Clone()
 	}
 	for _, id := range txn.DeleteApps {
@@ -82,6 +93,26 @@ func (m *memStore) Commit(ctx context.Context, expect uint64, txn engine.Txn) (u
 }
 
 func (m *memStore) Close() error { return nil }
+
+func (m *memStore) AppVersions(ctx context.Context, id string) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := []string{}
+	for v := range m.versions[id] {
+		out = append(out, v)
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(out)))
+	return out, nil
+}
+
+func (m *memStore) AppVersion(ctx context.Context, id, version string) (*engine.App, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if a := m.versions[id][version]; a != nil {
+		return a.Clone(), nil
+	}
+	return nil, fmt.Errorf("app %q version %q: %w", id, version, engine.ErrNotFound)
+}
 
 // fakeMesos records what the executor asks of Mesos.
 type fakeMesos struct {

@@ -22,6 +22,12 @@ func (s *loadOnlyStore) Commit(ctx context.Context, expect uint64, txn engine.Tx
 	return 0, errors.New("read-only store")
 }
 func (s *loadOnlyStore) Close() error { return nil }
+func (s *loadOnlyStore) AppVersions(ctx context.Context, id string) ([]string, error) {
+	return []string{}, nil
+}
+func (s *loadOnlyStore) AppVersion(ctx context.Context, id, version string) (*engine.App, error) {
+	return nil, engine.ErrNotFound
+}
 
 // blockedExecutor returns a real executor with apps and tasks loaded whose actor
 // never runs (New without Run): every call that goes through the actor blocks.

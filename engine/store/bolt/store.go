@@ -59,7 +59,7 @@ var ErrCorrupt = errors.New("state file is corrupt")
 var ErrClosed = errors.New("state store is closed")
 
 // ErrNotFound is returned (wrapped) by AppVersion when the app has no such version.
-var ErrNotFound = errors.New("not found")
+var ErrNotFound = engine.ErrNotFound
 
 var (
 	bucketMeta        = []byte("meta")

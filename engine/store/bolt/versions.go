@@ -27,7 +27,7 @@ import (
 //   - Creating an app whose id is not in the store (a new app, or a deleted id being
 //     reused) first drops whatever history that id had, so a new app never shows
 //     the versions of an unrelated, earlier app of the same name.
-const MaxAppVersions = 50
+const MaxAppVersions = engine.MaxAppVersions
 
 // versionPrefix is the key prefix of every version of app id. App ids cannot contain
 // NUL (Commit refuses them), so one id's prefix never matches another id's keys.
