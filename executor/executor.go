@@ -112,7 +112,19 @@ type Executor struct {
 	// decideHook, when set (tests), runs first in decideApp: a way to make one
 	// app's handling panic.
 	decideHook func(appID string)
+	// ended is set when a write was refused because this server is no longer the
+	// leader it was (a compare-and-set conflict: someone else wrote; or a fenced
+	// store: the leader lock is gone). From then on the executor does nothing:
+	// Mesos calls are dropped and Run returns ErrTermEnded.
+	ended error
 }
+
+// ErrTermEnded is returned (wrapped, with the cause) by Run when the executor
+// stopped because a write showed that it no longer leads: another writer changed
+// the state since it loaded it (engine.ErrConflict), or the store refused the
+// write because the leadership is lost (engine.ErrFenced). The executor's
+// in-memory state is then worthless: the server drops it and campaigns again.
+var ErrTermEnded = errors.New("leadership term ended")
 
 // taskState is the executor's record of one task: the persisted engine.Task plus
 // what is only kept in memory.
@@ -291,7 +303,9 @@ func (e *Executor) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			e.flushTasks(context.Background())
+			if e.ended == nil {
+				e.flushTasks(context.Background())
+			}
 			return nil
 		case fn := <-e.mailbox:
 			_ = e.guard("a command", fn)
@@ -307,6 +321,10 @@ func (e *Executor) Run(ctx context.Context) error {
 			}
 		case <-tick.C:
 			_ = e.guard("housekeeping", func() { e.housekeeping(ctx) })
+		}
+		if e.ended != nil {
+			e.publish()
+			return e.ended
 		}
 		if e.viewDirty && e.cfg.Now().Sub(e.lastView) >= 50*time.Millisecond {
 			e.publish()
@@ -344,8 +362,15 @@ func (e *Executor) post(fn func()) {
 
 // commit writes txn compare-and-set against the index the actor holds.
 func (e *Executor) commit(ctx context.Context, txn engine.Txn) error {
+	if e.ended != nil {
+		return e.ended
+	}
 	idx, err := e.store.Commit(ctx, e.index, txn)
 	if err != nil {
+		if errors.Is(err, engine.ErrConflict) || errors.Is(err, engine.ErrFenced) {
+			e.endTerm(err)
+			return e.ended
+		}
 		return fmt.Errorf("executor: write state: %w", err)
 	}
 	e.index = idx
@@ -354,6 +379,31 @@ func (e *Executor) commit(ctx context.Context, txn engine.Txn) error {
 	}
 	return nil
 }
+
+// endTerm stops the executor from acting at once: every later Mesos call is
+// dropped (the decision that led to it was not recorded, and a later leader will
+// make its own), and Run returns.
+func (e *Executor) endTerm(cause error) {
+	e.ended = fmt.Errorf("executor: %w: %w", ErrTermEnded, cause)
+	e.logf("%v: stopping; the in-memory state is dropped", e.ended)
+	e.mesos = endedMesos{err: e.ended}
+	e.connected = false
+	e.viewDirty = true
+}
+
+// Ended returns why the executor stopped leading (wrapping ErrTermEnded), or nil.
+// Safe to call from any goroutine once Run has returned; before, it may lag.
+func (e *Executor) Ended() error { return e.View().Ended }
+
+// endedMesos is the Mesos of an executor whose term ended: it refuses everything.
+type endedMesos struct{ err error }
+
+func (m endedMesos) Launch(context.Context, []string, []mesos.TaskInfo, float64) error { return m.err }
+func (m endedMesos) Decline(context.Context, []string, float64) error                  { return m.err }
+func (m endedMesos) Suppress(context.Context, ...string) error                         { return m.err }
+func (m endedMesos) Revive(context.Context, ...string) error                           { return m.err }
+func (m endedMesos) Kill(context.Context, string, string, time.Duration) error         { return m.err }
+func (m endedMesos) Reconcile(context.Context, map[string]string) error                { return m.err }
 
 // flushTasks persists tasks whose non-essential fields (RUNNING, startedAt) changed.
 func (e *Executor) flushTasks(ctx context.Context) {

@@ -22,6 +22,12 @@ type View struct {
 	Deployments []*DeploymentStatus
 	// Recent finished deployments, newest last.
 	Recent []*engine.Deployment
+	// Ended is set once the executor stopped leading (see ErrTermEnded).
+	Ended error
+	// Healthy holds the ids of the tasks that count as healthy: running, not
+	// being killed, and passing every health check (Stride's and Mesos'). It is
+	// what the Consul catalog registration mirrors.
+	Healthy map[string]bool
 
 	appIndex map[string]int
 }
@@ -96,7 +102,7 @@ func (e *Executor) View() *View { return e.view.Load() }
 // publish builds and stores a new View (on the actor).
 func (e *Executor) publish() {
 	now := e.cfg.Now()
-	v := &View{Serial: e.serial, FrameworkID: e.frameworkID, Connected: e.connected, appIndex: map[string]int{}}
+	v := &View{Serial: e.serial, FrameworkID: e.frameworkID, Connected: e.connected, Ended: e.ended, appIndex: map[string]int{}, Healthy: map[string]bool{}}
 	byApp := map[string][]*engine.Task{}
 	healthyCount := map[string]int{}
 	for _, t := range e.tasks {
@@ -116,6 +122,7 @@ func (e *Executor) publish() {
 		}
 		if app != nil && e.taskHealthy(app, t) {
 			healthyCount[t.AppID]++
+			v.Healthy[t.ID] = true
 		}
 	}
 	sort.Slice(v.Tasks, func(i, j int) bool {

@@ -96,8 +96,9 @@ func (c *cli) dev(args []string) int {
 		return c.errorf(af.noColor, "%v", err)
 	}
 	defer srv.Close()
+	state := *dataDir
 	fmt.Fprintf(c.stdout, "Stride is running on the embedded default.\n  API:   %s   (export STRIDE_ADDR=%s)\n  Mesos: %s   (%d agents, sandboxes in %s)\n  State: %s\nPress Ctrl-C to stop; the tasks stop with it.\n\n",
-		srv.URL(), srv.URL(), srv.MesosURL(), *agents, filepath.Join(*dataDir, "mesos"), *dataDir)
+		srv.URL(), srv.URL(), srv.MesosURL(), *agents, filepath.Join(*dataDir, "mesos"), state)
 	if len(pos) == 1 {
 		af.address = srv.URL()
 		af.autoApprove = true
@@ -121,6 +122,7 @@ func (c *cli) dev(args []string) int {
 func (c *cli) server(args []string) int {
 	fs := c.flagSet("server", "server [options]\n\nRuns the Stride server against a Mesos master (or a `stride mesos-local`):\nthe executor and the API, with state in -data-dir.")
 	listen := fs.String("listen", "127.0.0.1:8080", "the API's address")
+	advertise := fs.String("advertise", "", "the host:port other servers and clients reach this one at (default: the -listen address)")
 	mesosURL := fs.String("mesos", "", "the Mesos master, e.g. http://127.0.0.1:5050 (comma-separated for several)")
 	dataDir := fs.String("data-dir", ".stride", "where state lives")
 	noColor := fs.Bool("no-color", false, "disable coloured output")
@@ -140,7 +142,7 @@ func (c *cli) server(args []string) int {
 	ctx, stop := signal.NotifyContext(c.ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := &logger{c: c}
-	cfg := server.Config{Listen: *listen, DataDir: *dataDir, MesosURL: *mesosURL, Logf: log.logf}
+	cfg := server.Config{Listen: *listen, DataDir: *dataDir, MesosURL: *mesosURL, Advertise: *advertise, Logf: log.logf}
 	sf.apply(&cfg)
 	srv, err := server.Start(ctx, cfg)
 	if err != nil {

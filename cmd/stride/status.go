@@ -35,6 +35,11 @@ func (c *cli) status(args []string) int {
 	if err != nil {
 		return c.errorf(noColor, "%v", err)
 	}
+	// Which server leads (in a cluster, the one asked may be a standby that
+	// forwarded the request).
+	if leader, err := client.Leader(ctx); err == nil && leader != "" {
+		fmt.Fprintf(c.stdout, "Leader: %s\n\n", leader)
+	}
 	if len(apps) == 0 {
 		fmt.Fprintln(c.stdout, "No apps are deployed.")
 		return exitOK

@@ -67,6 +67,23 @@ type Info struct {
 	AllowedOrigins []string
 	// Limits bound what an apply may ask for (engine.DefaultLimits when zero).
 	Limits engine.Limits
+	// Advertise, when set, is the host:port other servers and clients are told to
+	// reach this one at (-advertise); it replaces HTTPAddr (and Hostname) in the
+	// leader address.
+	Advertise string
+	// Leadership, when set, is asked whether this server still leads (/v2/info's
+	// elected) and carries out DELETE /v2/leader. Without it the server is the
+	// only one and always leads.
+	Leadership Leadership
+}
+
+// Leadership is the server's side of leader election, as the API needs it.
+type Leadership interface {
+	// Elected reports whether this server holds the leadership now.
+	Elected() bool
+	// Abdicate gives the leadership up; another server (or this one, later) is
+	// elected. It must not wait for the requests in flight to end.
+	Abdicate()
 }
 
 // Server is the HTTP handler. Create it with New.
@@ -87,16 +104,24 @@ type Server struct {
 // New returns the API handler over a backend.
 func New(b Backend, info Info) *Server {
 	info.Limits = info.Limits.WithDefaults()
+	return &Server{b: b, info: info, guard: NewGuard(info), now: time.Now, writeTimeout: 30 * time.Second, closed: make(chan struct{})}
+}
+
+// NewGuard returns the browser-safety guard New puts in front of the API.
+func NewGuard(info Info) *Guard {
 	g := &Guard{ListenAddr: info.HTTPAddr, Hostnames: info.Hostnames, AllowedOrigins: info.AllowedOrigins}
 	if info.Hostname != "" {
 		g.Hostnames = append(g.Hostnames, info.Hostname)
+	}
+	if host, _, err := net.SplitHostPort(info.Advertise); err == nil && host != "" {
+		g.Hostnames = append(g.Hostnames, host)
 	}
 	// This machine's own name is no name an attacker's DNS can re-bind (Debian
 	// maps it to 127.0.1.1).
 	if h, err := os.Hostname(); err == nil && h != "" {
 		g.Hostnames = append(g.Hostnames, h)
 	}
-	return &Server{b: b, info: info, guard: g, now: time.Now, writeTimeout: 30 * time.Second, closed: make(chan struct{})}
+	return g
 }
 
 // Close ends the open event streams (an http.Server's Shutdown waits for them
@@ -250,6 +275,9 @@ func (s *Server) ping(w http.ResponseWriter, r *http.Request) {
 
 // leaderAddr is the host:port clients are told to use.
 func (s *Server) leaderAddr() string {
+	if s.info.Advertise != "" {
+		return s.info.Advertise
+	}
 	if s.info.Hostname == "" {
 		return s.info.HTTPAddr
 	}
@@ -260,11 +288,35 @@ func (s *Server) leaderAddr() string {
 	return net.JoinHostPort(s.info.Hostname, port)
 }
 
+// leader is GET /v2/leader (the leader's address) and DELETE /v2/leader (the
+// leader abdicates, as Marathon's: 200 {"message": "Leadership abdicated"}; the
+// election starts once the response is sent).
 func (s *Server) leader(w http.ResponseWriter, r *http.Request) {
-	if !allow(w, r, http.MethodGet) {
+	methods := []string{http.MethodGet}
+	if s.info.Leadership != nil {
+		methods = append(methods, http.MethodDelete)
+	}
+	if !allow(w, r, methods...) {
+		return
+	}
+	if r.Method == http.MethodDelete {
+		writeJSON(w, http.StatusOK, map[string]string{"message": "Leadership abdicated"})
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		s.info.Leadership.Abdicate()
+		return
+	}
+	if !s.elected() {
+		writeError(w, http.StatusNotFound, "There is no leader")
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"leader": s.leaderAddr()})
+}
+
+// elected reports whether this server leads now.
+func (s *Server) elected() bool {
+	return s.info.Leadership == nil || s.info.Leadership.Elected()
 }
 
 // info is GET /v2/info (§4.8). Marathon's configuration fields that have no Stride
@@ -334,9 +386,14 @@ func (s *Server) getInfo(w http.ResponseWriter, r *http.Request) {
 		host = s.info.Hostname
 	}
 	p, _ := strconv.Atoi(port)
+	elected := s.elected()
+	leader := s.leaderAddr()
+	if !elected {
+		leader = ""
+	}
 	writeJSON(w, http.StatusOK, info{
-		Name: "stride", Version: Version, Buildref: "unknown", Elected: true,
-		Leader: s.leaderAddr(), FrameworkID: v.FrameworkID,
+		Name: "stride", Version: Version, Buildref: "unknown", Elected: elected,
+		Leader: leader, FrameworkID: v.FrameworkID,
 		MarathonConfig: marathonConfig{
 			Checkpoint: true, Executor: "//cmd", FailoverTimeout: 604800, FrameworkName: "stride",
 			Hostname: host, LeaderProxyConnectionTimeoutMs: 5000, LeaderProxyReadTimeoutMs: 10000,

@@ -215,3 +215,17 @@ func (c *Client) Tasks(ctx context.Context) ([]engine.Task, error) {
 	err := c.do(ctx, http.MethodGet, "/v2/tasks", nil, &out)
 	return out.Tasks, err
 }
+
+// Leader returns the address of the leading server (GET /v2/leader), "" when
+// there is none (an election is under way).
+func (c *Client) Leader(ctx context.Context) (string, error) {
+	var out struct {
+		Leader string `json:"leader"`
+	}
+	err := c.do(ctx, http.MethodGet, "/v2/leader", nil, &out)
+	var e *Error
+	if errors.As(err, &e) && e.Status == http.StatusNotFound {
+		return "", nil
+	}
+	return out.Leader, err
+}

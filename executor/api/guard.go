@@ -51,6 +51,12 @@ const (
 	msgContentType   = "request bodies must be application/json, got %q"
 )
 
+// Check applies the guard to r, as the API does before every handler: a server
+// that answers for the API (a standby proxying to the leader) calls it first. It
+// answers the request itself (a 403, or a CORS preflight) and returns false when
+// nothing else may run.
+func (g *Guard) Check(w http.ResponseWriter, r *http.Request) bool { return g.check(w, r) }
+
 // check applies the guard to r. It answers the request itself (a 403, or a CORS
 // preflight) and returns false when the handler must not run.
 func (g *Guard) check(w http.ResponseWriter, r *http.Request) bool {

@@ -34,7 +34,7 @@ func BenchmarkRun1000Instances(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for !srv.Executor.View().Connected {
+		for !srv.Executor().View().Connected {
 			time.Sleep(10 * time.Millisecond)
 		}
 		a := engine.NewApp("/bench")
@@ -50,17 +50,17 @@ func BenchmarkRun1000Instances(b *testing.B) {
 			b.Fatal(err)
 		}
 		for {
-			if d, ok := srv.Executor.View().Deployment(resp.DeploymentID); ok && d.Status == engine.DeploymentSucceeded {
+			if d, ok := srv.Executor().View().Deployment(resp.DeploymentID); ok && d.Status == engine.DeploymentSucceeded {
 				break
 			}
 			if time.Since(start) > 2*time.Minute {
-				b.Fatalf("not all running after 2 minutes: %+v", srv.Executor.View().App("/bench"))
+				b.Fatalf("not all running after 2 minutes: %+v", srv.Executor().View().App("/bench"))
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
 		elapsed := time.Since(start)
 		b.StopTimer()
-		if st := srv.Executor.View().App("/bench"); st.TasksRunning != n {
+		if st := srv.Executor().View().App("/bench"); st.TasksRunning != n {
 			b.Fatalf("%d running", st.TasksRunning)
 		}
 		b.ReportMetric(float64(n)/elapsed.Seconds(), "instances/s")

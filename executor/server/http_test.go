@@ -69,7 +69,7 @@ func TestSlowBodyIsCutOff(t *testing.T) {
 	if !cut {
 		t.Fatal("the server read the whole slow body")
 	}
-	if v := srv.Executor.View(); len(v.Deployments) != 0 || v.Serial != 0 {
+	if v := srv.Executor().View(); len(v.Deployments) != 0 || v.Serial != 0 {
 		t.Fatalf("the slow request changed state: serial %d, %d deployments", v.Serial, len(v.Deployments))
 	}
 }
@@ -202,7 +202,7 @@ func TestCrossSiteRequestsRunNothing(t *testing.T) {
 	if pr.StatusCode != http.StatusOK {
 		t.Fatalf("the same body from a local client: %d", pr.StatusCode)
 	}
-	if v := e.srv.Executor.View(); len(v.Apps) != 0 || len(e.master.Tasks()) != 0 {
+	if v := e.srv.Executor().View(); len(v.Apps) != 0 || len(e.master.Tasks()) != 0 {
 		t.Fatalf("a refused request changed state: %d apps, %d tasks", len(v.Apps), len(e.master.Tasks()))
 	}
 	if _, err := os.Stat(marker); !os.IsNotExist(err) {

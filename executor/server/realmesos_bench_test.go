@@ -110,7 +110,7 @@ func benchRun(b *testing.B, n int, url, dataDir string, live func() int) {
 		b.Helper()
 		deadline := time.Now().Add(5 * time.Minute)
 		for !cond() {
-			st := srv.Executor.View().App("/bench")
+			st := srv.Executor().View().App("/bench")
 			if st != nil && st.LastTaskFailure != nil {
 				// A failed launch spoils the measurement (and backs off).
 				fail("waiting for %s: a task failed: %+v", what, *st.LastTaskFailure)
@@ -121,10 +121,10 @@ func benchRun(b *testing.B, n int, url, dataDir string, live func() int) {
 			time.Sleep(10 * time.Millisecond) // polling interval
 		}
 	}
-	waitUntil("the subscription", func() bool { return srv.Executor.View().Connected })
+	waitUntil("the subscription", func() bool { return srv.Executor().View().Connected })
 	deployed := func(id string) func() bool {
 		return func() bool {
-			d, ok := srv.Executor.View().Deployment(id)
+			d, ok := srv.Executor().View().Deployment(id)
 			return ok && d.Status == engine.DeploymentSucceeded
 		}
 	}
@@ -145,7 +145,7 @@ func benchRun(b *testing.B, n int, url, dataDir string, live func() int) {
 		elapsed := time.Since(start)
 		b.StopTimer()
 		total += elapsed
-		if st := srv.Executor.View().App("/bench"); st.TasksRunning != n {
+		if st := srv.Executor().View().App("/bench"); st.TasksRunning != n {
 			b.Fatalf("%d running", st.TasksRunning)
 		}
 		b.Logf("%s: %d instances running %.2fs after the apply", b.Name(), n, elapsed.Seconds())

@@ -385,7 +385,7 @@ func TestRealMesosAgentAndMasterRestartKeepTasks(t *testing.T) {
 		if err != nil {
 			return false, err.Error()
 		}
-		return len(st.Frameworks) == 1 && st.Frameworks[0].ID == fwID && st.Frameworks[0].Active && e.srv.Executor.View().Connected,
+		return len(st.Frameworks) == 1 && st.Frameworks[0].ID == fwID && st.Frameworks[0].Active && e.srv.Executor().View().Connected,
 			fmt.Sprintf("frameworks %+v", st.Frameworks)
 	})
 	same("after a master restart")

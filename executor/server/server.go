@@ -12,10 +12,10 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stride-run/stride/engine"
-	"github.com/stride-run/stride/engine/store/bolt"
 	"github.com/stride-run/stride/executor"
 	"github.com/stride-run/stride/executor/api"
 	"github.com/stride-run/stride/executor/driver"
@@ -52,6 +52,16 @@ type Config struct {
 	AllowedOrigins []string
 	// HTTP holds the API server's timeouts and connection caps (zero: defaults).
 	HTTP HTTPLimits
+	// Elector decides whether this server leads (nil: the embedded default's
+	// LocalElector on DataDir — the bolt state file and its lock).
+	Elector Elector
+	// Advertise is the host:port other servers and clients are told to reach this
+	// one at (-advertise; default: the listen address).
+	Advertise string
+	// AbdicationPause is how long a server that abdicated (DELETE /v2/leader)
+	// waits before campaigning again, so that another one is elected (3 s; the
+	// embedded default's elector campaigns again at once).
+	AbdicationPause time.Duration
 	// Logf receives progress lines.
 	Logf func(format string, args ...any)
 }
@@ -93,10 +103,12 @@ func (h HTTPLimits) withDefaults() HTTPLimits {
 
 // Server is a running Stride server.
 type Server struct {
-	Executor *executor.Executor
 	Master   *localmesos.Master // nil unless embedded
-	Store    *bolt.Store
+	cfg      Config
+	elector  Elector
+	guard    *api.Guard
 	addr     string
+	self     string // the advertised address
 	httpSrv  *http.Server
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -104,11 +116,32 @@ type Server struct {
 	err      error
 	done     chan error
 	mesosURL string
+	proxy    *leaderProxy
+
+	// term is the leadership held now (nil: standby).
+	term atomic.Pointer[activeTerm]
+	// terms counts the terms won (for tests and logs).
+	terms atomic.Int64
+	// abdicate asks the term loop to resign the current term.
+	abdicate chan struct{}
+}
+
+// activeTerm is what a server runs while it leads.
+type activeTerm struct {
+	term   Term
+	ex     *executor.Executor
+	api    *api.Server
+	cancel context.CancelFunc
+	// over is closed once the term's executor and driver have stopped.
+	over chan struct{}
 }
 
 // Start opens the state (refusing a data dir in use by another server), starts the
 // stand-in when embedded, the executor, the Mesos driver and the API, and returns
-// once the API listens.
+// once the API listens. With the embedded default's elector (Config.Elector nil)
+// the first term is won before Start returns, so a data directory held by another
+// server fails Start; with a cluster elector the server starts as a standby and
+// campaigns in the background.
 func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
@@ -121,22 +154,46 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	// The data dir holds the state and the tasks' sandboxes (their output, their
 	// environment): the server's user only.
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("server: data dir: %w", err)
+	if cfg.Elector == nil || cfg.Embedded {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("server: data dir: %w", err)
+		}
+		if err := os.Chmod(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("server: data dir: %w", err)
+		}
 	}
-	if err := os.Chmod(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("server: data dir: %w", err)
-	}
-	st, err := bolt.Open(ctx, cfg.DataDir)
+	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		return nil, fmt.Errorf("server: %w", err)
+		return nil, fmt.Errorf("server: listen %s: %w", cfg.Listen, err)
+	}
+	if cfg.AbdicationPause <= 0 {
+		cfg.AbdicationPause = 3 * time.Second
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	s := &Server{Store: st, cancel: cancel, done: make(chan error, 1)}
+	s := &Server{cfg: cfg, cancel: cancel, done: make(chan error, 1), abdicate: make(chan struct{}, 1)}
+	s.addr = ln.Addr().String()
+	s.self = cfg.Advertise
+	if s.self == "" {
+		s.self = s.addr
+	}
 	fail := func(err error) (*Server, error) {
 		cancel()
+		ln.Close()
 		s.closeParts()
 		return nil, err
+	}
+	local := cfg.Elector == nil
+	switch {
+	case local:
+		s.elector = &LocalElector{DataDir: cfg.DataDir, Advertise: s.self}
+	default:
+		s.elector = cfg.Elector
+	}
+	var first Term
+	if local {
+		if first, err = s.elector.Campaign(ctx); err != nil {
+			return fail(fmt.Errorf("server: %w", err))
+		}
 	}
 
 	mesosURL := cfg.MesosURL
@@ -161,67 +218,228 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.Logf("Mesos stand-in with %d agents at %s", agents, mesosURL)
 	}
 	if mesosURL == "" {
+		if first != nil {
+			_ = first.Resign(ctx)
+		}
 		return fail(errors.New("server: no Mesos master: pass -mesos URL (or use stride dev)"))
 	}
 	s.mesosURL = mesosURL
+	s.cfg.MesosURL = mesosURL
 
-	ex, err := executor.New(ctx, executor.Config{
-		Store: st, Logf: cfg.Logf, Limits: cfg.Limits,
-		StableAfter: cfg.StableAfter, ReconcileInterval: cfg.ReconcileInterval,
-	})
-	if err != nil {
-		return fail(err)
-	}
-	s.Executor = ex
-	drv := driver.New(driver.Config{
-		Master: mesosURL, FrameworkName: "stride", FrameworkID: ex.FrameworkID(), Logf: cfg.Logf,
-	}, ex)
-	ex.SetMesos(drv)
-
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fail(fmt.Errorf("server: listen %s: %w", cfg.Listen, err))
-	}
-	s.addr = ln.Addr().String()
 	if ta, ok := ln.Addr().(*net.TCPAddr); ok && !ta.IP.IsLoopback() {
 		cfg.Logf("warning: the API listens on %s, reachable from other machines, and it runs commands: it has no authentication yet, so keep it behind a firewall", s.addr)
 	}
-	apiSrv := api.New(ex, api.Info{
-		HTTPAddr: s.addr, MesosURL: mesosURL, DataDir: cfg.DataDir,
-		Hostnames: cfg.Hostnames, AllowedOrigins: cfg.AllowedOrigins, Limits: cfg.Limits,
-	})
+	s.guard = api.NewGuard(s.apiInfo())
+	s.proxy = newLeaderProxy(s)
+	if first != nil {
+		if err := s.startTerm(runCtx, first); err != nil {
+			_ = first.Resign(ctx)
+			return fail(err)
+		}
+	}
 	hl := cfg.HTTP.withDefaults()
 	s.httpSrv = &http.Server{
-		Handler:           apiSrv,
+		Handler:           s,
 		ReadTimeout:       hl.ReadTimeout,
 		ReadHeaderTimeout: hl.ReadHeaderTimeout,
 		WriteTimeout:      hl.WriteTimeout,
 		IdleTimeout:       hl.IdleTimeout,
 		MaxHeaderBytes:    64 << 10,
 	}
-	ln = newLimitListener(ln, hl.MaxConns, hl.MaxConnsPerClient)
+	lln := newLimitListener(ln, hl.MaxConns, hl.MaxConnsPerClient)
 	// Open event streams would hold Shutdown up: end them first.
-	s.httpSrv.RegisterOnShutdown(apiSrv.Close)
-	s.wg.Add(3)
+	s.httpSrv.RegisterOnShutdown(s.closeStreams)
+	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
-		_ = ex.Run(runCtx)
+		s.lead(runCtx)
 	}()
 	go func() {
 		defer s.wg.Done()
-		if err := drv.Run(runCtx); err != nil && runCtx.Err() == nil {
-			cfg.Logf("mesos driver stopped: %v", err)
-			s.setErr(err)
-		}
-	}()
-	go func() {
-		defer s.wg.Done()
-		if err := s.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.httpSrv.Serve(lln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.setErr(err)
 		}
 	}()
 	cfg.Logf("Stride API listening on http://%s", s.addr)
 	return s, nil
+}
+
+// apiInfo is what the API is told about this server.
+func (s *Server) apiInfo() api.Info {
+	return api.Info{
+		HTTPAddr: s.addr, MesosURL: s.mesosURL, DataDir: s.cfg.DataDir, Advertise: s.cfg.Advertise,
+		Hostnames: s.cfg.Hostnames, AllowedOrigins: s.cfg.AllowedOrigins, Limits: s.cfg.Limits,
+		Leadership: leadership{s},
+	}
+}
+
+// leadership is the API's view of the server's election.
+type leadership struct{ s *Server }
+
+func (l leadership) Elected() bool {
+	t := l.s.term.Load()
+	return t != nil && leaderOf(t)
+}
+
+func (l leadership) Abdicate() {
+	select {
+	case l.s.abdicate <- struct{}{}:
+	default:
+	}
+}
+
+// startTerm loads the state of a term just won into a new executor, subscribes to
+// Mesos with the stored framework id, and serves the API from it.
+func (s *Server) startTerm(runCtx context.Context, term Term) error {
+	cfg := s.cfg
+	ex, err := executor.New(runCtx, executor.Config{
+		Store: term.Store(), Logf: cfg.Logf, Limits: cfg.Limits,
+		StableAfter: cfg.StableAfter, ReconcileInterval: cfg.ReconcileInterval,
+	})
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	drv := driver.New(driver.Config{
+		Master: s.mesosURL, FrameworkName: "stride", FrameworkID: ex.FrameworkID(), Logf: cfg.Logf,
+	}, ex)
+	ex.SetMesos(fencedMesos{Mesos: drv, term: term})
+	tctx, cancel := context.WithCancel(runCtx)
+	at := &activeTerm{term: term, ex: ex, cancel: cancel, over: make(chan struct{})}
+	at.api = api.New(ex, s.apiInfo())
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		defer cancel()
+		if err := ex.Run(tctx); err != nil {
+			cfg.Logf("%v", err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		defer cancel()
+		if err := drv.Run(tctx); err != nil && tctx.Err() == nil {
+			cfg.Logf("mesos driver stopped: %v", err)
+			s.setErr(err)
+		}
+	}()
+	go func() {
+		select {
+		case <-term.Done():
+			cfg.Logf("leadership lost: stopping at once")
+		case <-tctx.Done():
+		}
+		cancel()
+		wg.Wait()
+		close(at.over)
+	}()
+	s.terms.Add(1)
+	s.term.Store(at)
+	if s.terms.Load() > 1 || s.cfg.Elector != nil {
+		cfg.Logf("elected leader (advertised as %s)", s.self)
+	}
+	return nil
+}
+
+// lead is the election loop: while no term is held it campaigns; while one is, it
+// waits for the term to end (lost, refused write, abdication, shutdown), then
+// drops the executor with all its in-memory state and campaigns again.
+func (s *Server) lead(runCtx context.Context) {
+	for {
+		if at := s.term.Load(); at != nil {
+			abdicated := false
+			select {
+			case <-at.over:
+			case <-s.abdicate:
+				s.cfg.Logf("abdicating")
+				abdicated = true
+			case <-runCtx.Done():
+			}
+			s.endTerm(at)
+			if runCtx.Err() != nil {
+				return
+			}
+			// After abdicating, stand back so that another server wins (alone, a
+			// server takes its leadership back after the pause).
+			if abdicated && s.cfg.Elector != nil && !sleepCtx(runCtx, s.cfg.AbdicationPause) {
+				return
+			}
+			continue
+		}
+		term, err := s.elector.Campaign(runCtx)
+		if err != nil {
+			if runCtx.Err() != nil {
+				return
+			}
+			s.cfg.Logf("campaign: %v", err)
+			if !sleepCtx(runCtx, time.Second) {
+				return
+			}
+			continue
+		}
+		if err := s.startTerm(runCtx, term); err != nil {
+			s.cfg.Logf("%v: resigning", err)
+			_ = term.Resign(context.Background())
+			if !sleepCtx(runCtx, time.Second) {
+				return
+			}
+		}
+	}
+}
+
+// endTerm stops the term's executor and driver, ends its event streams, and
+// resigns (releasing the lock if it is still held).
+func (s *Server) endTerm(at *activeTerm) {
+	s.term.CompareAndSwap(at, nil)
+	at.cancel()
+	<-at.over
+	at.api.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := at.term.Resign(ctx); err != nil {
+		s.cfg.Logf("resign: %v", err)
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// closeStreams ends the event streams of the term being served.
+func (s *Server) closeStreams() {
+	if at := s.term.Load(); at != nil {
+		at.api.Close()
+	}
+	s.proxy.close()
+}
+
+// Executor returns the executor of the current term (nil while a standby).
+func (s *Server) Executor() *executor.Executor {
+	if at := s.term.Load(); at != nil {
+		return at.ex
+	}
+	return nil
+}
+
+// Leading reports whether the server holds the leadership now.
+func (s *Server) Leading() bool { return leadership{s}.Elected() }
+
+// Terms counts the terms this server has won.
+func (s *Server) Terms() int { return int(s.terms.Load()) }
+
+// Store returns the state store of the current term (nil while a standby).
+func (s *Server) Store() engine.Store {
+	if at := s.term.Load(); at != nil {
+		return at.term.Store()
+	}
+	return nil
 }
 
 func (s *Server) setErr(err error) {
@@ -252,7 +470,8 @@ func (s *Server) Addr() string { return s.addr }
 // URL is the API's base URL.
 func (s *Server) URL() string { return "http://" + s.addr }
 
-// Close stops everything; with the embedded stand-in, task processes are killed.
+// Close stops everything: the term is resigned (a standby takes over at once),
+// and with the embedded stand-in, task processes are killed.
 func (s *Server) Close() error {
 	if s.httpSrv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -266,11 +485,14 @@ func (s *Server) Close() error {
 
 func (s *Server) closeParts() error {
 	var errs []error
+	if at := s.term.Load(); at != nil {
+		s.endTerm(at)
+	}
+	if s.elector != nil {
+		errs = append(errs, s.elector.Close())
+	}
 	if s.Master != nil {
 		errs = append(errs, s.Master.Close())
-	}
-	if s.Store != nil {
-		errs = append(errs, s.Store.Close())
 	}
 	return errors.Join(errs...)
 }

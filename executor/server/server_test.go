@@ -79,7 +79,7 @@ func (e *testEnv) startServerOn(mesosURL string, timeout time.Duration) {
 	e.client = api.NewClient(srv.URL())
 	e.t.Cleanup(func() { _ = srv.Close() })
 	e.waitFor(timeout, "the server subscribed to Mesos at "+mesosURL, func() (bool, string) {
-		v := srv.Executor.View()
+		v := srv.Executor().View()
 		return v.Connected, fmt.Sprintf("connected=%v", v.Connected)
 	})
 }
@@ -166,7 +166,7 @@ func (e *testEnv) waitDeployment(id string, timeout time.Duration) {
 
 // appStatus returns the app's status from the executor's published view.
 func (e *testEnv) appStatus(id string) *executor.AppStatus {
-	return e.srv.Executor.View().App(id)
+	return e.srv.Executor().View().App(id)
 }
 
 // liveTasks returns the app's tasks the stand-in runs (not terminal).
@@ -196,7 +196,7 @@ func TestApplyScaleRestartDestroy(t *testing.T) {
 	if st := e.appStatus("/shop/web"); st.TasksHealthy != 3 || st.TasksRunning != 3 {
 		t.Fatalf("web after create: %d running, %d healthy", st.TasksRunning, st.TasksHealthy)
 	}
-	for _, tk := range e.srv.Executor.View().Tasks {
+	for _, tk := range e.srv.Executor().View().Tasks {
 		if tk.Host == "" || len(tk.Ports) != 1 || tk.StartedAt == "" || tk.Version == "" {
 			t.Errorf("task lacks Marathon fields: %+v", tk)
 		}
@@ -234,7 +234,7 @@ func TestApplyScaleRestartDestroy(t *testing.T) {
 	}
 	samples := 0
 	e.waitFor(60*time.Second, "the rolling restart", func() (bool, string) {
-		v := e.srv.Executor.View()
+		v := e.srv.Executor().View()
 		st := v.App("/shop/web")
 		live := 0
 		for _, tk := range v.Tasks {
@@ -255,14 +255,14 @@ func TestApplyScaleRestartDestroy(t *testing.T) {
 	if samples < 10 {
 		t.Fatalf("only %d samples of the restart", samples)
 	}
-	for _, tk := range e.srv.Executor.View().Tasks {
+	for _, tk := range e.srv.Executor().View().Tasks {
 		if tk.AppID == "/shop/web" && tk.Version != e.appStatus("/shop/web").App.Version {
 			t.Errorf("task %s still runs version %s", tk.ID, tk.Version)
 		}
 	}
 
 	// Destroy everything: web (the dependent) is gone before db is touched.
-	events, cancel := e.srv.Executor.Bus().Subscribe(0)
+	events, cancel := e.srv.Executor().Bus().Subscribe(0)
 	defer cancel()
 	resp = e.apply(specOf())
 	if resp.Plan.Summary.Destroy != 2 || resp.Plan.Changes[0].ID != "/shop/web" {
@@ -353,7 +353,7 @@ func TestCrashLoopBacksOffExponentially(t *testing.T) {
 	a := testApp(t, "/crash", 1, map[string]string{"EXIT_AFTER": "100ms"})
 	a.HealthChecks = nil
 	a.BackoffSeconds, a.BackoffFactor, a.MaxLaunchDelaySeconds = 0.4, 2, 10
-	events, cancel := e.srv.Executor.Bus().Subscribe(0)
+	events, cancel := e.srv.Executor().Bus().Subscribe(0)
 	defer cancel()
 	e.apply(specOf(a))
 	var staged []time.Time
@@ -419,7 +419,7 @@ func TestFailingHealthCheckReplacesTask(t *testing.T) {
 	a := testApp(t, "/hc", 2, nil)
 	e.waitDeployment(e.apply(specOf(a)).DeploymentID, 30*time.Second)
 	victim := e.liveTasks("/hc")[0]
-	events, cancel := e.srv.Executor.Bus().Subscribe(0)
+	events, cancel := e.srv.Executor().Bus().Subscribe(0)
 	defer cancel()
 	if err := os.WriteFile(filepath.Join(victim.Sandbox, "unhealthy"), nil, 0o644); err != nil {
 		t.Fatal(err)
@@ -532,7 +532,7 @@ func TestStaleAndLockedAndBadInputChangeNothing(t *testing.T) {
 	if after.Serial != state.Serial || len(after.Apps) != 1 || after.Apps[0].Instances != 1 {
 		t.Fatalf("refused applies changed the state: serial %d -> %d, apps %+v", state.Serial, after.Serial, after.Apps)
 	}
-	if deps := e.srv.Executor.View().Deployments; len(deps) != 1 || deps[0].ID != resp.DeploymentID {
+	if deps := e.srv.Executor().View().Deployments; len(deps) != 1 || deps[0].ID != resp.DeploymentID {
 		t.Fatalf("refused applies changed the deployments: %+v", deps)
 	}
 
