@@ -3,6 +3,9 @@ package engine
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
+	"time"
 )
 
 // ErrConflict is returned by Store.Commit when the compare-and-set fails: someone
@@ -96,4 +99,39 @@ type Store interface {
 	AppVersion(ctx context.Context, id, version string) (*App, error)
 	// Close releases the store (and its lock).
 	Close() error
+}
+
+// SortVersionsNewestFirst orders versions by the instant they name, newest first. Versions
+// are ISO-8601 timestamps, but their text does not sort by time when precision or
+// zone differ ("…:48Z" sorts after "…:48.343Z"), so they are compared as times;
+// versions that do not parse come last, in reverse text order. Equal instants are
+// ordered by text, so the result is deterministic.
+func SortVersionsNewestFirst(versions []string) {
+	type key struct {
+		s  string
+		t  time.Time
+		ok bool
+	}
+	keys := make([]key, len(versions))
+	for i, v := range versions {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		keys[i] = key{s: v, t: t, ok: err == nil}
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		if a.ok != b.ok {
+			if a.ok {
+				return -1
+			}
+			return 1
+		}
+		if a.ok {
+			if c := b.t.Compare(a.t); c != 0 {
+				return c
+			}
+		}
+		return strings.Compare(b.s, a.s)
+	})
+	for i, k := range keys {
+		versions[i] = k.s
+	}
 }

@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"slices"
-	"strings"
-	"time"
 
 	bbolt "go.etcd.io/bbolt"
 
@@ -82,40 +79,8 @@ func listVersions(b *bbolt.Bucket, id string) []string {
 	return out
 }
 
-// sortNewestFirst orders versions by the instant they name, newest first. Versions
-// are ISO-8601 timestamps, but their text does not sort by time when precision or
-// zone differ ("…:48Z" sorts after "…:48.343Z"), so they are compared as times;
-// versions that do not parse come last, in reverse text order. Equal instants are
-// ordered by text, so the result is deterministic.
-func sortNewestFirst(versions []string) {
-	type key struct {
-		s  string
-		t  time.Time
-		ok bool
-	}
-	keys := make([]key, len(versions))
-	for i, v := range versions {
-		t, err := time.Parse(time.RFC3339Nano, v)
-		keys[i] = key{s: v, t: t, ok: err == nil}
-	}
-	slices.SortFunc(keys, func(a, b key) int {
-		if a.ok != b.ok {
-			if a.ok {
-				return -1
-			}
-			return 1
-		}
-		if a.ok {
-			if c := b.t.Compare(a.t); c != 0 {
-				return c
-			}
-		}
-		return strings.Compare(b.s, a.s)
-	})
-	for i, k := range keys {
-		versions[i] = k.s
-	}
-}
+// sortNewestFirst orders versions newest first (engine.SortVersionsNewestFirst).
+func sortNewestFirst(versions []string) { engine.SortVersionsNewestFirst(versions) }
 
 // AppVersions returns the recorded versions of app id, newest first (see
 // MaxAppVersions for what is kept). An id with no history yields an empty list.

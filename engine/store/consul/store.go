@@ -1,0 +1,815 @@
+// Package consul is Stride's cluster state store: engine.Store on Consul's KV
+// store, shared by every server of a cluster (one of them, the leader, writes).
+//
+// Layout under the prefix (default "stride/"), one key per record:
+//
+//	meta                       {"format","index","serial","framework_id","journal"}
+//	apps/<id>                  Marathon app JSON
+//	versions/<id>/<version>    the app's history (the newest engine.MaxAppVersions)
+//	tasks/<id>                 task JSON
+//	deployments/<id>           deployment JSON
+//	journal/<n>/<i>            the parts of a large commit (see below)
+//
+// Ids and versions are path-escaped (url.PathEscape), so "/shop/api" is the single
+// segment "%2Fshop%2Fapi" and one id's keys never prefix another's. Values larger
+// than CompressAbove are gzip-compressed and recognised by gzip's magic bytes.
+//
+// Compare-and-set: every commit checks and rewrites the meta key with a check on
+// its ModifyIndex (the Index of a Snapshot is Stride's own counter in meta, +1 per
+// commit). A Fenced store also checks, in the same transaction, that a session
+// holds the leader lock: a leader that lost its lock can never write.
+//
+// Large commits. A Consul transaction holds at most 64 operations and 512 KiB. A
+// commit that fits is one transaction. One that does not goes through a journal,
+// so that it stays atomic for readers and for a writer killed halfway:
+//
+//  1. its operations are written, encoded and split, to journal/<n>/<i> keys,
+//     in as many transactions as needed — invisible to readers;
+//  2. the commit point: one transaction sets meta (compare-and-set) to the new
+//     index and serial and names the journal;
+//  3. the operations are applied to the record keys, in batches, and a last
+//     transaction clears the journal from meta and deletes its keys.
+//
+// Load reads the whole prefix in one consistent list and, when meta names a
+// journal, applies it on top: a reader sees the whole commit or none of it. Open
+// and Commit first finish a journal a killed writer left behind (step 3 is
+// idempotent); journal keys that meta does not name are the leftovers of a writer
+// killed before step 2, and are deleted.
+package consul
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/hashicorp/consul/api"
+
+	"github.com/stride-run/stride/engine"
+)
+
+// FormatVersion is the layout version written to meta.
+const FormatVersion = "1"
+
+// Consul's limits, and the store's margins under them.
+const (
+	maxOps = 64
+	// maxTxnBytes bounds the values of one transaction (Consul's request limit is
+	// 512 KiB, and values travel base64-encoded).
+	maxTxnBytes = 256 << 10
+	// maxValue bounds one record's stored value.
+	maxValue = 256 << 10
+)
+
+// Config configures a Store.
+type Config struct {
+	// Client is the Consul API client; its token is used.
+	Client *api.Client
+	// Prefix is the key prefix ("stride/").
+	Prefix string
+	// LockKey is the leader lock key the fenced stores check.
+	LockKey string
+	// CompressAbove is the size from which values are compressed (2 KiB).
+	CompressAbove int
+	// MaxOps overrides Consul's 64 operations per transaction (tests use less to
+	// exercise the journal).
+	MaxOps int
+}
+
+// Store is engine.Store on Consul KV.
+type Store struct {
+	shared  *shared
+	session string // "" unless fenced
+}
+
+type shared struct {
+	cfg Config
+	kv  *api.KV
+	txn *api.Txn
+
+	mu sync.Mutex // serialises commits of this process
+	// cached is the last meta read or written by this process, at ModifyIndex
+	// metaModify (0: unknown, read it again).
+	cached                *meta
+	metaIndex, metaModify uint64
+	closed                bool
+	// orphans: Open found journal keys that meta does not name (a writer was
+	// killed before its commit point); the next commit deletes them.
+	orphans bool
+}
+
+var _ engine.Store = (*Store)(nil)
+
+func (sh *shared) setCache(m *meta, modify uint64) {
+	if m == nil {
+		sh.cached, sh.metaIndex, sh.metaModify = nil, 0, 0
+		return
+	}
+	cp := *m
+	sh.cached, sh.metaIndex, sh.metaModify = &cp, m.Index, modify
+}
+
+type meta struct {
+	Format      string   `json:"format"`
+	Index       uint64   `json:"index"`
+	Serial      uint64   `json:"serial"`
+	FrameworkID string   `json:"framework_id"`
+	Journal     *journal `json:"journal,omitempty"`
+}
+
+type journal struct {
+	ID    string `json:"id"`
+	Parts int    `json:"parts"`
+}
+
+// op is one write of a commit (also the journal's encoding).
+type op struct {
+	Key    string `json:"k"`
+	Value  []byte `json:"v,omitempty"`
+	Delete bool   `json:"d,omitempty"`
+	// Tree deletes every key under Key.
+	Tree bool `json:"t,omitempty"`
+}
+
+// Open returns the store, finishing a journal a killed writer left.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	if cfg.Client == nil {
+		return nil, errors.New("consul store: no client")
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = "stride/"
+	}
+	if !strings.HasSuffix(cfg.Prefix, "/") {
+		cfg.Prefix += "/"
+	}
+	if cfg.CompressAbove <= 0 {
+		cfg.CompressAbove = 2 << 10
+	}
+	if cfg.MaxOps <= 0 || cfg.MaxOps > maxOps {
+		cfg.MaxOps = maxOps
+	}
+	sh := &shared{cfg: cfg, kv: cfg.Client.KV(), txn: cfg.Client.Txn()}
+	s := &Store{shared: sh}
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if _, _, err := s.readMeta(ctx, true); err != nil {
+		return nil, fmt.Errorf("consul store: open %s: %w", cfg.Prefix, err)
+	}
+	keys, _, err := sh.kv.Keys(s.key("journal")+"/", "", (&api.QueryOptions{}).WithContext(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("consul store: open %s: %w", cfg.Prefix, err)
+	}
+	sh.orphans = len(keys) > 0
+	return s, nil
+}
+
+// Fenced returns the store whose every write also checks that session holds
+// Config.LockKey; once it does not, Commit fails with engine.ErrFenced.
+func (s *Store) Fenced(session string) engine.Store {
+	return &Store{shared: s.shared, session: session}
+}
+
+func (s *Store) key(parts ...string) string { return s.shared.cfg.Prefix + strings.Join(parts, "/") }
+
+func esc(s string) string { return url.PathEscape(s) }
+
+// readMeta reads meta (creating it when missing) and finishes a pending journal
+// when finish is set. Callers hold mu.
+func (s *Store) readMeta(ctx context.Context, finish bool) (*meta, uint64, error) {
+	sh := s.shared
+	kv, _, err := sh.kv.Get(s.key("meta"), (&api.QueryOptions{RequireConsistent: true}).WithContext(ctx))
+	if err != nil {
+		return nil, 0, fmt.Errorf("read meta: %w", err)
+	}
+	if kv == nil {
+		m := &meta{Format: FormatVersion}
+		modify, err := s.writeMeta(ctx, m, 0, nil)
+		if err != nil {
+			return nil, 0, err
+		}
+		sh.setCache(m, modify)
+		return m, modify, nil
+	}
+	var m meta
+	if err := json.Unmarshal(kv.Value, &m); err != nil {
+		return nil, 0, fmt.Errorf("meta at %s cannot be read: %w", kv.Key, err)
+	}
+	if m.Format != FormatVersion {
+		return nil, 0, fmt.Errorf("meta at %s has layout %q, this Stride reads %q", kv.Key, m.Format, FormatVersion)
+	}
+	modify := kv.ModifyIndex
+	if finish && m.Journal != nil {
+		if modify, err = s.rollForward(ctx, &m, modify); err != nil {
+			return nil, 0, err
+		}
+	}
+	sh.setCache(&m, modify)
+	return &m, modify, nil
+}
+
+// writeMeta sets meta if its ModifyIndex is still modify (0: absent), with ops in
+// the same transaction, and returns the new ModifyIndex.
+func (s *Store) writeMeta(ctx context.Context, m *meta, modify uint64, ops []op) (uint64, error) {
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return 0, err
+	}
+	txn := s.fence()
+	metaAt := len(txn)
+	txn = append(txn, &api.TxnOp{KV: &api.KVTxnOp{Verb: api.KVCAS, Key: s.key("meta"), Value: raw, Index: modify}})
+	for _, o := range ops {
+		txn = append(txn, o.txnOp())
+	}
+	resp, err := s.run(ctx, txn)
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range resp.Results {
+		if r.KV != nil && r.KV.Key == s.key("meta") {
+			return r.KV.ModifyIndex, nil
+		}
+	}
+	_ = metaAt
+	return 0, errors.New("no meta in the transaction's results")
+}
+
+func (o op) txnOp() *api.TxnOp {
+	switch {
+	case o.Tree:
+		return &api.TxnOp{KV: &api.KVTxnOp{Verb: api.KVDeleteTree, Key: o.Key}}
+	case o.Delete:
+		return &api.TxnOp{KV: &api.KVTxnOp{Verb: api.KVDelete, Key: o.Key}}
+	default:
+		return &api.TxnOp{KV: &api.KVTxnOp{Verb: api.KVSet, Key: o.Key, Value: o.Value}}
+	}
+}
+
+// fence is the session check a fenced store puts first in every transaction.
+func (s *Store) fence() api.TxnOps {
+	if s.session == "" {
+		return nil
+	}
+	return api.TxnOps{{KV: &api.KVTxnOp{Verb: api.KVCheckSession, Key: s.shared.cfg.LockKey, Session: s.session}}}
+}
+
+// run executes one transaction, mapping a failed session check to ErrFenced and
+// a failed compare-and-set to ErrConflict.
+func (s *Store) run(ctx context.Context, ops api.TxnOps) (*api.TxnResponse, error) {
+	ok, resp, _, err := s.shared.txn.Txn(ops, (&api.QueryOptions{}).WithContext(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("transaction: %w", err)
+	}
+	if ok {
+		return resp, nil
+	}
+	var msgs []string
+	fenced := false
+	for _, e := range resp.Errors {
+		msgs = append(msgs, e.What)
+		if s.session != "" && e.OpIndex == 0 {
+			fenced = true
+		}
+	}
+	if fenced {
+		return nil, fmt.Errorf("the leader lock is not held by this server's session (%s): %w", strings.Join(msgs, "; "), engine.ErrFenced)
+	}
+	return nil, fmt.Errorf("%s: %w", strings.Join(msgs, "; "), engine.ErrConflict)
+}
+
+// Load reads the whole prefix in one consistent list.
+func (s *Store) Load(ctx context.Context) (*engine.Snapshot, error) {
+	if err := s.usable(ctx); err != nil {
+		return nil, fmt.Errorf("consul store: load: %w", err)
+	}
+	pairs, _, err := s.shared.kv.List(s.shared.cfg.Prefix, (&api.QueryOptions{RequireConsistent: true}).WithContext(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("consul store: load: %w", err)
+	}
+	vals := make(map[string][]byte, len(pairs))
+	for _, p := range pairs {
+		vals[p.Key] = p.Value
+	}
+	var m meta
+	if raw, ok := vals[s.key("meta")]; ok {
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return nil, fmt.Errorf("consul store: load: meta cannot be read: %w", err)
+		}
+	}
+	if m.Journal != nil {
+		ops, err := s.journalOps(vals, m.Journal)
+		if err != nil {
+			return nil, fmt.Errorf("consul store: load: %w", err)
+		}
+		applyOps(vals, ops)
+	}
+	snap := &engine.Snapshot{Index: m.Index, Serial: m.Serial, FrameworkID: m.FrameworkID}
+	snap.Apps = decodeAll(snap, "apps", s.under(vals, "apps/"), func(b []byte) (*engine.App, string, error) {
+		a := new(engine.App)
+		err := a.UnmarshalJSON(b)
+		return a, a.ID, err
+	})
+	snap.Tasks = decodeAll(snap, "tasks", s.under(vals, "tasks/"), func(b []byte) (*engine.Task, string, error) {
+		t := new(engine.Task)
+		err := json.Unmarshal(b, t)
+		return t, t.ID, err
+	})
+	snap.Deployments = decodeAll(snap, "deployments", s.under(vals, "deployments/"), func(b []byte) (*engine.Deployment, string, error) {
+		d := new(engine.Deployment)
+		err := json.Unmarshal(b, d)
+		return d, d.ID, err
+	})
+	return snap, nil
+}
+
+func applyOps(vals map[string][]byte, ops []op) {
+	for _, o := range ops {
+		switch {
+		case o.Tree:
+			for k := range vals {
+				if strings.HasPrefix(k, o.Key) {
+					delete(vals, k)
+				}
+			}
+		case o.Delete:
+			delete(vals, o.Key)
+		default:
+			vals[o.Key] = o.Value
+		}
+	}
+}
+
+// under returns the records of one kind: unescaped id -> value.
+func (s *Store) under(vals map[string][]byte, kind string) map[string][]byte {
+	p := s.key(kind)
+	out := map[string][]byte{}
+	for k, v := range vals {
+		if rest, ok := strings.CutPrefix(k, p); ok && !strings.Contains(rest, "/") {
+			id, err := url.PathUnescape(rest)
+			if err != nil {
+				id = rest
+			}
+			out[id] = v
+		}
+	}
+	return out
+}
+
+func decodeAll[T any](snap *engine.Snapshot, kind string, recs map[string][]byte, decode func([]byte) (T, string, error)) map[string]T {
+	out := make(map[string]T, len(recs))
+	for id, raw := range recs {
+		data, err := unpack(raw)
+		var v T
+		var got string
+		if err == nil {
+			v, got, err = decode(data)
+		}
+		if err == nil && got != id {
+			err = fmt.Errorf("record holds id %q", got)
+		}
+		if err != nil {
+			snap.Unreadable = append(snap.Unreadable, engine.UnreadableRecord{Kind: kind, ID: id, Err: err.Error()})
+			continue
+		}
+		out[id] = v
+	}
+	return out
+}
+
+// pack compresses values above the threshold; unpack reverses it.
+func (s *Store) pack(data []byte) []byte {
+	if len(data) <= s.shared.cfg.CompressAbove {
+		return data
+	}
+	var b bytes.Buffer
+	w := gzip.NewWriter(&b)
+	_, _ = w.Write(data)
+	_ = w.Close()
+	return b.Bytes()
+}
+
+func unpack(raw []byte) ([]byte, error) {
+	if len(raw) < 2 || raw[0] != 0x1f || raw[1] != 0x8b {
+		return raw, nil
+	}
+	r, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("decompress: %w", err)
+	}
+	return io.ReadAll(io.LimitReader(r, 64<<20))
+}
+
+// Commit applies txn atomically if the stored index is expectIndex.
+func (s *Store) Commit(ctx context.Context, expectIndex uint64, txn engine.Txn) (uint64, error) {
+	if err := s.usable(ctx); err != nil {
+		return 0, fmt.Errorf("consul store: commit: %w", err)
+	}
+	sh := s.shared
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	var (
+		m      *meta
+		modify uint64
+		err    error
+	)
+	if c := sh.cached; c != nil && sh.metaModify != 0 && c.Index == expectIndex && c.Journal == nil {
+		// The compare-and-set on the cached ModifyIndex fails if anyone wrote
+		// since: no read needed.
+		cp := *c
+		m, modify = &cp, sh.metaModify
+	} else if m, modify, err = s.readMeta(ctx, true); err != nil {
+		return 0, fmt.Errorf("consul store: commit: %w", err)
+	}
+	if m.Index != expectIndex {
+		return 0, fmt.Errorf("consul store: commit: expected index %d, store is at %d: %w", expectIndex, m.Index, engine.ErrConflict)
+	}
+	ops, err := s.encode(ctx, txn)
+	if err != nil {
+		return 0, fmt.Errorf("consul store: commit: %w", err)
+	}
+	orphans := sh.orphans
+	if orphans {
+		// Only the writer deletes them, fenced: a reader must not remove the
+		// parts a live writer is still writing.
+		ops = append([]op{{Key: s.key("journal") + "/", Tree: true}}, ops...)
+	}
+	next := *m
+	next.Index++
+	if len(txn.PutApps) > 0 || len(txn.DeleteApps) > 0 {
+		next.Serial++
+	}
+	if txn.FrameworkID != nil {
+		next.FrameworkID = *txn.FrameworkID
+	}
+	size := 0
+	for _, o := range ops {
+		size += len(o.Key) + len(o.Value)
+	}
+	if len(ops)+2 <= sh.cfg.MaxOps && size <= maxTxnBytes {
+		nm, err := s.writeMeta(ctx, &next, modify, ops)
+		if err != nil {
+			sh.setCache(nil, 0)
+			return 0, fmt.Errorf("consul store: commit: %w", err)
+		}
+		sh.setCache(&next, nm)
+		sh.orphans = false
+		return next.Index, nil
+	}
+	if orphans {
+		ops = ops[1:] // step 1 deletes them itself
+	}
+	if err := s.commitJournal(ctx, &next, modify, ops); err != nil {
+		sh.setCache(nil, 0)
+		return 0, fmt.Errorf("consul store: commit: %w", err)
+	}
+	sh.orphans = false
+	return next.Index, nil
+}
+
+// encode turns txn into key operations, history included.
+func (s *Store) encode(ctx context.Context, txn engine.Txn) ([]op, error) {
+	var ops []op
+	put := func(kind, id string, v any) error {
+		if id == "" {
+			return fmt.Errorf("put %s with an empty id", kind)
+		}
+		data, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("encode %s %q: %w", kind, id, err)
+		}
+		packed := s.pack(data)
+		if len(packed) > maxValue {
+			return fmt.Errorf("%s %q is %d bytes stored, over the %d-byte limit of a Consul value", kind, id, len(packed), maxValue)
+		}
+		ops = append(ops, op{Key: s.key(kind, esc(id)), Value: packed})
+		return nil
+	}
+	for i, a := range txn.PutApps {
+		if a == nil {
+			return nil, fmt.Errorf("PutApps[%d] is nil", i)
+		}
+		if err := put("apps", a.ID, a); err != nil {
+			return nil, err
+		}
+		hist, err := s.history(ctx, a, ops[len(ops)-1].Value)
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, hist...)
+	}
+	for _, id := range txn.DeleteApps {
+		ops = append(ops, op{Key: s.key("apps", esc(id)), Delete: true})
+	}
+	for i, t := range txn.PutTasks {
+		if t == nil {
+			return nil, fmt.Errorf("PutTasks[%d] is nil", i)
+		}
+		if err := put("tasks", t.ID, t); err != nil {
+			return nil, err
+		}
+	}
+	for _, id := range txn.DeleteTasks {
+		ops = append(ops, op{Key: s.key("tasks", esc(id)), Delete: true})
+	}
+	for i, d := range txn.PutDeployments {
+		if d == nil {
+			return nil, fmt.Errorf("PutDeployments[%d] is nil", i)
+		}
+		if err := put("deployments", d.ID, d); err != nil {
+			return nil, err
+		}
+	}
+	for _, id := range txn.DeleteDeployments {
+		ops = append(ops, op{Key: s.key("deployments", esc(id)), Delete: true})
+	}
+	return ops, nil
+}
+
+// history returns the operations that record a put app's version, following
+// engine.Store's rules: an id created anew drops the old history; the newest
+// MaxAppVersions are kept.
+func (s *Store) history(ctx context.Context, a *engine.App, value []byte) ([]op, error) {
+	dir := s.key("versions", esc(a.ID)) + "/"
+	q := (&api.QueryOptions{RequireConsistent: true}).WithContext(ctx)
+	cur, _, err := s.shared.kv.Get(s.key("apps", esc(a.ID)), q)
+	if err != nil {
+		return nil, fmt.Errorf("read app %q: %w", a.ID, err)
+	}
+	var ops []op
+	var versions []string
+	if cur == nil {
+		ops = append(ops, op{Key: dir, Tree: true})
+	} else {
+		keys, _, err := s.shared.kv.Keys(dir, "", q)
+		if err != nil {
+			return nil, fmt.Errorf("read app %q versions: %w", a.ID, err)
+		}
+		for _, k := range keys {
+			v, err := url.PathUnescape(strings.TrimPrefix(k, dir))
+			if err == nil {
+				versions = append(versions, v)
+			}
+		}
+	}
+	if a.Version == "" {
+		return ops, nil
+	}
+	ops = append(ops, op{Key: dir + esc(a.Version), Value: value})
+	found := false
+	for _, v := range versions {
+		found = found || v == a.Version
+	}
+	if !found {
+		versions = append(versions, a.Version)
+	}
+	if len(versions) > engine.MaxAppVersions {
+		engine.SortVersionsNewestFirst(versions)
+		for _, v := range versions[engine.MaxAppVersions:] {
+			ops = append(ops, op{Key: dir + esc(v), Delete: true})
+		}
+	}
+	return ops, nil
+}
+
+// commitJournal writes a large commit through the journal (see the package
+// doc).
+func (s *Store) commitJournal(ctx context.Context, next *meta, modify uint64, ops []op) error {
+	id := strconv.FormatUint(next.Index, 10)
+	dir := s.key("journal", id) + "/"
+	raw, err := json.Marshal(ops)
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	w := gzip.NewWriter(&b)
+	_, _ = w.Write(raw)
+	_ = w.Close()
+	packed := b.Bytes()
+	// Step 1: the parts, one transaction each (a part fills a transaction).
+	var parts int
+	for off := 0; off < len(packed) || parts == 0; off += maxValue {
+		end := min(off+maxValue, len(packed))
+		txn := append(s.fence(), &api.TxnOp{KV: &api.KVTxnOp{Verb: api.KVSet, Key: dir + strconv.Itoa(parts), Value: packed[off:end]}})
+		if parts == 0 {
+			// Leftovers of an earlier writer killed before its commit point.
+			txn = append(txn, &api.TxnOp{KV: &api.KVTxnOp{Verb: api.KVDeleteTree, Key: s.key("journal") + "/"}})
+			txn[len(txn)-1], txn[len(txn)-2] = txn[len(txn)-2], txn[len(txn)-1]
+		}
+		if _, err := s.run(ctx, txn); err != nil {
+			return fmt.Errorf("journal part %d: %w", parts, err)
+		}
+		parts++
+		if testHook != nil && testHook("part") {
+			return errKilled
+		}
+		if end == len(packed) {
+			break
+		}
+	}
+	// Step 2: the commit point.
+	next.Journal = &journal{ID: id, Parts: parts}
+	nm, err := s.writeMeta(ctx, next, modify, nil)
+	if err != nil {
+		return fmt.Errorf("journal commit point: %w", err)
+	}
+	s.shared.setCache(next, nm)
+	if testHook != nil && testHook("committed") {
+		return nil
+	}
+	// Step 3.
+	_, err = s.rollForwardOps(ctx, next, nm, ops)
+	return err
+}
+
+// errKilled is what a test hook's simulated crash returns.
+var errKilled = errors.New("killed by a test hook")
+
+// testHook, when set (tests), is called at the journal's steps; returning true
+// stops the writer there, as if it was killed.
+var testHook func(step string) bool
+
+// journalOps reads a journal's operations from listed values.
+func (s *Store) journalOps(vals map[string][]byte, j *journal) ([]op, error) {
+	dir := s.key("journal", j.ID) + "/"
+	var packed []byte
+	for i := 0; i < j.Parts; i++ {
+		part, ok := vals[dir+strconv.Itoa(i)]
+		if !ok {
+			return nil, fmt.Errorf("journal %s lacks part %d", j.ID, i)
+		}
+		packed = append(packed, part...)
+	}
+	raw, err := unpack(packed)
+	if err != nil {
+		return nil, fmt.Errorf("journal %s: %w", j.ID, err)
+	}
+	var ops []op
+	if err := json.Unmarshal(raw, &ops); err != nil {
+		return nil, fmt.Errorf("journal %s: %w", j.ID, err)
+	}
+	return ops, nil
+}
+
+// rollForward finishes the journal meta names (a writer was killed in step 3).
+func (s *Store) rollForward(ctx context.Context, m *meta, modify uint64) (uint64, error) {
+	pairs, _, err := s.shared.kv.List(s.key("journal", m.Journal.ID)+"/", (&api.QueryOptions{RequireConsistent: true}).WithContext(ctx))
+	if err != nil {
+		return 0, fmt.Errorf("read journal: %w", err)
+	}
+	vals := map[string][]byte{}
+	for _, p := range pairs {
+		vals[p.Key] = p.Value
+	}
+	ops, err := s.journalOps(vals, m.Journal)
+	if err != nil {
+		return 0, err
+	}
+	return s.rollForwardOps(ctx, m, modify, ops)
+}
+
+// rollForwardOps applies a committed journal's operations and clears it.
+func (s *Store) rollForwardOps(ctx context.Context, m *meta, modify uint64, ops []op) (uint64, error) {
+	limit := s.shared.cfg.MaxOps - 1
+	for i := 0; i < len(ops); {
+		txn, size := s.fence(), 0
+		for i < len(ops) && len(txn) < limit && (size == 0 || size+len(ops[i].Value) <= maxTxnBytes) {
+			txn = append(txn, ops[i].txnOp())
+			size += len(ops[i].Key) + len(ops[i].Value)
+			i++
+		}
+		if _, err := s.run(ctx, txn); err != nil {
+			return 0, fmt.Errorf("apply the journal: %w", err)
+		}
+		if testHook != nil && testHook("applying") {
+			return 0, errKilled
+		}
+	}
+	j := m.Journal
+	cleared := *m
+	cleared.Journal = nil
+	nm, err := s.writeMeta(ctx, &cleared, modify, []op{{Key: s.key("journal", j.ID) + "/", Tree: true}})
+	if err != nil {
+		return 0, fmt.Errorf("clear the journal: %w", err)
+	}
+	m.Journal = nil
+	s.shared.setCache(m, nm)
+	return nm, nil
+}
+
+// AppVersions returns the recorded versions of app id, newest first.
+func (s *Store) AppVersions(ctx context.Context, id string) ([]string, error) {
+	if err := s.usable(ctx); err != nil {
+		return nil, fmt.Errorf("consul store: app %q versions: %w", id, err)
+	}
+	snap, err := s.versionsView(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("consul store: app %q versions: %w", id, err)
+	}
+	out := make([]string, 0, len(snap))
+	for v := range snap {
+		out = append(out, v)
+	}
+	engine.SortVersionsNewestFirst(out)
+	return out, nil
+}
+
+// AppVersion returns app id as recorded at version.
+func (s *Store) AppVersion(ctx context.Context, id, version string) (*engine.App, error) {
+	if err := s.usable(ctx); err != nil {
+		return nil, fmt.Errorf("consul store: app %q version %q: %w", id, version, err)
+	}
+	snap, err := s.versionsView(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("consul store: app %q version %q: %w", id, version, err)
+	}
+	raw, ok := snap[version]
+	if !ok {
+		return nil, fmt.Errorf("consul store: app %q version %q: %w", id, version, engine.ErrNotFound)
+	}
+	data, err := unpack(raw)
+	a := new(engine.App)
+	if err == nil {
+		err = a.UnmarshalJSON(data)
+	}
+	if err == nil && a.ID != id {
+		err = fmt.Errorf("record holds id %q", a.ID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("consul store: app %q version %q cannot be read: %w", id, version, err)
+	}
+	return a, nil
+}
+
+// versionsView reads an app's history, with a committed journal applied.
+func (s *Store) versionsView(ctx context.Context, id string) (map[string][]byte, error) {
+	dir := s.key("versions", esc(id)) + "/"
+	q := (&api.QueryOptions{RequireConsistent: true}).WithContext(ctx)
+	pairs, _, err := s.shared.kv.List(dir, q)
+	if err != nil {
+		return nil, err
+	}
+	vals := map[string][]byte{}
+	for _, p := range pairs {
+		vals[p.Key] = p.Value
+	}
+	mkv, _, err := s.shared.kv.Get(s.key("meta"), q)
+	if err != nil {
+		return nil, err
+	}
+	if mkv != nil {
+		var m meta
+		if json.Unmarshal(mkv.Value, &m) == nil && m.Journal != nil {
+			jp, _, err := s.shared.kv.List(s.key("journal", m.Journal.ID)+"/", q)
+			if err != nil {
+				return nil, err
+			}
+			for _, p := range jp {
+				vals[p.Key] = p.Value
+			}
+			ops, err := s.journalOps(vals, m.Journal)
+			if err != nil {
+				return nil, err
+			}
+			applyOps(vals, ops)
+		}
+	}
+	out := map[string][]byte{}
+	for k, v := range vals {
+		if rest, ok := strings.CutPrefix(k, dir); ok && rest != "" && !strings.Contains(rest, "/") {
+			ver, err := url.PathUnescape(rest)
+			if err == nil {
+				out[ver] = v
+			}
+		}
+	}
+	return out, nil
+}
+
+// ErrClosed is returned (wrapped) after Close.
+var ErrClosed = errors.New("state store is closed")
+
+func (s *Store) usable(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.shared.mu.Lock()
+	defer s.shared.mu.Unlock()
+	if s.shared.closed {
+		return ErrClosed
+	}
+	return nil
+}
+
+// Close ends the use of the store (the data stays in Consul).
+func (s *Store) Close() error {
+	s.shared.mu.Lock()
+	defer s.shared.mu.Unlock()
+	s.shared.closed = true
+	return nil
+}
