@@ -35,9 +35,11 @@ else
   say "built in $(( $(date +%s) - start ))s"
 fi
 
-if ! v=$("$bin" version 2>&1 | head -1); then
+# No pipe into head here: with pipefail, consul's SIGPIPE would fail the check.
+if ! v=$("$bin" version 2>&1); then
   say "consul does not start: $v"
   exit 1
 fi
+v=${v%%$'\n'*}
 say "$v at $bin"
 echo "$bin"

@@ -34,6 +34,9 @@ func (l *logger) logf(format string, args ...any) {
 type serverFlags struct {
 	hostnames, origins string
 	maxInstances       int
+	// Cluster mode.
+	consul, consulPrefix, consulToken    string
+	sessionTTL, lockDelay, leaderTimeout time.Duration
 }
 
 func (sf *serverFlags) register(fs *flag.FlagSet) {
@@ -47,6 +50,30 @@ func (sf *serverFlags) apply(cfg *server.Config) {
 	cfg.Hostnames = splitList(sf.hostnames)
 	cfg.AllowedOrigins = splitList(sf.origins)
 	cfg.Limits = engine.Limits{MaxInstances: sf.maxInstances}
+	if sf.consul != "" {
+		token := sf.consulToken
+		if token == "" {
+			token = os.Getenv("CONSUL_HTTP_TOKEN")
+		}
+		cfg.Consul = &server.ConsulConfig{
+			Address: sf.consul, Token: token, Prefix: sf.consulPrefix,
+			SessionTTL: sf.sessionTTL, LockDelay: sf.lockDelay, DeposeAfter: sf.leaderTimeout,
+		}
+	}
+}
+
+// consulFlags are the cluster-mode options: state and leader lock in Consul.
+func (sf *serverFlags) registerConsul(fs *flag.FlagSet, cluster bool) {
+	what := "keep the state and the leader lock in Consul at this agent address (host:port), e.g. 127.0.0.1:8500"
+	if !cluster {
+		what = "keep the state in Consul at this agent address (host:port) instead of -data-dir, to try the cluster store locally"
+	}
+	fs.StringVar(&sf.consul, "consul", "", what)
+	fs.StringVar(&sf.consulPrefix, "consul-prefix", "stride/", "the Consul KV prefix of the state and the leader lock (servers of one cluster share it)")
+	fs.StringVar(&sf.consulToken, "consul-token", "", "the Consul ACL token (default $CONSUL_HTTP_TOKEN)")
+	fs.DurationVar(&sf.sessionTTL, "session-ttl", 10*time.Second, "the TTL of the leader's Consul session (Consul's minimum is 10s), the backstop when no standby is left")
+	fs.DurationVar(&sf.lockDelay, "lock-delay", 2*time.Second, "how long Consul keeps the leader lock after a lost leader's session is destroyed")
+	fs.DurationVar(&sf.leaderTimeout, "leader-timeout", 8*time.Second, "how long standbys wait for a silent leader's heartbeat before deposing it; failover after a crash takes about this plus -lock-delay")
 }
 
 // splitList splits a comma-separated option, dropping empty items.
@@ -71,6 +98,7 @@ func (c *cli) dev(args []string) int {
 	kept := fs.Int("sandboxes-kept", 5, "finished task sandboxes kept per app (0: none)")
 	var sf serverFlags
 	sf.register(fs)
+	sf.registerConsul(fs, false)
 	af.configFlags.register(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -97,6 +125,9 @@ func (c *cli) dev(args []string) int {
 	}
 	defer srv.Close()
 	state := *dataDir
+	if sf.consul != "" {
+		state = "Consul at " + sf.consul + ", prefix " + sf.consulPrefix
+	}
 	fmt.Fprintf(c.stdout, "Stride is running on the embedded default.\n  API:   %s   (export STRIDE_ADDR=%s)\n  Mesos: %s   (%d agents, sandboxes in %s)\n  State: %s\nPress Ctrl-C to stop; the tasks stop with it.\n\n",
 		srv.URL(), srv.URL(), srv.MesosURL(), *agents, filepath.Join(*dataDir, "mesos"), state)
 	if len(pos) == 1 {
@@ -120,14 +151,15 @@ func (c *cli) dev(args []string) int {
 
 // server: stride server -listen ADDR -mesos URL -data-dir DIR.
 func (c *cli) server(args []string) int {
-	fs := c.flagSet("server", "server [options]\n\nRuns the Stride server against a Mesos master (or a `stride mesos-local`):\nthe executor and the API, with state in -data-dir.")
+	fs := c.flagSet("server", "server [options]\n\nRuns the Stride server against a Mesos master (or a `stride mesos-local`): the\nexecutor and the API, with state in -data-dir, or — with -consul — a cluster\nmember: the state and the leader lock in Consul, one server leading and the\nothers standing by (they forward the API to the leader).")
 	listen := fs.String("listen", "127.0.0.1:8080", "the API's address")
 	advertise := fs.String("advertise", "", "the host:port other servers and clients reach this one at (default: the -listen address)")
 	mesosURL := fs.String("mesos", "", "the Mesos master, e.g. http://127.0.0.1:5050 (comma-separated for several)")
-	dataDir := fs.String("data-dir", ".stride", "where state lives")
+	dataDir := fs.String("data-dir", ".stride", "where state lives (without -consul)")
 	noColor := fs.Bool("no-color", false, "disable coloured output")
 	var sf serverFlags
 	sf.register(fs)
+	sf.registerConsul(fs, true)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return exitError

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/stride-run/stride/engine"
+	consulstore "github.com/stride-run/stride/engine/store/consul"
 	"github.com/stride-run/stride/executor"
 	"github.com/stride-run/stride/executor/api"
 	"github.com/stride-run/stride/executor/driver"
@@ -52,6 +53,9 @@ type Config struct {
 	AllowedOrigins []string
 	// HTTP holds the API server's timeouts and connection caps (zero: defaults).
 	HTTP HTTPLimits
+	// Consul, when set, is the cluster mode: the state and the leader lock (a
+	// ConsulElector) in Consul. Elector is then ignored.
+	Consul *ConsulConfig
 	// Elector decides whether this server leads (nil: the embedded default's
 	// LocalElector on DataDir — the bolt state file and its lock).
 	Elector Elector
@@ -117,6 +121,8 @@ type Server struct {
 	done     chan error
 	mesosURL string
 	proxy    *leaderProxy
+	// consulStore is the cluster mode's state store (nil otherwise).
+	consulStore *consulstore.Store
 
 	// term is the leadership held now (nil: standby).
 	term atomic.Pointer[activeTerm]
@@ -154,7 +160,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	// The data dir holds the state and the tasks' sandboxes (their output, their
 	// environment): the server's user only.
-	if cfg.Elector == nil || cfg.Embedded {
+	if (cfg.Elector == nil && cfg.Consul == nil) || cfg.Embedded {
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("server: data dir: %w", err)
 		}
@@ -182,10 +188,17 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		s.closeParts()
 		return nil, err
 	}
-	local := cfg.Elector == nil
+	local := cfg.Elector == nil && cfg.Consul == nil
 	switch {
 	case local:
 		s.elector = &LocalElector{DataDir: cfg.DataDir, Advertise: s.self}
+	case cfg.Consul != nil:
+		el, err := s.consulElector(ctx, cfg.Consul)
+		if err != nil {
+			return fail(err)
+		}
+		s.elector = el
+		s.cfg.Elector = el
 	default:
 		s.elector = cfg.Elector
 	}
@@ -493,6 +506,9 @@ func (s *Server) closeParts() error {
 	}
 	if s.Master != nil {
 		errs = append(errs, s.Master.Close())
+	}
+	if s.consulStore != nil {
+		errs = append(errs, s.consulStore.Close())
 	}
 	return errors.Join(errs...)
 }
