@@ -67,6 +67,12 @@ type Config struct {
 	LaunchTimeout time.Duration
 	// Tick is the housekeeping interval (100 ms).
 	Tick time.Duration
+	// Drain, when set, is called once per task before it is first asked to be
+	// killed, so that traffic leaves it before it gets SIGTERM: the Consul
+	// registry deregisters the task there. It runs on the actor, bounded by
+	// DrainTimeout (2 s); the kill goes ahead whatever it returns.
+	Drain        func(ctx context.Context, t engine.Task) error
+	DrainTimeout time.Duration
 	// Limits bound what apps may ask for (engine.DefaultLimits when zero). Apply
 	// refuses apps outside them, and stored apps outside them are set aside
 	// rather than acted on.
@@ -136,7 +142,9 @@ type taskState struct {
 	killing    bool
 	killSentAt time.Time
 	killReason string
-	stagedAt   time.Time
+	// drained: Config.Drain was called for the task.
+	drained  bool
+	stagedAt time.Time
 	// mesosHealthy is the last `healthy` Mesos reported (MESOS_* and COMMAND
 	// checks); mesosHealthSeen says whether Mesos reported one at all.
 	mesosHealthy, mesosHealthSeen bool
@@ -221,6 +229,9 @@ func New(ctx context.Context, cfg Config) (*Executor, error) {
 	}
 	if cfg.KillRetry == 0 {
 		cfg.KillRetry = 10 * time.Second
+	}
+	if cfg.DrainTimeout == 0 {
+		cfg.DrainTimeout = 2 * time.Second
 	}
 	if cfg.Tick == 0 {
 		cfg.Tick = 100 * time.Millisecond
@@ -540,6 +551,15 @@ func (e *Executor) killTask(ctx context.Context, t *taskState, reason string) {
 	}
 	t.killing, t.killSentAt, t.killReason = true, now, reason
 	e.viewDirty = true
+	if e.cfg.Drain != nil && !t.drained && e.ended == nil {
+		t.drained = true
+		dctx, cancel := context.WithTimeout(ctx, e.cfg.DrainTimeout)
+		err := e.cfg.Drain(dctx, t.Task)
+		cancel()
+		if err != nil {
+			e.logf("drain %s before the kill: %v (killing it anyway)", t.ID, err)
+		}
+	}
 	if e.mesos == nil || !e.connected {
 		return
 	}

@@ -1,7 +1,9 @@
 package executor
 
 import (
+	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -391,5 +393,42 @@ func TestUnplacedReasonIsVisible(t *testing.T) {
 	st := h.e.View().App("/big")
 	if st == nil || !strings.Contains(st.Waiting, "agents considered") {
 		t.Fatalf("waiting reason = %+v", st)
+	}
+}
+
+// Config.Drain runs before a task is first asked to be killed — so the Consul
+// registry takes it out of DNS before SIGTERM — once per task, even when the
+// kill is asked again; a failing drain does not stop the kill.
+func TestDrainRunsBeforeTheKill(t *testing.T) {
+	h := newHarness(t)
+	var drained []string
+	h.e.cfg.Drain = func(ctx context.Context, tk engine.Task) error {
+		if _, ok := ctx.Deadline(); !ok {
+			t.Error("drain without a deadline")
+		}
+		if slices.Contains(h.mesos.killed, tk.ID) {
+			t.Errorf("%s was killed before it was drained", tk.ID)
+		}
+		drained = append(drained, tk.ID)
+		return errors.New("consul is away")
+	}
+	app := testApp("/web", 2, "sleep 100")
+	h.apply(spec(app))
+	h.offer(1)
+	h.runLaunched()
+	h.tick()
+	small := app.Clone()
+	small.Instances = 0
+	h.apply(spec(small))
+	h.tick()
+	if len(h.mesos.killed) != 2 || !sameSet(drained, h.mesos.killed) {
+		t.Fatalf("killed %v, drained %v", h.mesos.killed, drained)
+	}
+	h.clock.advance(h.e.cfg.KillRetry + time.Second)
+	for _, id := range drained {
+		h.e.killTask(h.ctx, h.e.tasks[id], "asked again")
+	}
+	if len(h.mesos.killed) != 4 || len(drained) != 2 {
+		t.Fatalf("after the kill retry: killed %v, drained %v (want each drained once)", h.mesos.killed, drained)
 	}
 }

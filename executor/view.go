@@ -30,7 +30,13 @@ type View struct {
 	Healthy map[string]bool
 
 	appIndex map[string]int
+	// next is closed when a newer view is published.
+	next chan struct{}
 }
+
+// Next is closed once a newer view than v is published (never after the
+// executor stopped).
+func (v *View) Next() <-chan struct{} { return v.next }
 
 // AppStatus is one app with its counts, as Marathon's AppInfo shows it.
 type AppStatus struct {
@@ -102,7 +108,7 @@ func (e *Executor) View() *View { return e.view.Load() }
 // publish builds and stores a new View (on the actor).
 func (e *Executor) publish() {
 	now := e.cfg.Now()
-	v := &View{Serial: e.serial, FrameworkID: e.frameworkID, Connected: e.connected, Ended: e.ended, appIndex: map[string]int{}, Healthy: map[string]bool{}}
+	v := &View{Serial: e.serial, FrameworkID: e.frameworkID, Connected: e.connected, Ended: e.ended, appIndex: map[string]int{}, Healthy: map[string]bool{}, next: make(chan struct{})}
 	byApp := map[string][]*engine.Task{}
 	healthyCount := map[string]int{}
 	for _, t := range e.tasks {
@@ -207,7 +213,9 @@ func (e *Executor) publish() {
 		v.Deployments = append(v.Deployments, ds)
 	}
 	v.Recent = append([]*engine.Deployment(nil), e.recent...)
-	e.view.Store(v)
+	if old := e.view.Swap(v); old != nil {
+		close(old.next)
+	}
 	e.viewDirty = false
 	e.lastView = now
 }

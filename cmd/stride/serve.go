@@ -37,6 +37,8 @@ type serverFlags struct {
 	// Cluster mode.
 	consul, consulPrefix, consulToken    string
 	sessionTTL, lockDelay, leaderTimeout time.Duration
+	catalog                              bool
+	flapDamping                          time.Duration
 }
 
 func (sf *serverFlags) register(fs *flag.FlagSet) {
@@ -58,6 +60,7 @@ func (sf *serverFlags) apply(cfg *server.Config) {
 		cfg.Consul = &server.ConsulConfig{
 			Address: sf.consul, Token: token, Prefix: sf.consulPrefix,
 			SessionTTL: sf.sessionTTL, LockDelay: sf.lockDelay, DeposeAfter: sf.leaderTimeout,
+			NoRegister: !sf.catalog, FlapDamping: sf.flapDamping,
 		}
 	}
 }
@@ -74,6 +77,8 @@ func (sf *serverFlags) registerConsul(fs *flag.FlagSet, cluster bool) {
 	fs.DurationVar(&sf.sessionTTL, "session-ttl", 10*time.Second, "the TTL of the leader's Consul session (Consul's minimum is 10s), the backstop when no standby is left")
 	fs.DurationVar(&sf.lockDelay, "lock-delay", 2*time.Second, "how long Consul keeps the leader lock after a lost leader's session is destroyed")
 	fs.DurationVar(&sf.leaderTimeout, "leader-timeout", 8*time.Second, "how long standbys wait for a silent leader's heartbeat before deposing it; failover after a crash takes about this plus -lock-delay")
+	fs.BoolVar(&sf.catalog, "consul-register", true, "register the running tasks of apps with ports in Consul's catalog (NAME.service.consul answers the healthy ones)")
+	fs.DurationVar(&sf.flapDamping, "flap-damping", 5*time.Second, "how long a task that went unhealthy must stay healthy before Consul DNS answers it again (0: at once)")
 }
 
 // splitList splits a comma-separated option, dropping empty items.

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/consul/api"
 
 	consulstore "github.com/stride-run/stride/engine/store/consul"
+	"github.com/stride-run/stride/executor/catalog"
 )
 
 // ConsulConfig is the cluster mode: the state and the leader lock in Consul
@@ -24,6 +25,26 @@ type ConsulConfig struct {
 	Prefix string
 	// Leader election timing (zero: ConsulElector's defaults).
 	SessionTTL, LockDelay, DeposeAfter, HeartbeatInterval, LeaseTimeout time.Duration
+	// NoRegister leaves Consul's catalog alone (by default the leader registers
+	// the running tasks of apps with ports: see executor/catalog).
+	NoRegister bool
+	// FlapDamping: see catalog.Config (0: 5 s; negative: none).
+	FlapDamping time.Duration
+	// Resync is the catalog's anti-entropy interval (0: 30 s).
+	Resync time.Duration
+}
+
+// registry returns the Consul catalog registry of a term (nil: none).
+func (s *Server) registry(term Term) *catalog.Registry {
+	c := s.cfg.Consul
+	ct, ok := term.(*consulTerm)
+	if c == nil || c.NoRegister || !ok {
+		return nil
+	}
+	return catalog.New(catalog.Config{
+		Client: ct.c.Client, Owner: ct.c.Prefix, LockKey: ct.c.LockKey(), Session: ct.session,
+		FlapDamping: c.FlapDamping, Resync: c.Resync, Logf: s.cfg.Logf,
+	})
 }
 
 // consulClient returns an API client of the configured agent.

@@ -305,10 +305,15 @@ func (l leadership) Abdicate() {
 // Mesos with the stored framework id, and serves the API from it.
 func (s *Server) startTerm(runCtx context.Context, term Term) error {
 	cfg := s.cfg
-	ex, err := executor.New(runCtx, executor.Config{
+	exCfg := executor.Config{
 		Store: term.Store(), Logf: cfg.Logf, Limits: cfg.Limits,
 		StableAfter: cfg.StableAfter, ReconcileInterval: cfg.ReconcileInterval,
-	})
+	}
+	reg := s.registry(term)
+	if reg != nil {
+		exCfg.Drain = reg.Deregister
+	}
+	ex, err := executor.New(runCtx, exCfg)
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
@@ -336,6 +341,17 @@ func (s *Server) startTerm(runCtx context.Context, term Term) error {
 			s.setErr(err)
 		}
 	}()
+	if reg != nil {
+		// The catalog follows the term's tasks; its failures do not end the
+		// term (a fenced write means the store ends it anyway).
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := reg.Run(tctx, ex.View); err != nil {
+				cfg.Logf("consul catalog: %v", err)
+			}
+		}()
+	}
 	go func() {
 		select {
 		case <-term.Done():

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -21,6 +23,9 @@ import (
 //	EXIT_AFTER=<duration>   exit with status 3 after that long (a crash loop)
 //	HEALTH_FAIL_AFTER=<dur> /health answers 500 once that long has passed
 //	and /health answers 500 while a file "unhealthy" exists in the sandbox.
+//	CONSUL_AT_SIGTERM=<consul http addr>,<service>: on SIGTERM, write to
+//	                        "at-sigterm" in the sandbox whether Consul's
+//	                        catalog still had this task ("registered"/"absent")
 //
 // It needs nothing installed on the machine, unlike python or netcat.
 //
@@ -83,6 +88,29 @@ func runTestApp() int {
 	defer stop()
 	go func() { _ = srv.Serve(ln) }()
 	<-ctx.Done()
+	if addr, svc, ok := strings.Cut(os.Getenv("CONSUL_AT_SIGTERM"), ","); ok {
+		_ = os.WriteFile(filepath.Join(sandbox, "at-sigterm"), []byte(inCatalog(addr, svc, os.Getenv("MESOS_TASK_ID"))), 0o644)
+	}
 	_ = srv.Close()
 	return 0
+}
+
+// inCatalog says whether Consul's catalog has task id among service's instances.
+func inCatalog(addr, service, id string) string {
+	cl := &http.Client{Timeout: 5 * time.Second}
+	resp, err := cl.Get("http://" + addr + "/v1/catalog/service/" + service)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	defer resp.Body.Close()
+	var entries []struct{ ServiceID string }
+	if err := json.NewDecoder(resp.Body).Decode(&entries); err != nil {
+		return "error: " + err.Error()
+	}
+	for _, e := range entries {
+		if e.ServiceID == id {
+			return "registered"
+		}
+	}
+	return "absent"
 }
