@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -136,6 +137,11 @@ func (c *cli) dev(args []string) int {
 	fmt.Fprintf(c.stdout, "Stride is running on the embedded default.\n  API:   %s   (export STRIDE_ADDR=%s)\n  Mesos: %s   (%d agents, sandboxes in %s)\n  State: %s\nPress Ctrl-C to stop; the tasks stop with it.\n\n",
 		srv.URL(), srv.URL(), srv.MesosURL(), *agents, filepath.Join(*dataDir, "mesos"), state)
 	if len(pos) == 1 {
+		// With -consul the leader lock is won in the background (another
+		// server on the prefix may hold it): the apply waits for it.
+		if err := waitLeading(ctx, srv, time.Minute); err != nil {
+			return c.errorf(af.noColor, "%v", err)
+		}
 		af.address = srv.URL()
 		af.autoApprove = true
 		af.detach = true
@@ -241,4 +247,22 @@ func (c *cli) mesosLocal(args []string) int {
 	<-ctx.Done()
 	fmt.Fprintln(c.stdout, "\nStopping: killing every task.")
 	return exitOK
+}
+
+// waitLeading waits until srv leads (or ctx ends, or timeout passes).
+func waitLeading(ctx context.Context, srv *server.Server, timeout time.Duration) error {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !srv.Leading() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline.C:
+			return fmt.Errorf("not elected leader after %s: is another Stride server using this Consul prefix?", timeout)
+		case <-tick.C:
+		}
+	}
+	return nil
 }

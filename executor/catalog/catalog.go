@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -224,6 +225,29 @@ func (r *Registry) Deregister(ctx context.Context, t engine.Task) error {
 	}}}}})
 	if err != nil {
 		return fmt.Errorf("catalog: deregister %s: %w", t.ID, err)
+	}
+	return nil
+}
+
+// Clear removes every registration of the owner (all its nodes): for a server
+// whose tasks stop with it (stride dev -consul).
+func (r *Registry) Clear(ctx context.Context) error {
+	if err := r.lock(ctx); err != nil {
+		return fmt.Errorf("catalog: clear: %w", err)
+	}
+	defer func() { <-r.sem }()
+	if r.fenced != nil {
+		return r.fenced
+	}
+	if err := r.read(ctx); err != nil {
+		return fmt.Errorf("catalog: clear: %w", err)
+	}
+	var units []Unit
+	for _, n := range slices.Sorted(maps.Keys(r.nodes)) {
+		units = append(units, Unit{NodeDelete: n, ops: api.TxnOps{{Node: &api.NodeTxnOp{Verb: api.NodeDelete, Node: api.Node{Node: n}}}}})
+	}
+	if err := r.write(ctx, units); err != nil {
+		return fmt.Errorf("catalog: clear: %w", err)
 	}
 	return nil
 }

@@ -19,6 +19,7 @@ import (
 	consulstore "github.com/stride-run/stride/engine/store/consul"
 	"github.com/stride-run/stride/executor"
 	"github.com/stride-run/stride/executor/api"
+	"github.com/stride-run/stride/executor/catalog"
 	"github.com/stride-run/stride/executor/driver"
 	"github.com/stride-run/stride/executor/localmesos"
 )
@@ -126,6 +127,10 @@ type Server struct {
 
 	// term is the leadership held now (nil: standby).
 	term atomic.Pointer[activeTerm]
+	// closing is set once Close began; leadDone is closed when the election
+	// loop has returned (its term resigned).
+	closing  atomic.Bool
+	leadDone chan struct{}
 	// terms counts the terms won (for tests and logs).
 	terms atomic.Int64
 	// abdicate asks the term loop to resign the current term.
@@ -138,6 +143,8 @@ type activeTerm struct {
 	ex     *executor.Executor
 	api    *api.Server
 	cancel context.CancelFunc
+	// reg is the term's Consul catalog registry (nil: none).
+	reg *catalog.Registry
 	// over is closed once the term's executor and driver have stopped.
 	over chan struct{}
 }
@@ -176,7 +183,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.AbdicationPause = 3 * time.Second
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	s := &Server{cfg: cfg, cancel: cancel, done: make(chan error, 1), abdicate: make(chan struct{}, 1)}
+	s := &Server{cfg: cfg, cancel: cancel, done: make(chan error, 1), abdicate: make(chan struct{}, 1), leadDone: make(chan struct{})}
 	s.addr = ln.Addr().String()
 	s.self = cfg.Advertise
 	if s.self == "" {
@@ -265,6 +272,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
+		defer close(s.leadDone)
 		s.lead(runCtx)
 	}()
 	go func() {
@@ -322,7 +330,7 @@ func (s *Server) startTerm(runCtx context.Context, term Term) error {
 	}, ex)
 	ex.SetMesos(fencedMesos{Mesos: drv, term: term})
 	tctx, cancel := context.WithCancel(runCtx)
-	at := &activeTerm{term: term, ex: ex, cancel: cancel, over: make(chan struct{})}
+	at := &activeTerm{term: term, ex: ex, cancel: cancel, over: make(chan struct{}), reg: reg}
 	at.api = api.New(ex, s.apiInfo())
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -425,6 +433,12 @@ func (s *Server) endTerm(at *activeTerm) {
 	at.api.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	if at.reg != nil && s.cfg.Embedded && s.closing.Load() {
+		// The stand-in's tasks stop with this process: so do their entries.
+		if err := at.reg.Clear(ctx); err != nil {
+			s.cfg.Logf("%v", err)
+		}
+	}
 	if err := at.term.Resign(ctx); err != nil {
 		s.cfg.Logf("resign: %v", err)
 	}
@@ -502,12 +516,18 @@ func (s *Server) URL() string { return "http://" + s.addr }
 // Close stops everything: the term is resigned (a standby takes over at once),
 // and with the embedded stand-in, task processes are killed.
 func (s *Server) Close() error {
+	// The term first: it is resigned, so a standby leads at once, while this
+	// server's API still answers (forwarding to the new leader).
+	s.closing.Store(true)
+	s.cancel()
+	if s.leadDone != nil {
+		<-s.leadDone
+	}
 	if s.httpSrv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_ = s.httpSrv.Shutdown(ctx)
 		cancel()
 	}
-	s.cancel()
 	s.wg.Wait()
 	return s.closeParts()
 }

@@ -41,6 +41,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -103,6 +104,12 @@ type shared struct {
 	// orphans: Open found journal keys that meta does not name (a writer was
 	// killed before its commit point); the next commit deletes them.
 	orphans bool
+	// refs holds the version keys stored deployments refer to, depRefs each
+	// stored deployment's; known once a Load or knowRefs read them (see
+	// large.go).
+	refs      map[string]*refInfo
+	depRefs   map[string][]string
+	refsKnown bool
 }
 
 var _ engine.Store = (*Store)(nil)
@@ -310,21 +317,22 @@ func (s *Store) Load(ctx context.Context) (*engine.Snapshot, error) {
 		applyOps(vals, ops)
 	}
 	snap := &engine.Snapshot{Index: m.Index, Serial: m.Serial, FrameworkID: m.FrameworkID}
-	snap.Apps = decodeAll(snap, "apps", s.under(vals, "apps/"), func(b []byte) (*engine.App, string, error) {
+	snap.Apps = decodeAll(snap, "apps", s.records(snap, vals, "apps"), func(b []byte) (*engine.App, string, error) {
 		a := new(engine.App)
 		err := a.UnmarshalJSON(b)
 		return a, a.ID, err
 	})
-	snap.Tasks = decodeAll(snap, "tasks", s.under(vals, "tasks/"), func(b []byte) (*engine.Task, string, error) {
+	snap.Tasks = decodeAll(snap, "tasks", s.records(snap, vals, "tasks"), func(b []byte) (*engine.Task, string, error) {
 		t := new(engine.Task)
 		err := json.Unmarshal(b, t)
 		return t, t.ID, err
 	})
-	snap.Deployments = decodeAll(snap, "deployments", s.under(vals, "deployments/"), func(b []byte) (*engine.Deployment, string, error) {
-		d := new(engine.Deployment)
-		err := json.Unmarshal(b, d)
-		return d, d.ID, err
+	snap.Deployments = decodeAll(snap, "deployments", s.records(snap, vals, "deployments"), func(b []byte) (*engine.Deployment, string, error) {
+		return decodeDeployment(b, func(id, v string) (*engine.App, error) { return s.versionOf(vals, id, v) })
 	})
+	s.shared.mu.Lock()
+	s.setRefs(vals)
+	s.shared.mu.Unlock()
 	return snap, nil
 }
 
@@ -359,6 +367,25 @@ func (s *Store) under(vals map[string][]byte, kind string) map[string][]byte {
 		}
 	}
 	return out
+}
+
+// records returns the records of one kind with chunked values assembled; those
+// that cannot be are reported unreadable.
+func (s *Store) records(snap *engine.Snapshot, vals map[string][]byte, kind string) map[string][]byte {
+	recs := s.under(vals, kind+"/")
+	for id, raw := range recs {
+		if !isChunked(raw) {
+			continue
+		}
+		v, err := s.assemble(vals, s.key(kind, esc(id)), raw)
+		if err != nil {
+			snap.Unreadable = append(snap.Unreadable, engine.UnreadableRecord{Kind: kind, ID: id, Err: err.Error()})
+			delete(recs, id)
+			continue
+		}
+		recs[id] = v
+	}
+	return recs
 }
 
 func decodeAll[T any](snap *engine.Snapshot, kind string, recs map[string][]byte, decode func([]byte) (T, string, error)) map[string]T {
@@ -429,7 +456,7 @@ func (s *Store) Commit(ctx context.Context, expectIndex uint64, txn engine.Txn) 
 	if m.Index != expectIndex {
 		return 0, fmt.Errorf("consul store: commit: expected index %d, store is at %d: %w", expectIndex, m.Index, engine.ErrConflict)
 	}
-	ops, err := s.encode(ctx, txn)
+	ops, refs, err := s.encode(ctx, txn)
 	if err != nil {
 		return 0, fmt.Errorf("consul store: commit: %w", err)
 	}
@@ -459,6 +486,7 @@ func (s *Store) Commit(ctx context.Context, expectIndex uint64, txn engine.Txn) 
 		}
 		sh.setCache(&next, nm)
 		sh.orphans = false
+		sh.commitRefs(refs, txn.DeleteDeployments)
 		return next.Index, nil
 	}
 	if orphans {
@@ -466,87 +494,126 @@ func (s *Store) Commit(ctx context.Context, expectIndex uint64, txn engine.Txn) 
 	}
 	if err := s.commitJournal(ctx, &next, modify, ops); err != nil {
 		sh.setCache(nil, 0)
+		// Whether it landed is not known: read the references again.
+		sh.refsKnown = false
 		return 0, fmt.Errorf("consul store: commit: %w", err)
 	}
 	sh.orphans = false
+	sh.commitRefs(refs, txn.DeleteDeployments)
 	return next.Index, nil
 }
 
 // encode turns txn into key operations, history included.
-func (s *Store) encode(ctx context.Context, txn engine.Txn) ([]op, error) {
+func (s *Store) encode(ctx context.Context, txn engine.Txn) ([]op, map[string]map[string][32]byte, error) {
+	if err := s.knowRefs(ctx); err != nil {
+		return nil, nil, err
+	}
 	var ops []op
-	put := func(kind, id string, v any) error {
+	marshal := func(kind, id string, v any) ([]byte, error) {
 		if id == "" {
-			return fmt.Errorf("put %s with an empty id", kind)
+			return nil, fmt.Errorf("put %s with an empty id", kind)
 		}
 		data, err := json.Marshal(v)
 		if err != nil {
-			return fmt.Errorf("encode %s %q: %w", kind, id, err)
+			return nil, fmt.Errorf("encode %s %q: %w", kind, id, err)
 		}
-		packed := s.pack(data)
-		if len(packed) > maxValue {
-			return fmt.Errorf("%s %q is %d bytes stored, over the %d-byte limit of a Consul value", kind, id, len(packed), maxValue)
-		}
-		ops = append(ops, op{Key: s.key(kind, esc(id)), Value: packed})
-		return nil
+		return data, nil
 	}
+	written := map[string][32]byte{}
 	for i, a := range txn.PutApps {
 		if a == nil {
-			return nil, fmt.Errorf("PutApps[%d] is nil", i)
+			return nil, nil, fmt.Errorf("PutApps[%d] is nil", i)
 		}
-		if err := put("apps", a.ID, a); err != nil {
-			return nil, err
-		}
-		hist, err := s.history(ctx, a, ops[len(ops)-1].Value)
+		data, err := marshal("apps", a.ID, a)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
+		}
+		packed := s.pack(data)
+		ops = append(ops, s.setOps(s.key("apps", esc(a.ID)), packed, true)...)
+		hist, err := s.history(ctx, a, data, packed, written)
+		if err != nil {
+			return nil, nil, err
 		}
 		ops = append(ops, hist...)
 	}
 	for _, id := range txn.DeleteApps {
-		ops = append(ops, op{Key: s.key("apps", esc(id)), Delete: true})
+		ops = append(ops, s.deleteOps(s.key("apps", esc(id)))...)
 	}
 	for i, t := range txn.PutTasks {
 		if t == nil {
-			return nil, fmt.Errorf("PutTasks[%d] is nil", i)
+			return nil, nil, fmt.Errorf("PutTasks[%d] is nil", i)
 		}
-		if err := put("tasks", t.ID, t); err != nil {
-			return nil, err
+		data, err := marshal("tasks", t.ID, t)
+		if err != nil {
+			return nil, nil, err
 		}
+		// Tasks are small (bounded by the engine's limits) and the hot path:
+		// one value each, never chunked.
+		packed := s.pack(data)
+		if len(packed) > maxValue {
+			return nil, nil, fmt.Errorf("task %q is %d bytes stored, over the %d-byte limit of a Consul value", t.ID, len(packed), maxValue)
+		}
+		ops = append(ops, op{Key: s.key("tasks", esc(t.ID)), Value: packed})
 	}
 	for _, id := range txn.DeleteTasks {
 		ops = append(ops, op{Key: s.key("tasks", esc(id)), Delete: true})
 	}
+	refs := map[string]map[string][32]byte{}
 	for i, d := range txn.PutDeployments {
 		if d == nil {
-			return nil, fmt.Errorf("PutDeployments[%d] is nil", i)
+			return nil, nil, fmt.Errorf("PutDeployments[%d] is nil", i)
 		}
-		if err := put("deployments", d.ID, d); err != nil {
-			return nil, err
+		rec, keys, err := s.slim(ctx, d, written)
+		if err != nil {
+			return nil, nil, err
 		}
+		data, err := marshal("deployments", d.ID, rec)
+		if err != nil {
+			return nil, nil, err
+		}
+		ops = append(ops, s.setOps(s.key("deployments", esc(d.ID)), s.pack(data), true)...)
+		refs[d.ID] = keys
 	}
 	for _, id := range txn.DeleteDeployments {
-		ops = append(ops, op{Key: s.key("deployments", esc(id)), Delete: true})
+		ops = append(ops, s.deleteOps(s.key("deployments", esc(id)))...)
 	}
-	return ops, nil
+	return ops, refs, nil
 }
 
 // history returns the operations that record a put app's version, following
 // engine.Store's rules: an id created anew drops the old history; the newest
-// MaxAppVersions are kept.
-func (s *Store) history(ctx context.Context, a *engine.App, value []byte) ([]op, error) {
+// MaxAppVersions are kept — and, beyond them, the versions stored deployments
+// refer to. data is the app's JSON, packed its stored value; written collects
+// the recorded versions' hashes.
+func (s *Store) history(ctx context.Context, a *engine.App, data, packed []byte, written map[string][32]byte) ([]op, error) {
+	sh := s.shared
 	dir := s.key("versions", esc(a.ID)) + "/"
 	q := (&api.QueryOptions{RequireConsistent: true}).WithContext(ctx)
-	cur, _, err := s.shared.kv.Get(s.key("apps", esc(a.ID)), q)
+	cur, _, err := sh.kv.Get(s.key("apps", esc(a.ID)), q)
 	if err != nil {
 		return nil, fmt.Errorf("read app %q: %w", a.ID, err)
 	}
 	var ops []op
 	var versions []string
-	if cur == nil {
-		ops = append(ops, op{Key: dir, Tree: true})
+	if cur == nil || sh.referencedUnder(dir) {
+		keys, _, err := sh.kv.Keys(dir, "", q)
+		if err != nil {
+			return nil, fmt.Errorf("read app %q versions: %w", a.ID, err)
+		}
+		for _, k := range keys {
+			rest := strings.TrimPrefix(k, dir)
+			v, err := url.PathUnescape(rest)
+			if err != nil || rest == "" || strings.Contains(rest, "/") {
+				continue
+			}
+			if cur == nil && sh.refs[k] == nil {
+				ops = append(ops, s.deleteOps(k)...) // created anew: the old history goes
+				continue
+			}
+			versions = append(versions, v)
+		}
 	} else {
-		keys, _, err := s.shared.kv.Keys(dir, "", q)
+		keys, _, err := sh.kv.Keys(dir, "", q)
 		if err != nil {
 			return nil, fmt.Errorf("read app %q versions: %w", a.ID, err)
 		}
@@ -560,7 +627,13 @@ func (s *Store) history(ctx context.Context, a *engine.App, value []byte) ([]op,
 	if a.Version == "" {
 		return ops, nil
 	}
-	ops = append(ops, op{Key: dir + esc(a.Version), Value: value})
+	key := s.versionKey(a.ID, a.Version)
+	sum := sha256.Sum256(data)
+	if r := sh.refs[key]; r != nil && r.sum != sum {
+		return nil, fmt.Errorf("app %q version %q is recorded with other content, and a deployment refers to it: an app's version must change with its content", a.ID, a.Version)
+	}
+	ops = append(ops, s.setOps(key, packed, true)...)
+	written[key] = sum
 	found := false
 	for _, v := range versions {
 		found = found || v == a.Version
@@ -571,7 +644,9 @@ func (s *Store) history(ctx context.Context, a *engine.App, value []byte) ([]op,
 	if len(versions) > engine.MaxAppVersions {
 		engine.SortVersionsNewestFirst(versions)
 		for _, v := range versions[engine.MaxAppVersions:] {
-			ops = append(ops, op{Key: dir + esc(v), Delete: true})
+			if k := s.versionKey(a.ID, v); sh.refs[k] == nil {
+				ops = append(ops, s.deleteOps(k)...)
+			}
 		}
 	}
 	return ops, nil
@@ -755,8 +830,19 @@ func (s *Store) versionsView(ctx context.Context, id string) (map[string][]byte,
 		return nil, err
 	}
 	vals := map[string][]byte{}
+	chunked := false
 	for _, p := range pairs {
 		vals[p.Key] = p.Value
+		chunked = chunked || isChunked(p.Value)
+	}
+	if chunked {
+		chunks, err := s.list(ctx, s.key("chunks", "versions", esc(id))+"/")
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range chunks {
+			vals[k] = v
+		}
 	}
 	mkv, _, err := s.shared.kv.Get(s.key("meta"), q)
 	if err != nil {
@@ -783,9 +869,13 @@ func (s *Store) versionsView(ctx context.Context, id string) (map[string][]byte,
 	for k, v := range vals {
 		if rest, ok := strings.CutPrefix(k, dir); ok && rest != "" && !strings.Contains(rest, "/") {
 			ver, err := url.PathUnescape(rest)
-			if err == nil {
-				out[ver] = v
+			if err != nil {
+				continue
 			}
+			if v, err = s.assemble(vals, k, v); err != nil {
+				return nil, fmt.Errorf("version %q: %w", ver, err)
+			}
+			out[ver] = v
 		}
 	}
 	return out, nil
