@@ -7,7 +7,9 @@
 //	apps/<id>                  Marathon app JSON
 //	versions/<id>/<version>    the app's history (the newest engine.MaxAppVersions)
 //	tasks/<id>                 task JSON
-//	deployments/<id>           deployment JSON
+//	deployments/<id>           deployment JSON, its apps as references to versions/
+//	                           where recorded (see large.go)
+//	chunks/<record path>/<i>   the parts of a value larger than one Consul value
 //	journal/<n>/<i>            the parts of a large commit (see below)
 //
 // Ids and versions are path-escaped (url.PathEscape), so "/shop/api" is the single
