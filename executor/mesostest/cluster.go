@@ -413,7 +413,10 @@ func (c *Cluster) WaitAgents() {
 			if a.PID() == 0 {
 				continue
 			}
-			if !active[net.JoinHostPort(a.IP, strconv.Itoa(a.Port))] {
+			// Registered means the master lists it active and the agent has
+			// checkpointed the id it was given: killed before that, it would
+			// come back as a new agent.
+			if !active[net.JoinHostPort(a.IP, strconv.Itoa(a.Port))] || !a.checkpointed() {
 				missing = append(missing, a.IP)
 			}
 		}
@@ -423,6 +426,15 @@ func (c *Cluster) WaitAgents() {
 	if err != nil {
 		c.t.Fatalf("mesostest: agents not registered: %v (%s)\n%s", err, last, c.logTails())
 	}
+}
+
+// checkpointed reports whether the agent has checkpointed the agent info (its
+// id) the master gave it: <work_dir>/meta/slaves/latest/slave.info, written
+// (atomically, by rename) when the agent handles its registration, which is
+// after the master lists it active.
+func (a *Agent) checkpointed() bool {
+	fi, err := os.Stat(filepath.Join(a.WorkDir, "meta", "slaves", "latest", "slave.info"))
+	return err == nil && fi.Size() > 0
 }
 
 // KillAgent kills agent i with SIGKILL, as a crash: its executors and tasks keep
