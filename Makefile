@@ -8,8 +8,14 @@ BENCHTIME ?= 1s
 
 all: build
 
+# The version comes from git (the nearest tag without its "v"; without a tag,
+# 0.1.0-dev+<commit>) and is set in the one place that holds it, internal/version;
+# `go build` alone says 0.1.0-dev.
+VERSION ?= $(shell v=$$(git describe --tags --dirty 2>/dev/null) && echo $${v\#v} || echo 0.1.0-dev+$$(git rev-parse --short HEAD 2>/dev/null || echo unknown))
+LDFLAGS := -X github.com/stride-run/stride/internal/version.Version=$(VERSION)
+
 build:
-	$(GO) build -o bin/stride ./cmd/stride
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/stride ./cmd/stride
 
 # Every test: formatting, vet, unit/integration tests, and the examples validate.
 test: fmt-check vet unit examples

@@ -131,13 +131,13 @@ func (e *Executor) apply(ctx context.Context, req ApplyRequest) (*engine.Plan, *
 		delete(e.deployments, id)
 		cancelled.Status = engine.DeploymentCancelled
 		e.remember(cancelled)
-		e.bus.Publish("deployment_failed", now, map[string]any{"id": id, "plan": marathonPlan(cancelled), "reason": "superseded by deployment " + dep.ID})
+		e.bus.Publish(EventDeploymentFailed, now, map[string]any{"id": id, "plan": marathonPlan(cancelled), "reason": "superseded by deployment " + dep.ID})
 	}
 	for _, id := range txn.DeleteApps {
 		delete(e.apps, id)
 		delete(e.delays, id)
 		e.release(id)
-		e.bus.Publish("app_terminated_event", now, map[string]any{"appId": id})
+		e.bus.Publish(EventAppTerminated, now, map[string]any{"appId": id})
 	}
 	for _, a := range txn.PutApps {
 		e.apps[a.ID] = a
@@ -147,8 +147,8 @@ func (e *Executor) apply(ctx context.Context, req ApplyRequest) (*engine.Plan, *
 	e.deployments[dep.ID] = dep
 	e.viewDirty = true
 	e.logf("deployment %s started: %d change(s) in %d step(s)", dep.ID, len(plan.Changes), len(plan.Steps))
-	e.bus.Publish("group_change_success", now, map[string]any{"groupId": "/", "version": version})
-	e.bus.Publish("deployment_info", now, map[string]any{"plan": marathonPlan(dep), "currentStep": marathonStep(plan.Steps[0])})
+	e.bus.Publish(EventGroupChangeSuccess, now, map[string]any{"groupId": "/", "version": version})
+	e.bus.Publish(EventDeploymentInfo, now, map[string]any{"plan": marathonPlan(dep), "currentStep": marathonStep(plan.Steps[0])})
 	e.publish()
 	return plan, dep, nil
 }
@@ -195,7 +195,7 @@ func (e *Executor) Cancel(ctx context.Context, id string) error {
 		}
 		delete(e.deployments, id)
 		e.remember(&cp)
-		e.bus.Publish("deployment_failed", e.cfg.Now(), map[string]any{"id": id, "plan": marathonPlan(&cp), "reason": "cancelled"})
+		e.bus.Publish(EventDeploymentFailed, e.cfg.Now(), map[string]any{"id": id, "plan": marathonPlan(&cp), "reason": "cancelled"})
 		e.publish()
 	}); derr != nil {
 		return derr

@@ -6,6 +6,38 @@ import (
 	"time"
 )
 
+// Event types the executor publishes: Marathon's eventType names, and Stride's own
+// (Marathon clients drop types they do not know).
+const (
+	// EventStatusUpdate: a task changed state (Marathon's status_update_event).
+	EventStatusUpdate = "status_update_event"
+	// EventHealthStatusChanged: a task became healthy or unhealthy.
+	EventHealthStatusChanged = "health_status_changed_event"
+	// EventFailedHealthCheck: one health check of a task failed.
+	EventFailedHealthCheck = "failed_health_check_event"
+	// EventUnhealthyInstanceKill: a task is killed for failing its health checks.
+	EventUnhealthyInstanceKill = "unhealthy_instance_kill_event"
+	// EventSchedulerRegistered: the framework subscribed to the Mesos master.
+	EventSchedulerRegistered = "scheduler_registered_event"
+	// EventSchedulerDisconnected: the subscription to the Mesos master ended.
+	EventSchedulerDisconnected = "scheduler_disconnected_event"
+	// EventDeploymentInfo: a deployment started, or moved to its next step.
+	EventDeploymentInfo = "deployment_info"
+	// EventDeploymentStepSuccess: a step of a deployment is done.
+	EventDeploymentStepSuccess = "deployment_step_success"
+	// EventDeploymentSuccess: a deployment finished.
+	EventDeploymentSuccess = "deployment_success"
+	// EventDeploymentFailed: a deployment failed or was cancelled or superseded.
+	EventDeploymentFailed = "deployment_failed"
+	// EventGroupChangeSuccess: the desired state changed (an apply).
+	EventGroupChangeSuccess = "group_change_success"
+	// EventAppTerminated: an app was destroyed.
+	EventAppTerminated = "app_terminated_event"
+	// EventInstancesUnplaced is Stride's own: instances of an app could not be
+	// placed on the offers, with the reason.
+	EventInstancesUnplaced = "instances_unplaced_event"
+)
+
 // Event is one Marathon-style event: EventType is Marathon's eventType name, Data
 // the payload (which also carries "eventType" and "timestamp" when encoded).
 type Event struct {

@@ -33,7 +33,7 @@ func (e *Executor) onSubscribed(ctx context.Context, frameworkID string) {
 	}
 	e.connected, e.suppressed = true, false
 	e.logf("subscribed to Mesos as framework %s", frameworkID)
-	e.bus.Publish("scheduler_registered_event", e.cfg.Now(), map[string]any{"frameworkId": frameworkID, "master": ""})
+	e.bus.Publish(EventSchedulerRegistered, e.cfg.Now(), map[string]any{"frameworkId": frameworkID, "master": ""})
 	e.reconcile(ctx)
 	e.viewDirty = true
 }
@@ -66,7 +66,7 @@ func (e *Executor) Disconnected(ctx context.Context, err error) {
 	e.post(func() {
 		e.connected = false
 		e.viewDirty = true
-		e.bus.Publish("scheduler_disconnected_event", e.cfg.Now(), map[string]any{"message": errString(err)})
+		e.bus.Publish(EventSchedulerDisconnected, e.cfg.Now(), map[string]any{"message": errString(err)})
 	})
 }
 
@@ -142,7 +142,7 @@ func (e *Executor) handleUpdate(ctx context.Context, st mesos.TaskStatus) {
 	if st.Healthy != nil {
 		healthy := *st.Healthy
 		if healthy != t.mesosHealthy {
-			e.bus.Publish("health_status_changed_event", now, map[string]any{
+			e.bus.Publish(EventHealthStatusChanged, now, map[string]any{
 				"appId": t.AppID, "taskId": t.ID, "instanceId": t.ID, "version": t.Version, "alive": healthy,
 			})
 		}
@@ -156,7 +156,7 @@ func (e *Executor) handleUpdate(ctx context.Context, st mesos.TaskStatus) {
 	t.State = state
 	e.viewDirty = true
 	if prev != state {
-		e.bus.Publish("status_update_event", now, map[string]any{
+		e.bus.Publish(EventStatusUpdate, now, map[string]any{
 			"slaveId": t.SlaveID, "taskId": t.ID, "taskStatus": state, "message": t.Message,
 			"appId": t.AppID, "host": t.Host, "ipAddresses": t.IPAddresses, "ports": t.Ports, "version": t.Version,
 		})
@@ -290,7 +290,7 @@ func (e *Executor) handleOffers(ctx context.Context, offers []mesos.Offer) {
 			if prev := e.unplaced[r.App.ID]; prev == nil || prev.Message != un.Message {
 				e.logf("%s: %s", r.App.ID, un.Message)
 				// Stride's own event type; Marathon clients drop types they do not know.
-				e.bus.Publish("instances_unplaced_event", now, map[string]any{
+				e.bus.Publish(EventInstancesUnplaced, now, map[string]any{
 					"appId": r.App.ID, "count": un.Count, "agentsConsidered": un.AgentsConsidered, "reason": un.Message,
 				})
 			}

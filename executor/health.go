@@ -187,7 +187,7 @@ func (e *Executor) healthResult(taskID string, idx int, hc engine.HealthCheck, c
 		h.lastSuccess = now
 		if !wasAlive {
 			e.viewDirty = true
-			e.bus.Publish("health_status_changed_event", now, map[string]any{
+			e.bus.Publish(EventHealthStatusChanged, now, map[string]any{
 				"appId": t.AppID, "taskId": t.ID, "instanceId": t.ID, "version": t.Version, "alive": true,
 			})
 		}
@@ -210,16 +210,16 @@ func (e *Executor) healthResult(taskID string, idx int, hc engine.HealthCheck, c
 	h.consecutiveFailures++
 	h.lastFailure, h.lastFailureCause = now, cause
 	e.viewDirty = true
-	e.bus.Publish("failed_health_check_event", now, map[string]any{
+	e.bus.Publish(EventFailedHealthCheck, now, map[string]any{
 		"appId": t.AppID, "taskId": t.ID, "instanceId": t.ID, "healthCheck": hc, "version": t.Version,
 	})
 	if wasAlive {
-		e.bus.Publish("health_status_changed_event", now, map[string]any{
+		e.bus.Publish(EventHealthStatusChanged, now, map[string]any{
 			"appId": t.AppID, "taskId": t.ID, "instanceId": t.ID, "version": t.Version, "alive": false,
 		})
 	}
 	if hc.MaxConsecutiveFailures > 0 && h.consecutiveFailures >= hc.MaxConsecutiveFailures {
-		e.bus.Publish("unhealthy_instance_kill_event", now, map[string]any{
+		e.bus.Publish(EventUnhealthyInstanceKill, now, map[string]any{
 			"appId": t.AppID, "taskId": t.ID, "instanceId": t.ID, "version": t.Version,
 			"reason": cause, "host": t.Host, "slaveId": t.SlaveID,
 		})

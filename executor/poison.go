@@ -159,7 +159,7 @@ func (e *Executor) failDeployment(ctx context.Context, d *engine.Deployment, rea
 	e.remember(cp)
 	e.viewDirty = true
 	e.logf("deployment %s failed: %s", d.ID, reason)
-	e.bus.Publish("deployment_failed", e.cfg.Now(), map[string]any{"id": d.ID, "plan": marathonPlan(cp), "reason": reason})
+	e.bus.Publish(EventDeploymentFailed, e.cfg.Now(), map[string]any{"id": d.ID, "plan": marathonPlan(cp), "reason": reason})
 }
 
 // guard runs fn and turns a panic into an error carrying the panic value; the

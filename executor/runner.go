@@ -383,14 +383,14 @@ func (e *Executor) advanceDeployment(ctx context.Context, dep *engine.Deployment
 		if !e.stepDone(dep) {
 			break
 		}
-		e.bus.Publish("deployment_step_success", e.cfg.Now(), map[string]any{
+		e.bus.Publish(EventDeploymentStepSuccess, e.cfg.Now(), map[string]any{
 			"plan": marathonPlan(dep), "currentStep": marathonStep(dep.Plan.Steps[dep.CurrentStep]),
 		})
 		dep.CurrentStep++
 		moved = true
 		if dep.CurrentStep < len(dep.Plan.Steps) {
 			e.logf("deployment %s: step %d/%d", dep.ID, dep.CurrentStep+1, len(dep.Plan.Steps))
-			e.bus.Publish("deployment_info", e.cfg.Now(), map[string]any{
+			e.bus.Publish(EventDeploymentInfo, e.cfg.Now(), map[string]any{
 				"plan": marathonPlan(dep), "currentStep": marathonStep(dep.Plan.Steps[dep.CurrentStep]),
 			})
 		}
@@ -412,7 +412,7 @@ func (e *Executor) advanceDeployment(ctx context.Context, dep *engine.Deployment
 		delete(e.deployments, id)
 		e.remember(dep)
 		e.logf("deployment %s succeeded", dep.ID)
-		e.bus.Publish("deployment_success", e.cfg.Now(), map[string]any{"id": dep.ID, "plan": marathonPlan(dep)})
+		e.bus.Publish(EventDeploymentSuccess, e.cfg.Now(), map[string]any{"id": dep.ID, "plan": marathonPlan(dep)})
 	}
 }
 

@@ -345,35 +345,11 @@ func serviceVal(s *engine.Service) any {
 	return m
 }
 
-// Paths.
-
-// indexPath returns prefix[i].
-func indexPath(prefix string, i int) string {
-	return prefix + "[" + strconv.Itoa(i) + "]"
-}
-
-// keyPath returns prefix.key, or prefix["key"] when key is not a plain name
-// (letters, digits, '_' and '-'), so that paths stay unambiguous:
-// labels.team, labels["com.example/owner"].
-func keyPath(prefix, key string) string {
-	if plainKey(key) {
-		return prefix + "." + key
-	}
-	return prefix + "[" + strconv.Quote(key) + "]"
-}
-
-func plainKey(k string) bool {
-	if k == "" {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
+// Paths: one spelling everywhere (engine/path.go).
+var (
+	indexPath = engine.FieldPathIndex
+	keyPath   = engine.FieldPathKey
+)
 
 // comparePaths orders field paths byte-wise, except that list indices compare as
 // numbers: healthChecks[2] < healthChecks[10].

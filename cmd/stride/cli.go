@@ -11,10 +11,8 @@ import (
 	"strings"
 
 	"github.com/stride-run/stride/cmd/stride/internal/view"
+	"github.com/stride-run/stride/internal/version"
 )
-
-// Version is Stride's version, set at build time with -ldflags "-X main.Version=...".
-var Version = "0.1.0-dev"
 
 // Exit codes.
 const (
@@ -95,7 +93,7 @@ func (c *cli) usage(w io.Writer) {
 }
 
 func (c *cli) version([]string) int {
-	fmt.Fprintf(c.stdout, "Stride v%s\n", Version)
+	fmt.Fprintf(c.stdout, "Stride v%s\n", version.Version)
 	return exitOK
 }
 

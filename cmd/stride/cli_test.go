@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/stride-run/stride/engine"
+	"github.com/stride-run/stride/internal/version"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files of the CLI tests")
@@ -136,7 +137,7 @@ func TestPlanOutFile(t *testing.T) {
 	if sp.StateSerial != 42 || sp.Plan == nil || sp.Plan.StateSerial != 42 {
 		t.Errorf("state serial: file %d, plan %v; want 42", sp.StateSerial, sp.Plan)
 	}
-	if sp.FormatVersion != engine.PlanFormatVersion || sp.StrideVersion != Version {
+	if sp.FormatVersion != engine.PlanFormatVersion || sp.StrideVersion != version.Version {
 		t.Errorf("versions: %q %q", sp.FormatVersion, sp.StrideVersion)
 	}
 	if sp.Spec == nil || sp.Spec.Scope != "/shop" || len(sp.Spec.Apps) != 6 {

@@ -13,6 +13,7 @@ import (
 	"github.com/stride-run/stride/cmd/stride/internal/view"
 	"github.com/stride-run/stride/engine"
 	"github.com/stride-run/stride/executor/api"
+	"github.com/stride-run/stride/internal/version"
 	"github.com/stride-run/stride/planner"
 )
 
@@ -144,7 +145,7 @@ func (c *cli) serverAddress(flagValue string) string {
 func savePlan(name string, spec *engine.Spec, p *engine.Plan, destroy bool) error {
 	sp := engine.SavedPlan{
 		FormatVersion: engine.PlanFormatVersion,
-		StrideVersion: Version,
+		StrideVersion: version.Version,
 		StateSerial:   p.StateSerial,
 		Spec:          spec,
 		Destroy:       destroy,

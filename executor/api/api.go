@@ -27,10 +27,8 @@ import (
 
 	"github.com/stride-run/stride/engine"
 	"github.com/stride-run/stride/executor"
+	"github.com/stride-run/stride/internal/version"
 )
-
-// Version is Stride's version, reported by /v2/info.
-var Version = "0.1.0"
 
 // Backend is what the API needs from the executor. *executor.Executor implements
 // it. View and Bus must not block; the other methods may wait on the executor's
@@ -392,7 +390,7 @@ func (s *Server) getInfo(w http.ResponseWriter, r *http.Request) {
 		leader = ""
 	}
 	writeJSON(w, http.StatusOK, info{
-		Name: "stride", Version: Version, Buildref: "unknown", Elected: elected,
+		Name: "stride", Version: version.Version, Buildref: "unknown", Elected: elected,
 		Leader: leader, FrameworkID: v.FrameworkID,
 		MarathonConfig: marathonConfig{
 			Checkpoint: true, Executor: "//cmd", FailoverTimeout: 604800, FrameworkName: "stride",
@@ -403,7 +401,7 @@ func (s *Server) getInfo(w http.ResponseWriter, r *http.Request) {
 		},
 		ZookeeperConfig: zookeeperConfig{ZKTimeout: 10000, ZKSessionTimeout: 10000, ZKMaxVersions: 50},
 		HTTPConfig:      httpConfig{HTTPPort: p},
-		Stride:          strideInfo{Version: Version, StateSerial: v.Serial, DataDir: s.info.DataDir, MesosConnected: v.Connected},
+		Stride:          strideInfo{Version: version.Version, StateSerial: v.Serial, DataDir: s.info.DataDir, MesosConnected: v.Connected},
 	})
 }
 

@@ -14,6 +14,9 @@ import (
 // proxies do not close it.
 const keepAlive = 15 * time.Second
 
+// eventStreamAttached is the type of the first frame of every stream (Marathon's).
+const eventStreamAttached = "event_stream_attached"
+
 // events is GET /v2/events, Marathon's server-sent event stream (§4.9):
 //
 //	event: <eventType>\ndata: <one-line JSON>\n\n
@@ -67,7 +70,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var buf []byte
-	if keep("event_stream_attached") {
+	if keep(eventStreamAttached) {
 		host, _, err := net.SplitHostPort(r.RemoteAddr)
 		if err != nil {
 			host = r.RemoteAddr
@@ -76,8 +79,8 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			EventType     string `json:"eventType"`
 			Timestamp     string `json:"timestamp"`
 			RemoteAddress string `json:"remoteAddress"`
-		}{"event_stream_attached", executor.FormatTime(s.now()), host})
-		buf = appendFrame(buf[:0], 0, "event_stream_attached", data)
+		}{eventStreamAttached, executor.FormatTime(s.now()), host})
+		buf = appendFrame(buf[:0], 0, eventStreamAttached, data)
 		if _, err := w.Write(buf); err != nil {
 			return
 		}

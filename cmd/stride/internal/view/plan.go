@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 
 	"github.com/stride-run/stride/engine"
@@ -290,11 +289,7 @@ func flatten(path string, v any, out *[]leaf) {
 			*out = append(*out, leaf{path, "{}"})
 		}
 		for i, k := range t.keys {
-			p := k
-			if path != "" {
-				p = path + "." + k
-			}
-			flatten(p, t.vals[i], out)
+			flatten(engine.FieldPathKey(path, k), t.vals[i], out)
 		}
 	case []any:
 		if len(t) == 0 {
@@ -306,7 +301,7 @@ func flatten(path string, v any, out *[]leaf) {
 			return
 		}
 		for i, e := range t {
-			flatten(path+"["+strconv.Itoa(i)+"]", e, out)
+			flatten(engine.FieldPathIndex(path, i), e, out)
 		}
 	default:
 		*out = append(*out, leaf{path, formatValue(t)})
