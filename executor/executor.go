@@ -114,7 +114,6 @@ type Executor struct {
 	viewDirty   bool
 	lastView    time.Time
 	health      *healthRunner
-	seed        int64
 	// decideHook, when set (tests), runs first in decideApp: a way to make one
 	// app's handling panic.
 	decideHook func(appID string)
@@ -248,7 +247,6 @@ func New(ctx context.Context, cfg Config) (*Executor, error) {
 		quarantined: map[string]string{},
 		agents:      map[string]agentInfo{},
 		dirtyTasks:  map[string]bool{},
-		seed:        cfg.Now().UnixNano(),
 	}
 	e.health = newHealthRunner(e)
 	if err := e.load(ctx); err != nil {

@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 
 	"github.com/stride-run/stride/engine"
+	"github.com/stride-run/stride/executor/scheduler"
 	"github.com/stride-run/stride/planner"
 )
 
@@ -430,5 +432,33 @@ func TestDrainRunsBeforeTheKill(t *testing.T) {
 	}
 	if len(h.mesos.killed) != 4 || len(drained) != 2 {
 		t.Fatalf("after the kill retry: killed %v, drained %v (want each drained once)", h.mesos.killed, drained)
+	}
+}
+
+// TestPlacementReplaysFromDeploymentID checks that a deployment's placements are
+// seeded from its id: Match run again on the same offers with
+// scheduler.SeedOf(deployment id) puts the instances on the same agents.
+func TestPlacementReplaysFromDeploymentID(t *testing.T) {
+	for _, instances := range []int{1, 3, 7} {
+		t.Run(fmt.Sprint(instances), func(t *testing.T) {
+			h := newHarness(t)
+			app := testApp("/web", instances, "sleep 100")
+			dep := h.apply(spec(app))
+			offers := h.makeOffers(20)
+			h.e.handleOffers(h.ctx, offers)
+			var got []string
+			for _, ti := range h.mesos.launched {
+				got = append(got, ti.AgentID.Value)
+			}
+			res := scheduler.Match(offers, []scheduler.Request{{App: h.e.apps["/web"], Count: instances}},
+				scheduler.Options{Seed: scheduler.SeedOf(dep.ID), Roles: []string{"*"}})
+			var want []string
+			for _, p := range res.Placements[0] {
+				want = append(want, p.AgentID)
+			}
+			if len(got) != instances || !slices.Equal(got, want) {
+				t.Fatalf("launched on %v, replay places on %v", got, want)
+			}
+		})
 	}
 }

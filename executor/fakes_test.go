@@ -191,6 +191,11 @@ func (h *harness) restart() {
 // offer sends one offer per agent (agents 1..n, each 8 cpus, 8 GiB), allocated
 // to the "*" role as a multi-role master does.
 func (h *harness) offer(agents int) {
+	h.e.handleOffers(h.ctx, h.makeOffers(agents))
+}
+
+// makeOffers returns the offers offer sends.
+func (h *harness) makeOffers(agents int) []mesos.Offer {
 	role := "*"
 	alloc := &mesos.Resource_AllocationInfo{Role: &role}
 	var offers []mesos.Offer
@@ -207,7 +212,7 @@ func (h *harness) offer(agents int) {
 			Attributes: []mesos.Attribute{{Name: "rack_id", Type: mesos.TEXT, Text: &mesos.Value_Text{Value: fmt.Sprintf("rack-%d", i%2+1)}}},
 		})
 	}
-	h.e.handleOffers(h.ctx, offers)
+	return offers
 }
 
 // status delivers a status update for a task.

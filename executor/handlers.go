@@ -243,7 +243,7 @@ func (e *Executor) handleOffers(ctx context.Context, offers []mesos.Offer) {
 	for _, o := range offers {
 		e.agents[o.AgentID.Value] = agentInfo{hostname: o.Hostname, attributes: scheduler.Attributes(o.Attributes)}
 	}
-	reqs, launchApps := e.pendingRequests()
+	reqs, launchApps, seed := e.pendingRequests()
 	ids := make([]string, len(offers))
 	for i, o := range offers {
 		ids[i] = o.ID.Value
@@ -253,8 +253,7 @@ func (e *Executor) handleOffers(ctx context.Context, offers []mesos.Offer) {
 		e.setSuppressed(ctx, true)
 		return
 	}
-	e.seed++
-	res := scheduler.Match(offers, reqs, scheduler.Options{Seed: e.seed, Roles: e.cfg.Roles})
+	res := scheduler.Match(offers, reqs, scheduler.Options{Seed: seed, Roles: e.cfg.Roles})
 
 	byOffer := map[string][]mesos.TaskInfo{}
 	var txn engine.Txn

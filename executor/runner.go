@@ -40,6 +40,10 @@ type decisions struct {
 	reqs       []scheduler.Request
 	launchApps map[string]*engine.App
 	kills      map[*taskState]string
+	// seedKeys holds, per request, what its placements are seeded from: the id of
+	// the deployment that launches them, or "<app id>@<version>" for an app kept
+	// at its instance count outside any deployment.
+	seedKeys []string
 }
 
 // decide computes, for every app, how many instances to launch and which tasks to
@@ -103,6 +107,10 @@ func (e *Executor) decideApp(d *decisions, id string, tasks []*taskState, active
 	}
 	var spec *engine.App
 	launch := 0
+	seedKey := ""
+	if ac, ok := active[id]; ok {
+		seedKey = ac.dep.ID
+	}
 	if ac, ok := active[id]; ok && ac.current {
 		spec = e.apps[id]
 		var kills map[*taskState]string
@@ -135,6 +143,10 @@ func (e *Executor) decideApp(d *decisions, id string, tasks []*taskState, active
 		req := scheduler.Request{App: spec, Count: launch, Running: e.running(tasks)}
 		d.reqs = append(d.reqs, req)
 		d.launchApps[id] = spec
+		if seedKey == "" {
+			seedKey = id + "@" + spec.Version
+		}
+		d.seedKeys = append(d.seedKeys, seedKey)
 	}
 }
 
@@ -150,10 +162,17 @@ func (e *Executor) running(tasks []*taskState) []scheduler.Running {
 	return out
 }
 
-// pendingRequests returns what should be launched on the next offers.
-func (e *Executor) pendingRequests() ([]scheduler.Request, map[string]*engine.App) {
+// pendingRequests returns what should be launched on the next offers, and the
+// placement seed for them: derived from the deployment (or app version) of the
+// first request, so that a placement can be replayed from the offers and the
+// deployment id alone (scheduler.SeedOf).
+func (e *Executor) pendingRequests() ([]scheduler.Request, map[string]*engine.App, int64) {
 	d := e.decide()
-	return d.reqs, d.launchApps
+	var seed int64
+	if len(d.seedKeys) > 0 {
+		seed = scheduler.SeedOf(d.seedKeys[0])
+	}
+	return d.reqs, d.launchApps, seed
 }
 
 // stepProgress is the rolling arithmetic of one change in the current step: how

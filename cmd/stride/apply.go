@@ -74,7 +74,9 @@ func (c *cli) destroy(args []string) int {
 // applyDir plans DIR against the server's state, shows the plan, asks, and applies
 // it pinned to the state serial it was made against.
 func (c *cli) applyDir(path string, af *applyFlags, question string) int {
-	p, spec, code := c.makePlan(path, &af.planFlags)
+	ctx, stop := signal.NotifyContext(c.ctx, os.Interrupt, syscall.SIGTERM)
+	p, spec, code := c.makePlan(ctx, path, &af.planFlags)
+	stop()
 	if p == nil {
 		return code
 	}

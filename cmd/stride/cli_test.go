@@ -2,13 +2,17 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stride-run/stride/engine"
 	"github.com/stride-run/stride/internal/version"
@@ -197,5 +201,47 @@ func TestReadmeExample(t *testing.T) {
 		if code != exitOK {
 			t.Errorf("README snippet %d does not validate:\n%s%s", i, stdout, stderr)
 		}
+	}
+}
+
+// TestPlanHonoursInterrupt: Ctrl-C while plan waits for a server that does not
+// answer ends it at once, with exit 1 and a message, instead of waiting for the
+// request's timeout.
+func TestPlanHonoursInterrupt(t *testing.T) {
+	arrived := make(chan struct{}, 1)
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
+		<-release
+	}))
+	defer srv.Close()
+	defer close(release)
+	dir, err := filepath.Abs("../../examples/hello-world")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, interrupt := context.WithCancel(context.Background())
+	var stdout, stderr bytes.Buffer
+	c := newCLI(strings.NewReader(""), &stdout, &stderr)
+	c.getenv = func(string) string { return "" }
+	c.ctx = ctx
+	done := make(chan int, 1)
+	go func() { done <- c.run([]string{"plan", "-no-color", "-address", srv.URL, dir}) }()
+	select {
+	case <-arrived:
+	case <-time.After(10 * time.Second):
+		t.Fatal("plan never asked the server")
+	}
+	interrupt()
+	select {
+	case code := <-done:
+		if code != exitError || !strings.Contains(stderr.String(), "interrupted: nothing was planned") || stdout.Len() != 0 {
+			t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("plan did not stop on the interrupt")
 	}
 }

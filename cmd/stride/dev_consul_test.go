@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/stride-run/stride/engine/store/consul/consultest"
 	strideapi "github.com/stride-run/stride/executor/api"
 	"github.com/stride-run/stride/executor/catalog"
+	"github.com/stride-run/stride/internal/freeports"
 )
 
 // `stride dev -consul ADDR` runs the embedded default with the cluster store:
@@ -28,8 +30,9 @@ func TestDevOnConsul(t *testing.T) {
 	dev := newCLI(strings.NewReader(""), &out, &out)
 	dev.ctx = ctx
 	done := make(chan int, 1)
+	dataDir, firstPort := t.TempDir(), strconv.Itoa(freeports.Range(t, 3000))
 	go func() {
-		done <- dev.run([]string{"dev", "-no-color", "-listen", addr, "-data-dir", t.TempDir(), "-first-port", "56000",
+		done <- dev.run([]string{"dev", "-no-color", "-listen", addr, "-data-dir", dataDir, "-first-port", firstPort,
 			"-consul", agent.HTTPAddr(), "-consul-prefix", prefix, "-flap-damping", "0", "../../examples/multi-tier"})
 	}()
 	client := strideapi.NewClient(addr)

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/stride-run/stride/executor/api"
 	"github.com/stride-run/stride/executor/mesostest"
+	"github.com/stride-run/stride/internal/freeports"
 )
 
 // With STRIDE_TEST_CLI=1 the test binary is the stride command (its arguments
@@ -141,8 +143,9 @@ func TestDevKilledKeepsTasks(t *testing.T) {
 	addr := freeAddr(t)
 	dataDir := t.TempDir()
 	example, _ := filepath.Abs("../../examples/multi-tier")
-	// Ports of its own: other packages' tests run stand-ins in parallel.
-	args := []string{"-no-color", "-listen", addr, "-data-dir", dataDir, "-first-port", "52000", example}
+	// Free ports of its own: other tests (and a stride dev on this machine) run
+	// tasks at the same time.
+	args := []string{"-no-color", "-listen", addr, "-data-dir", dataDir, "-first-port", strconv.Itoa(freeports.Range(t, 3000)), example}
 	client := api.NewClient(addr)
 	want := map[string]int{"/infra/db": 1, "/shop/api": 2, "/shop/web": 3}
 	type appState struct {
@@ -235,6 +238,54 @@ func TestDevKilledKeepsTasks(t *testing.T) {
 	for id, tk := range tasksBefore {
 		if processRuns(tk.PID) {
 			t.Errorf("task %s (pid %d) outlived stride dev", id, tk.PID)
+		}
+	}
+}
+
+// TestDevStopsTasksOnHangup: closing the terminal of a `stride dev` (SIGHUP)
+// stops its tasks as Ctrl-C does, instead of leaving them running with their
+// ports.
+func TestDevStopsTasksOnHangup(t *testing.T) {
+	addr := freeAddr(t)
+	dataDir := t.TempDir()
+	example, _ := filepath.Abs("../../examples/hello-world")
+	p := startDev(t, "-no-color", "-listen", addr, "-data-dir", dataDir, "-first-port", strconv.Itoa(freeports.Range(t, 3000)), example)
+	var tasks map[string]devTask
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if p.cmd.ProcessState != nil {
+			t.Fatalf("stride dev exited: %v", p.cmd.ProcessState)
+		}
+		running := map[string]devTask{}
+		if _, err := http.Get("http://" + addr + "/ping"); err == nil {
+			all, _ := standInTasks(t, addr)
+			for id, tk := range all {
+				if tk.State == "TASK_RUNNING" && tk.PID > 0 {
+					running[id] = tk
+				}
+			}
+		}
+		if len(running) == 2 {
+			tasks = running
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("hello-world not running in time: %v", running)
+		}
+		time.Sleep(100 * time.Millisecond) // polling interval
+	}
+	for _, tk := range tasks {
+		pid := tk.PID
+		t.Cleanup(func() { _ = syscall.Kill(-pid, syscall.SIGKILL) })
+	}
+
+	p.stop(syscall.SIGHUP)
+	if !p.cmd.ProcessState.Success() {
+		t.Errorf("stride dev did not stop cleanly on SIGHUP: %v\n%s", p.cmd.ProcessState, p.out.String())
+	}
+	for id, tk := range tasks {
+		if processRuns(tk.PID) {
+			t.Errorf("task %s (pid %d) outlived stride dev's SIGHUP", id, tk.PID)
 		}
 	}
 }

@@ -7,12 +7,14 @@ import (
 	"net"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stride-run/stride/executor/api"
+	"github.com/stride-run/stride/internal/freeports"
 )
 
 // syncBuffer is a bytes.Buffer safe for the concurrent writes of a running command.
@@ -60,9 +62,11 @@ func TestDevMultiTier(t *testing.T) {
 	dev.ctx = ctx
 	done := make(chan int, 1)
 	example, _ := filepath.Abs("../../examples/multi-tier")
+	// Free ports of its own: other tests (and a stride dev on this machine) run
+	// tasks at the same time.
+	firstPort := strconv.Itoa(freeports.Range(t, 3000))
 	go func() {
-		// Ports of its own: other packages' tests run stand-ins in parallel.
-		done <- dev.run([]string{"dev", "-no-color", "-listen", addr, "-data-dir", dataDir, "-first-port", "45000", example})
+		done <- dev.run([]string{"dev", "-no-color", "-listen", addr, "-data-dir", dataDir, "-first-port", firstPort, example})
 	}()
 
 	client := api.NewClient(addr)

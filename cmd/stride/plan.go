@@ -7,7 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/stride-run/stride/cmd/stride/internal/view"
@@ -55,7 +57,9 @@ func (c *cli) plan(args []string) int {
 	if err != nil {
 		return exitError
 	}
-	p, spec, code := c.makePlan(path, &pf)
+	ctx, stop := signal.NotifyContext(c.ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	p, spec, code := c.makePlan(ctx, path, &pf)
 	if p == nil {
 		return code
 	}
@@ -82,14 +86,24 @@ func (c *cli) plan(args []string) int {
 	return exitOK
 }
 
+// errInterrupted: Ctrl-C (or SIGTERM) came while planning.
+var errInterrupted = errors.New("interrupted: nothing was planned")
+
 // makePlan loads the configuration and the deployed state and plans. On failure
-// it has printed why and returns a nil plan and the exit code.
-func (c *cli) makePlan(path string, pf *planFlags) (*engine.Plan, *engine.Spec, int) {
+// it has printed why and returns a nil plan and the exit code. Ctrl-C (ctx done)
+// stops it at the next stage, and at once while it waits for the server.
+func (c *cli) makePlan(ctx context.Context, path string, pf *planFlags) (*engine.Plan, *engine.Spec, int) {
 	cfg, spec := c.loadConfig(path, &pf.configFlags)
 	if spec == nil {
 		return nil, nil, exitError
 	}
-	state, err := c.readState(pf)
+	if ctx.Err() != nil {
+		return nil, nil, c.errorf(pf.noColor, "%v", errInterrupted)
+	}
+	state, err := c.readState(ctx, pf)
+	if ctx.Err() != nil {
+		return nil, nil, c.errorf(pf.noColor, "%v", errInterrupted)
+	}
 	if err != nil {
 		return nil, nil, c.errorf(pf.noColor, "%v", err)
 	}
@@ -102,7 +116,7 @@ func (c *cli) makePlan(path string, pf *planFlags) (*engine.Plan, *engine.Spec, 
 }
 
 // readState reads the deployed state from -state FILE, or asks the server.
-func (c *cli) readState(pf *planFlags) (*engine.State, error) {
+func (c *cli) readState(ctx context.Context, pf *planFlags) (*engine.State, error) {
 	if pf.stateFile != "" {
 		data, err := os.ReadFile(pf.stateFile)
 		if err != nil {
@@ -115,7 +129,7 @@ func (c *cli) readState(pf *planFlags) (*engine.State, error) {
 		return st, nil
 	}
 	addr := c.serverAddress(pf.address)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	st, err := api.NewClient(addr).State(ctx)
 	if errors.Is(err, api.ErrUnreachable) {

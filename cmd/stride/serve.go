@@ -114,7 +114,7 @@ func (c *cli) dev(args []string) int {
 		fs.Usage()
 		return exitError
 	}
-	ctx, stop := signal.NotifyContext(c.ctx, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(c.ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	log := &logger{c: c}
 	cfg := server.Config{
@@ -182,7 +182,7 @@ func (c *cli) server(args []string) int {
 		fs.Usage()
 		return exitError
 	}
-	ctx, stop := signal.NotifyContext(c.ctx, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(c.ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	log := &logger{c: c}
 	cfg := server.Config{Listen: *listen, DataDir: *dataDir, MesosURL: *mesosURL, Advertise: *advertise, Logf: log.logf}
@@ -226,7 +226,7 @@ func (c *cli) mesosLocal(args []string) int {
 	if *kept <= 0 {
 		*kept = -1 // none (the Config's 0 means the default)
 	}
-	ctx, stop := signal.NotifyContext(c.ctx, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(c.ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	log := &logger{c: c}
 	m, err := localmesos.New(localmesos.Config{

@@ -24,6 +24,7 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 
 	"github.com/stride-run/stride/executor/localmesos"
+	"github.com/stride-run/stride/internal/freeports"
 )
 
 // The tests talk real HTTP to a localmesos.Master (or, for protocol corners a
@@ -91,6 +92,12 @@ func newMaster(t testing.TB, edit func(*localmesos.Config)) *localmesos.Master {
 	}
 	if edit != nil {
 		edit(&cfg)
+	}
+	if cfg.FirstPort == 0 {
+		// Ports of its own, free: tasks of tests running in parallel (and of a
+		// stride dev on this machine) never fight over them.
+		cfg.PortsPerAgent = 100
+		cfg.FirstPort = freeports.Range(t, max(cfg.Agents, 1)*cfg.PortsPerAgent)
 	}
 	m, err := localmesos.New(cfg)
 	if err != nil {

@@ -3,6 +3,7 @@ package localmesos
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +24,8 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/encoding/framing"
 	"github.com/mesos/mesos-go/api/v1/lib/recordio"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
+
+	"github.com/stride-run/stride/internal/freeports"
 )
 
 // The tests talk real HTTP to a running Master and run real processes. They
@@ -122,6 +125,32 @@ func (l *testLogger) logf(format string, args ...any) {
 	}
 }
 
+// testPorts gives cfg agent ports of its own, free, unless it names some: the
+// tasks of tests running in parallel (and of a stride dev on this machine) never
+// fight over them. A WorkDir an earlier Master of the test ran on keeps that
+// one's ports (its agents are recovered only with the same layout).
+func testPorts(t testing.TB, cfg *Config) {
+	t.Helper()
+	if cfg.FirstPort != 0 {
+		return
+	}
+	if cfg.WorkDir != "" {
+		var rec clusterRecord
+		if b, err := os.ReadFile(filepath.Join(cfg.WorkDir, clusterFileName)); err == nil && json.Unmarshal(b, &rec) == nil && rec.Layout.FirstPort != 0 {
+			cfg.FirstPort, cfg.PortsPerAgent = rec.Layout.FirstPort, rec.Layout.PortsPerAgent
+			return
+		}
+	}
+	if cfg.PortsPerAgent == 0 {
+		cfg.PortsPerAgent = 100
+	}
+	agents := cfg.Agents
+	if agents == 0 {
+		agents = defaultAgents
+	}
+	cfg.FirstPort = freeports.Range(t, agents*cfg.PortsPerAgent)
+}
+
 // newMaster starts a Master with short test timings; edit adjusts the config.
 // Cleanup closes it, killing every process it started.
 func newMaster(t testing.TB, edit func(*Config)) *Master {
@@ -137,6 +166,7 @@ func newMaster(t testing.TB, edit func(*Config)) *Master {
 	if edit != nil {
 		edit(&cfg)
 	}
+	testPorts(t, &cfg)
 	m, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)

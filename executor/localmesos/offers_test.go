@@ -72,7 +72,7 @@ func TestOffersDescribeAgents(t *testing.T) {
 		if len(o.Attributes) != 1 || o.Attributes[0].Name != "rack_id" || o.Attributes[0].GetText().GetValue() != fmt.Sprintf("rack-%d", i%2+1) {
 			t.Errorf("offer %d: attributes %v", i, o.Attributes)
 		}
-		want := map[string]offerSummary{"*": {cpus: 8, mem: 16384, disk: 65536, ports: fmt.Sprintf("[%d-%d]", 31000+i*100, 31099+i*100)}}
+		want := map[string]offerSummary{"*": {cpus: 8, mem: 16384, disk: 65536, ports: fmt.Sprintf("[%d-%d]", m.cfg.FirstPort+i*100, m.cfg.FirstPort+99+i*100)}}
 		if got := summarize(o); fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("offer %d: resources %v, want %v", i, got, want)
 		}
@@ -111,7 +111,7 @@ func TestLaunchSeveralTasksFromOneOffer(t *testing.T) {
 	}
 	// The remainder comes back (the accept refused nothing).
 	next := c.offers()[0]
-	want := map[string]offerSummary{"*": {cpus: 3.5, mem: 16384 - 300, disk: 65536 - 30, ports: fmt.Sprintf("[%d-%d]", p+3, 31999)}}
+	want := map[string]offerSummary{"*": {cpus: 3.5, mem: 16384 - 300, disk: 65536 - 30, ports: fmt.Sprintf("[%d-%d]", p+3, m.cfg.FirstPort+m.cfg.PortsPerAgent-1)}}
 	if got := summarize(next); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("next offer %v, want %v", got, want)
 	}
@@ -127,7 +127,7 @@ func TestLaunchSeveralTasksFromOneOffer(t *testing.T) {
 	for {
 		o := c.offers()[0]
 		if s := summarize(o); s["*"].cpus == 8 {
-			if s["*"].ports != "[31000-31999]" || s["*"].mem != 16384 {
+			if s["*"].ports != fmt.Sprintf("[%d-%d]", m.cfg.FirstPort, m.cfg.FirstPort+m.cfg.PortsPerAgent-1) || s["*"].mem != 16384 {
 				t.Errorf("full offer %v", s)
 			}
 			break
@@ -196,6 +196,8 @@ func TestSuppressRevive(t *testing.T) {
 }
 
 func TestMultiRoleOffers(t *testing.T) {
+	// fullRange stands for the agent's whole port range (free ports, chosen per test).
+	const fullRange = "full"
 	roles := func(c *Config) { c.Agents = 1; c.Roles = map[string]float64{"web": 0.25} }
 	cases := map[string]struct {
 		info       *mesos.FrameworkInfo
@@ -206,7 +208,7 @@ func TestMultiRoleOffers(t *testing.T) {
 		"default role gets unreserved resources only": {
 			info:     frameworkInfo(),
 			wantRole: "*",
-			want:     map[string]offerSummary{"*": {cpus: 6, mem: 12288, disk: 49152, ports: "[31000-31999]"}},
+			want:     map[string]offerSummary{"*": {cpus: 6, mem: 12288, disk: 49152, ports: fullRange}},
 		},
 		"MULTI_ROLE framework gets its reservation too": {
 			info: func() *mesos.FrameworkInfo {
@@ -216,7 +218,7 @@ func TestMultiRoleOffers(t *testing.T) {
 			}(),
 			wantRole: "web",
 			want: map[string]offerSummary{
-				"*":   {cpus: 6, mem: 12288, disk: 49152, ports: "[31000-31999]"},
+				"*":   {cpus: 6, mem: 12288, disk: 49152, ports: fullRange},
 				"web": {cpus: 2, mem: 4096, disk: 16384},
 			},
 		},
@@ -229,7 +231,7 @@ func TestMultiRoleOffers(t *testing.T) {
 			wantRole:   "web",
 			refinement: true,
 			want: map[string]offerSummary{
-				"*":   {cpus: 6, mem: 12288, disk: 49152, ports: "[31000-31999]"},
+				"*":   {cpus: 6, mem: 12288, disk: 49152, ports: fullRange},
 				"web": {cpus: 2, mem: 4096, disk: 16384},
 			},
 		},
@@ -237,7 +239,7 @@ func TestMultiRoleOffers(t *testing.T) {
 			info:     &mesos.FrameworkInfo{User: "u", Name: "n", Role: proto("web")},
 			wantRole: "web",
 			want: map[string]offerSummary{
-				"*":   {cpus: 6, mem: 12288, disk: 49152, ports: "[31000-31999]"},
+				"*":   {cpus: 6, mem: 12288, disk: 49152, ports: fullRange},
 				"web": {cpus: 2, mem: 4096, disk: 16384},
 			},
 		},
@@ -245,13 +247,20 @@ func TestMultiRoleOffers(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			m := newMaster(t, roles)
+			want := map[string]offerSummary{}
+			for role, sum := range tc.want {
+				if sum.ports == fullRange {
+					sum.ports = fmt.Sprintf("[%d-%d]", m.cfg.FirstPort, m.cfg.FirstPort+m.cfg.PortsPerAgent-1)
+				}
+				want[role] = sum
+			}
 			c := subscribe(t, m, protoCodec, tc.info)
 			o := c.offers()[0]
 			if got := o.GetAllocationInfo().GetRole(); got != tc.wantRole {
 				t.Errorf("offer allocated to %q, want %q", got, tc.wantRole)
 			}
-			if got := summarize(o); fmt.Sprint(got) != fmt.Sprint(tc.want) {
-				t.Errorf("resources %v, want %v", got, tc.want)
+			if got := summarize(o); fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("resources %v, want %v", got, want)
 			}
 			for _, r := range o.Resources {
 				if got := r.GetAllocationInfo().GetRole(); got != tc.wantRole {

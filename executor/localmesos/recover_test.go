@@ -28,6 +28,7 @@ import (
 const (
 	helperWorkDirEnv = "LOCALMESOS_TEST_WORKDIR"
 	helperAgentsEnv  = "LOCALMESOS_TEST_AGENTS"
+	helperPortsEnv   = "LOCALMESOS_TEST_PORTS" // first port and ports per agent: "20000,100"
 )
 
 // runMasterHelper runs a Master with the tests' timings on
@@ -35,8 +36,10 @@ const (
 // and serves until killed.
 func runMasterHelper() int {
 	agents, _ := strconv.Atoi(os.Getenv(helperAgentsEnv))
+	var first, per int
+	fmt.Sscanf(os.Getenv(helperPortsEnv), "%d,%d", &first, &per)
 	m, err := New(Config{
-		WorkDir: os.Getenv(helperWorkDirEnv), Agents: agents,
+		WorkDir: os.Getenv(helperWorkDirEnv), Agents: agents, FirstPort: first, PortsPerAgent: per,
 		OfferInterval: 20 * time.Millisecond, HeartbeatInterval: 100 * time.Millisecond, UpdateRetry: 5 * time.Second,
 		Logf: func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) },
 	})
@@ -85,7 +88,10 @@ func startCrashable(t *testing.T, dir string, agents int) *crashable {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(exe, "-test.run=^$")
-	cmd.Env = append(os.Environ(), helperEnv+"=master", helperWorkDirEnv+"="+dir, helperAgentsEnv+"="+strconv.Itoa(agents))
+	ports := Config{WorkDir: dir, Agents: agents}
+	testPorts(t, &ports)
+	cmd.Env = append(os.Environ(), helperEnv+"=master", helperWorkDirEnv+"="+dir, helperAgentsEnv+"="+strconv.Itoa(agents),
+		fmt.Sprintf("%s=%d,%d", helperPortsEnv, ports.FirstPort, ports.PortsPerAgent))
 	log := &syncLog{}
 	cmd.Stderr = log
 	out, err := cmd.StdoutPipe()
@@ -514,7 +520,9 @@ func TestRecoveryWithAnotherLayout(t *testing.T) {
 // modes.
 func TestRecoverCheckpoints(t *testing.T) {
 	dir := t.TempDir()
-	m0, err := New(Config{WorkDir: dir, Agents: 1})
+	cfg0 := Config{WorkDir: dir, Agents: 1}
+	testPorts(t, &cfg0)
+	m0, err := New(cfg0)
 	if err != nil {
 		t.Fatal(err)
 	}

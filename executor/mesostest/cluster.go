@@ -34,6 +34,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stride-run/stride/internal/freeports"
 )
 
 // EnvVar names the Mesos install the tests use.
@@ -43,11 +45,11 @@ const EnvVar = "STRIDE_TEST_MESOS"
 type Options struct {
 	// Agents is the number of agents (default 3, at most 200).
 	Agents int
-	// FirstPort and PortsPerAgent set the agents' port resources (defaults 61000
-	// and 200: apart from the ranges of the stand-in's tests, 31000+ and 41000+,
-	// and above Linux's ephemeral ports, 32768-60999, which the executors'
-	// libprocess and every connection take their local ports from). The defaults
-	// leave room for 22 agents.
+	// FirstPort and PortsPerAgent set the agents' port resources (defaults: a
+	// block of free ports claimed for the test with internal/freeports, apart
+	// from other tests' blocks, from a stride dev's 31000-33999 and from Linux's
+	// ephemeral ports, which the executors' libprocess and every connection take
+	// their local ports from; and 200).
 	FirstPort, PortsPerAgent int
 	// Cpus, Mem and Disk (MB) are each agent's resources (defaults 1, 1024, 1024).
 	// Mesos checks mem and disk against the machine: keep them small.
@@ -79,9 +81,6 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	if o.Agents <= 0 {
 		o.Agents = 3
-	}
-	if o.FirstPort <= 0 {
-		o.FirstPort = 61000
 	}
 	if o.PortsPerAgent <= 0 {
 		o.PortsPerAgent = 200
@@ -174,6 +173,9 @@ func Start(t testing.TB, opts Options) *Cluster {
 	t.Helper()
 	dist := Dist(t)
 	opts = opts.withDefaults()
+	if opts.FirstPort <= 0 {
+		opts.FirstPort = freeports.Range(t, opts.Agents*opts.PortsPerAgent)
+	}
 	if opts.Agents > 200 {
 		t.Fatalf("mesostest: %d agents: at most 200 (one loopback address each)", opts.Agents)
 	}

@@ -1,6 +1,8 @@
 package scheduler
 
 import (
+	"hash/fnv"
+
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 
 	"github.com/stride-run/stride/engine"
@@ -83,6 +85,15 @@ var stageReasons = [...]string{
 	stageDisk:       ReasonInsufficientDisk,
 	stageGpus:       ReasonInsufficientGpus,
 	stagePorts:      ReasonInsufficientPorts,
+}
+
+// SeedOf derives a placement seed from a key, the id of the deployment that
+// launches the instances (STYLE.md §4): the same offers, requests and deployment
+// id replay the same placement. It is FNV-1a (64 bits) of the key.
+func SeedOf(key string) int64 {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(key))
+	return int64(h.Sum64())
 }
 
 // Options tune a Match call.

@@ -9,6 +9,7 @@ import (
 	"github.com/stride-run/stride/engine"
 	"github.com/stride-run/stride/executor/api"
 	"github.com/stride-run/stride/executor/localmesos"
+	"github.com/stride-run/stride/internal/freeports"
 )
 
 // BenchmarkRun1000Instances measures, end to end on the stand-in, the time from
@@ -21,7 +22,7 @@ func BenchmarkRun1000Instances(b *testing.B) {
 		b.StopTimer()
 		dir := b.TempDir()
 		m, err := localmesos.New(localmesos.Config{
-			WorkDir: filepath.Join(dir, "mesos"), Agents: 3, Cpus: 64, Mem: 65536, PortsPerAgent: 1000,
+			WorkDir: filepath.Join(dir, "mesos"), Agents: 3, Cpus: 64, Mem: 65536, PortsPerAgent: 1000, FirstPort: freeports.Range(b, 3000),
 			OfferInterval: 50 * time.Millisecond, HeartbeatInterval: 5 * time.Second,
 		})
 		if err != nil {

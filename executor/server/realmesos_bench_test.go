@@ -13,6 +13,7 @@ import (
 	"github.com/stride-run/stride/executor/api"
 	"github.com/stride-run/stride/executor/localmesos"
 	"github.com/stride-run/stride/executor/mesostest"
+	"github.com/stride-run/stride/internal/freeports"
 )
 
 // BenchmarkRealMesosRun100Instances measures the time from apply to 100 instances
@@ -31,7 +32,7 @@ func BenchmarkRealMesosRun100Instances(b *testing.B) {
 	b.Run("standin", func(b *testing.B) {
 		dir := b.TempDir()
 		m, err := localmesos.New(localmesos.Config{
-			WorkDir: filepath.Join(dir, "mesos"), Agents: 3, Cpus: 1, Mem: 1024, Disk: 1024, FirstPort: 41000,
+			WorkDir: filepath.Join(dir, "mesos"), Agents: 3, Cpus: 1, Mem: 1024, Disk: 1024, FirstPort: freeports.Range(b, 300), PortsPerAgent: 100,
 		})
 		if err != nil {
 			b.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/stride-run/stride/engine"
 	"github.com/stride-run/stride/executor/api"
 	"github.com/stride-run/stride/executor/mesostest"
+	"github.com/stride-run/stride/internal/freeports"
 )
 
 // Started with STRIDE_TESTSERVER=embedded, the test binary is a Stride server
@@ -31,15 +33,12 @@ func init() {
 	}
 }
 
-// embeddedFirstPort is where the subprocess stand-in's agents' port ranges
-// start: other packages' tests run stand-ins in parallel (41000, 45000).
-const embeddedFirstPort = 48000
-
 func runEmbeddedTestServer() int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
+	firstPort, _ := strconv.Atoi(os.Getenv("FIRST_PORT"))
 	srv, err := Start(ctx, Config{
-		Listen: os.Getenv("LISTEN"), DataDir: os.Getenv("DATA_DIR"), Embedded: true, Agents: 2, FirstPort: embeddedFirstPort,
+		Listen: os.Getenv("LISTEN"), DataDir: os.Getenv("DATA_DIR"), Embedded: true, Agents: 2, FirstPort: firstPort,
 		OfferInterval: 50 * time.Millisecond, HeartbeatInterval: time.Second, StableAfter: 2 * time.Second,
 		Logf: func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) },
 	})
@@ -75,8 +74,13 @@ func startEmbedded(t *testing.T, e *testEnv, addr string) *embeddedProc {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if e.embeddedPorts == 0 {
+		// Free ports of its own (2 agents of 1000), kept across restarts.
+		e.embeddedPorts = freeports.Range(t, 2000)
+	}
 	cmd := exec.Command(bin, "-test.run=^$")
-	cmd.Env = append(os.Environ(), "STRIDE_TESTSERVER=embedded", "LISTEN="+addr, "DATA_DIR="+e.dataDir)
+	cmd.Env = append(os.Environ(), "STRIDE_TESTSERVER=embedded", "LISTEN="+addr, "DATA_DIR="+e.dataDir,
+		"FIRST_PORT="+strconv.Itoa(e.embeddedPorts))
 	logs := &syncWriter{}
 	cmd.Stderr = logs
 	out, err := cmd.StdoutPipe()

@@ -20,6 +20,7 @@ import (
 	"github.com/stride-run/stride/executor"
 	"github.com/stride-run/stride/executor/api"
 	"github.com/stride-run/stride/executor/localmesos"
+	"github.com/stride-run/stride/internal/freeports"
 	"github.com/stride-run/stride/planner"
 )
 
@@ -31,16 +32,20 @@ type testEnv struct {
 	srv     *Server
 	client  *api.Client
 	dataDir string
-	logMu   sync.Mutex
-	log     []string
+	// embeddedPorts is where the agents of an embedded server subprocess
+	// (startEmbedded) have their ports: free ones, kept across its restarts.
+	embeddedPorts int
+	logMu         sync.Mutex
+	log           []string
 }
 
 func newEnv(t *testing.T, agents int) *testEnv {
 	t.Helper()
 	e := &testEnv{t: t, dataDir: t.TempDir()}
 	m, err := localmesos.New(localmesos.Config{
-		// Ports of their own: other packages' tests run stand-ins in parallel.
-		WorkDir: filepath.Join(e.dataDir, "mesos"), Agents: agents, FirstPort: 41000,
+		// Free ports of their own: tests of other packages (and a stride dev on
+		// this machine) run tasks at the same time.
+		WorkDir: filepath.Join(e.dataDir, "mesos"), Agents: agents, FirstPort: freeports.Range(t, 100*max(agents, 1)), PortsPerAgent: 100,
 		OfferInterval: 50 * time.Millisecond, HeartbeatInterval: time.Second, UpdateRetry: 500 * time.Millisecond,
 		Logf: e.logf,
 	})
