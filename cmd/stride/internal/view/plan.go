@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/stride-run/stride/engine"
@@ -105,23 +106,23 @@ func writeChange(w io.Writer, c *engine.Change, s Styles) error {
 	fmt.Fprintf(w, "%s app %q {\n", marker, c.ID)
 
 	var lines []fieldLine
-	hidden := 0
+	hidden, defaults := 0, 0
 	switch c.Action {
-	case engine.ActionCreate:
-		leaves, err := appLeaves(c.After)
+	case engine.ActionCreate, engine.ActionDestroy:
+		app, mark := c.After, s.Create.Sprint("+")
+		if c.Action == engine.ActionDestroy {
+			app, mark = c.Before, s.Destroy.Sprint("-")
+		}
+		leaves, err := appLeaves(app)
 		if err != nil {
 			return err
 		}
 		for _, l := range leaves {
-			lines = append(lines, fieldLine{mark: s.Create.Sprint("+"), path: l.path, value: l.value})
-		}
-	case engine.ActionDestroy:
-		leaves, err := appLeaves(c.Before)
-		if err != nil {
-			return err
-		}
-		for _, l := range leaves {
-			lines = append(lines, fieldLine{mark: s.Destroy.Sprint("-"), path: l.path, value: l.value})
+			if isDefault(l) {
+				defaults++
+				continue
+			}
+			lines = append(lines, fieldLine{mark: mark, path: l.path, value: l.value})
 		}
 	default:
 		for _, f := range c.Fields {
@@ -165,6 +166,13 @@ func writeChange(w io.Writer, c *engine.Change, s Styles) error {
 		}
 		fmt.Fprintf(w, "        %s\n", s.Dim.Sprintf("# (%d unchanged %s hidden)", hidden, unit))
 	}
+	if defaults > 0 {
+		unit := "defaults"
+		if defaults == 1 {
+			unit = "default"
+		}
+		fmt.Fprintf(w, "        %s\n", s.Dim.Sprintf("# (%d %s hidden)", defaults, unit))
+	}
 	fmt.Fprintln(w, "    }")
 	return nil
 }
@@ -198,6 +206,78 @@ func rollTo(c *engine.Change) int {
 		return c.After.Instances
 	}
 	return 0
+}
+
+// defaultLeaves holds the fields a create or destroy block hides when they hold
+// Marathon's default (engine/defaults.go), by path with list indices as [*]. What
+// matters is always shown, default or not: id, cmd, args, instances, the resources
+// (cpus, mem, disk, gpus), every port's number and every check's protocol and
+// port; so is every field not listed here. `plan -json` stays complete.
+var defaultLeaves = map[string]string{
+	"requirePorts":                               "false",
+	"portDefinitions[*].protocol":                `"tcp"`,
+	"portDefinitions[*].name":                    `"` + engine.DefaultPortName + `"`,
+	"healthChecks[*].path":                       `"` + engine.DefaultHealthPath + `"`,
+	"healthChecks[*].gracePeriodSeconds":         strconv.Itoa(engine.DefaultHealthGracePeriodSeconds),
+	"healthChecks[*].intervalSeconds":            strconv.Itoa(engine.DefaultHealthIntervalSeconds),
+	"healthChecks[*].timeoutSeconds":             strconv.Itoa(engine.DefaultHealthTimeoutSeconds),
+	"healthChecks[*].maxConsecutiveFailures":     strconv.Itoa(engine.DefaultHealthMaxConsecutiveFailures),
+	"healthChecks[*].ignoreHttp1xx":              "false",
+	"healthChecks[*].delaySeconds":               strconv.Itoa(engine.DefaultHealthDelaySeconds),
+	"readinessChecks[*].name":                    `"` + engine.DefaultReadinessName + `"`,
+	"readinessChecks[*].protocol":                `"` + engine.DefaultReadinessProtocol + `"`,
+	"readinessChecks[*].path":                    `"` + engine.DefaultReadinessPath + `"`,
+	"readinessChecks[*].portName":                `"` + engine.DefaultReadinessPortName + `"`,
+	"readinessChecks[*].intervalSeconds":         strconv.Itoa(engine.DefaultReadinessIntervalSeconds),
+	"readinessChecks[*].timeoutSeconds":          strconv.Itoa(engine.DefaultReadinessTimeoutSeconds),
+	"readinessChecks[*].httpStatusCodesForReady": "[200]",
+	"readinessChecks[*].preserveLastResponse":    "false",
+	"upgradeStrategy.minimumHealthCapacity":      "1",
+	"upgradeStrategy.maximumOverCapacity":        "1",
+	"backoffSeconds":                             formatValue(engine.DefaultBackoffSeconds),
+	"backoffFactor":                              formatValue(engine.DefaultBackoffFactor),
+	"maxLaunchDelaySeconds":                      formatValue(engine.DefaultMaxLaunchDelaySeconds),
+	"killSelection":                              `"` + engine.DefaultKillSelection + `"`,
+	"unreachableStrategy.inactiveAfterSeconds":   "0",
+	"unreachableStrategy.expungeAfterSeconds":    "0",
+	"fetch[*].extract":                           "true",
+	"fetch[*].executable":                        "false",
+	"fetch[*].cache":                             "false",
+	"container.volumes[*].mode":                  `"RW"`,
+	"container.docker.privileged":                "false",
+	"container.docker.forcePullImage":            "false",
+	"container.portMappings[*].protocol":         `"tcp"`,
+	"container.docker.portMappings[*].protocol":  `"tcp"`,
+	"networks[*].mode":                           `"host"`,
+}
+
+// isDefault reports whether a leaf holds the default defaultLeaves lists for it.
+func isDefault(l leaf) bool {
+	want, ok := defaultLeaves[wildIndices(l.path)]
+	return ok && l.value == want
+}
+
+// wildIndices replaces every list index of a field path by [*].
+func wildIndices(path string) string {
+	if !strings.Contains(path, "[") {
+		return path
+	}
+	var b strings.Builder
+	for i := 0; i < len(path); i++ {
+		if path[i] == '[' && i+1 < len(path) && path[i+1] >= '0' && path[i+1] <= '9' {
+			j := i + 1
+			for j < len(path) && path[j] >= '0' && path[j] <= '9' {
+				j++
+			}
+			if j < len(path) && path[j] == ']' {
+				b.WriteString("[*]")
+				i = j
+				continue
+			}
+		}
+		b.WriteByte(path[i])
+	}
+	return b.String()
 }
 
 type fieldLine struct {
