@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -113,6 +114,18 @@ type App struct {
 
 	// Service is the Consul registration of the app's tasks (beyond Marathon).
 	Service *Service `json:"service,omitempty"`
+
+	// Lifecycle holds what the files leave to others (beyond Marathon: HCL's
+	// lifecycle block, Terraform's spelling). Stride's own field: never compared
+	// by the planner, never put into a task.
+	Lifecycle *Lifecycle `json:"lifecycle,omitempty"`
+
+	// Sensitive lists the field paths (engine/path.go spelling: "env.DB_PASSWORD",
+	// "cmd") whose values derive from sensitive input (an HCL variable with
+	// sensitive = true): plan output, errors and logs show them as SensitiveValue.
+	// Env values that name secrets are sensitive without being listed (see
+	// SensitivePaths). Stride's own field, sorted and unique; never compared.
+	Sensitive []string `json:"sensitive,omitempty"`
 
 	// Version is the ISO-8601 timestamp of the app's current version; output only,
 	// never compared by the planner.
@@ -304,6 +317,53 @@ type Service struct {
 	Tags []string `json:"tags,omitempty"`
 	// Port names the port definition whose host port is registered; "" = the first.
 	Port string `json:"port,omitempty"`
+}
+
+// Lifecycle is an app's lifecycle block.
+type Lifecycle struct {
+	// IgnoreChanges names top-level fields (Marathon's JSON names: "instances",
+	// "labels", "upgradeStrategy") managed at runtime, by people or autoscalers:
+	// once the app is deployed, plans keep the deployed value of each and apply
+	// never resets it. Sorted and unique; see IgnorableFields.
+	IgnoreChanges []string `json:"ignoreChanges,omitempty"`
+}
+
+// Ignores reports whether the app leaves the top-level field name to runtime.
+func (a *App) Ignores(name string) bool {
+	return a.Lifecycle != nil && slices.Contains(a.Lifecycle.IgnoreChanges, name)
+}
+
+// SensitiveValue is what plan output, errors and logs show in place of a
+// sensitive value.
+const SensitiveValue = "(sensitive value)"
+
+// SensitivePaths returns every field path of the app whose value is sensitive:
+// Sensitive, and the env variables that name secrets (Marathon's
+// {"secret": "name"}), in path order.
+func (a *App) SensitivePaths() []string {
+	if len(a.EnvSecrets) == 0 {
+		return a.Sensitive
+	}
+	out := slices.Clone(a.Sensitive)
+	for name := range a.EnvSecrets {
+		out = append(out, FieldPathKey("env", name))
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// IsSensitive reports whether the value at field path p is sensitive: p lies at
+// or under a sensitive path, or holds one (the whole env object holds a secret).
+func (a *App) IsSensitive(p string) bool {
+	if len(a.Sensitive) == 0 && len(a.EnvSecrets) == 0 {
+		return false
+	}
+	for _, sp := range a.SensitivePaths() {
+		if FieldPathWithin(p, sp) || FieldPathWithin(sp, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // VersionInfo is Marathon's versionInfo (output only).

@@ -77,6 +77,12 @@ func (a *App) Clone() *App {
 		v.Tags = slices.Clone(v.Tags)
 		c.Service = &v
 	}
+	if a.Lifecycle != nil {
+		v := *a.Lifecycle
+		v.IgnoreChanges = slices.Clone(v.IgnoreChanges)
+		c.Lifecycle = &v
+	}
+	c.Sensitive = slices.Clone(a.Sensitive)
 	if a.VersionInfo != nil {
 		v := *a.VersionInfo
 		c.VersionInfo = &v

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"slices"
 	"sort"
 	"strings"
 )
@@ -204,6 +205,24 @@ func (a *App) ApplyDefaults() {
 	if len(a.ReadinessChecks) == 0 {
 		a.ReadinessChecks = nil
 	}
+	if l := a.Lifecycle; l != nil {
+		l.IgnoreChanges = sortedUnique(l.IgnoreChanges)
+		if len(l.IgnoreChanges) == 0 {
+			a.Lifecycle = nil
+		}
+	}
+	a.Sensitive = sortedUnique(a.Sensitive)
+}
+
+// sortedUnique sorts ss in place and drops repeats; nil when empty.
+func sortedUnique(ss []string) []string {
+	if len(ss) == 0 {
+		return nil
+	}
+	if !slices.IsSorted(ss) {
+		slices.Sort(ss)
+	}
+	return slices.Compact(ss)
 }
 
 func normMappings(ms []PortMapping) {

@@ -384,6 +384,14 @@ func (d *decoder) appObject(a *App) {
 			d.push("service")
 			d.service(&a.Service)
 			d.pop()
+		case "lifecycle":
+			d.push("lifecycle")
+			d.lifecycle(&a.Lifecycle)
+			d.pop()
+		case "sensitive":
+			d.push("sensitive")
+			d.strings(&a.Sensitive)
+			d.pop()
 		case "version":
 			d.strField("version", &a.Version)
 		case "versionInfo":
@@ -1049,6 +1057,30 @@ func (d *decoder) service(dst **Service) {
 		}
 	}
 	*dst = s
+}
+
+// lifecycle reads Stride's {"ignoreChanges": ["instances", ...]}.
+func (d *decoder) lifecycle(dst **Lifecycle) {
+	it, ok := d.beginObject(true)
+	if !ok {
+		return
+	}
+	l := &Lifecycle{}
+	for {
+		key, more := d.nextKey(&it)
+		if !more {
+			break
+		}
+		switch string(key) {
+		case "ignoreChanges":
+			d.push("ignoreChanges")
+			d.strings(&l.IgnoreChanges)
+			d.pop()
+		default:
+			d.unknown(key)
+		}
+	}
+	*dst = l
 }
 
 func (d *decoder) versionInfo(dst **VersionInfo) {
@@ -2090,6 +2122,17 @@ func (e *encoder) app(a *App) {
 		}
 		e.strOmit("port", s.Port)
 		e.b = append(e.b, '}')
+	}
+	if l := a.Lifecycle; l != nil {
+		e.key("lifecycle")
+		e.b = append(e.b, '{')
+		if len(l.IgnoreChanges) > 0 {
+			e.strs("ignoreChanges", l.IgnoreChanges)
+		}
+		e.b = append(e.b, '}')
+	}
+	if len(a.Sensitive) > 0 {
+		e.strs("sensitive", a.Sensitive)
 	}
 	e.strOmit("version", a.Version)
 	if v := a.VersionInfo; v != nil {

@@ -147,6 +147,10 @@ func (v *validator) limits(a *App) {
 	v.maxItems("/labels", len(a.Labels), MaxListItems)
 	v.maxItems("/fetch", len(a.Fetch), MaxListItems)
 	v.maxItems("/dependencies", len(a.Dependencies), MaxListItems)
+	v.maxItems("/sensitive", len(a.Sensitive), MaxListItems)
+	if l := a.Lifecycle; l != nil {
+		v.maxItems("/lifecycle/ignoreChanges", len(l.IgnoreChanges), MaxListItems)
+	}
 	v.maxItems("/acceptedResourceRoles", len(a.AcceptedResourceRoles), MaxListItems)
 	v.maxItems("/networks", len(a.Networks), MaxListItems)
 	v.maxItems("/portDefinitions", len(a.PortDefinitions), MaxPorts)

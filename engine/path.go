@@ -154,3 +154,13 @@ func unescapePointer(s string) string {
 func PointerWithin(p, prefix string) bool {
 	return p == prefix || strings.HasPrefix(p, prefix) && (prefix == "" || p[len(prefix)] == '/')
 }
+
+// FieldPathWithin reports whether field path p is at or below prefix: env.DB is
+// within env and env.DB, healthChecks[0].path within healthChecks[0] and
+// healthChecks; env.DBX is not within env.DB.
+func FieldPathWithin(p, prefix string) bool {
+	if !strings.HasPrefix(p, prefix) {
+		return false
+	}
+	return len(p) == len(prefix) || p[len(prefix)] == '.' || p[len(prefix)] == '['
+}

@@ -36,6 +36,21 @@ type Plan struct {
 	// when the previous one is deployed and healthy.
 	Steps   []Step  `json:"steps"`
 	Summary Summary `json:"summary"`
+	// RuntimeManaged lists, by app id then path, the fields the files set to
+	// something else than what is deployed but leave to runtime
+	// (lifecycle.ignore_changes): the plan keeps the deployed value. Omitted
+	// when empty.
+	RuntimeManaged []RuntimeField `json:"runtime_managed,omitempty"`
+}
+
+// RuntimeField is one field kept as deployed because the app's lifecycle leaves
+// it to runtime: "instances: managed at runtime (now 7)".
+type RuntimeField struct {
+	ID   string `json:"id"`
+	Path string `json:"path"`
+	// Deployed is the JSON value that stays; Configured the one the files hold.
+	Deployed   any `json:"deployed"`
+	Configured any `json:"configured"`
 }
 
 // Empty reports whether the plan changes nothing.

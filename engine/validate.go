@@ -344,6 +344,18 @@ func (v *validator) app(a *App) {
 			v.add("/service/port", "no port definition named %q (%s)", s.Port, portsOf(a).describe())
 		}
 	}
+	if l := a.Lifecycle; l != nil {
+		for i, name := range l.IgnoreChanges {
+			if ignorable[name] == nil {
+				v.add(idx("/lifecycle/ignoreChanges", i, ""), "%q is not a field ignore_changes can name (one of %s)", name, strings.Join(IgnorableFields(), ", "))
+			}
+		}
+	}
+	for i, p := range a.Sensitive {
+		if _, ok := FieldPathToPointer(p); !ok {
+			v.add(idx("/sensitive", i, ""), "%q is not a field path", p)
+		}
+	}
 }
 
 func hasPortDefinition(a *App, name string) bool {

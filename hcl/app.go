@@ -2,8 +2,10 @@ package hcl
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	hcl2 "github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -35,6 +37,7 @@ var appSchema = &hcl2.BodySchema{
 		{Type: "container"},
 		{Type: "service"},
 		{Type: "secret", LabelNames: []string{"name"}},
+		{Type: "lifecycle"},
 	},
 }
 
@@ -90,6 +93,9 @@ var (
 	}}
 	serviceSchema = &hcl2.BodySchema{Attributes: []hcl2.AttributeSchema{
 		{Name: "name"}, {Name: "tags"}, {Name: "port"},
+	}}
+	lifecycleSchema = &hcl2.BodySchema{Attributes: []hcl2.AttributeSchema{
+		{Name: "ignore_changes"},
 	}}
 )
 
@@ -188,6 +194,10 @@ func (l *loader) decodeApp(block *hcl2.Block, parent *groupCtx) {
 		f.str(c["name"], "/service/name", &app.Service.Name)
 		f.strList(c["tags"], "/service/tags", &app.Service.Tags)
 		f.str(c["port"], "/service/port", &app.Service.Port)
+	}
+
+	if b := l.single(blocks.OfType("lifecycle")); b != nil {
+		app.Lifecycle = l.decodeLifecycle(b, f)
 	}
 
 	for _, b := range blocks.OfType("secret") {
@@ -625,4 +635,63 @@ func (l *loader) decodeParameters(attr *hcl2.Attribute, ptr string, f *fields) [
 	}
 	f.elementRanges(attr, ptr)
 	return out
+}
+
+// decodeLifecycle reads lifecycle { ignore_changes = [...] }: the fields left to
+// people and autoscalers, named as in HCL ("instances", "health_check",
+// "upgrade_strategy") or as in Marathon's JSON ("healthChecks"), quoted or bare
+// (Terraform's spelling). Each unknown name is an error at its element.
+func (l *loader) decodeLifecycle(b *hcl2.Block, f *fields) *engine.Lifecycle {
+	const ptr = "/lifecycle/ignoreChanges"
+	c := l.content(b, lifecycleSchema, f, "/lifecycle")
+	f.attrs["/lifecycle"] = b.DefRange
+	attr := c["ignore_changes"]
+	if attr == nil {
+		return nil
+	}
+	f.attrs[ptr] = attr.Range
+	exprs, diags := hcl2.ExprList(attr.Expr)
+	if diags.HasErrors() {
+		l.errorf(attr.Expr.Range().Ptr(), "Invalid ignore_changes",
+			`ignore_changes is a list of field names, e.g. ["instances"] or [instances].`)
+		f.failed[ptr] = true
+		return nil
+	}
+	lc := &engine.Lifecycle{}
+	for i, e := range exprs {
+		name := ""
+		if tr, d := hcl2.AbsTraversalForExpr(e); !d.HasErrors() && len(tr) == 1 {
+			name = tr.RootName()
+		} else {
+			v, ok := l.eval(e, l.ctx)
+			if !ok {
+				f.failed[ptr] = true
+				continue
+			}
+			sv, err := convert.Convert(v, cty.String)
+			if err != nil || sv.IsNull() {
+				l.errorf(e.Range().Ptr(), "Invalid ignore_changes",
+					"Element %d of ignore_changes must name a field, e.g. \"instances\".", i)
+				f.failed[ptr] = true
+				continue
+			}
+			name = sv.AsString()
+		}
+		names, ok := engine.HCLIgnoreNames[name]
+		if !ok && slices.Contains(engine.IgnorableFields(), name) {
+			names, ok = []string{name}, true
+		}
+		if !ok {
+			hclNames := sortedKeys(engine.HCLIgnoreNames)
+			l.errorf(e.Range().Ptr(), "Invalid ignore_changes",
+				"%q is not a field ignore_changes can name (one of %s).%s", name, strings.Join(hclNames, ", "), didYouMean(suggest(name, hclNames)))
+			f.failed[ptr] = true
+			continue
+		}
+		for _, n := range names {
+			f.attrs[ptr+"/"+strconv.Itoa(len(lc.IgnoreChanges))] = e.Range()
+			lc.IgnoreChanges = append(lc.IgnoreChanges, n)
+		}
+	}
+	return lc
 }

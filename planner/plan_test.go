@@ -431,3 +431,71 @@ func TestListIDs(t *testing.T) {
 		})
 	}
 }
+
+// TestIgnoreChangesKeepsDeployedValues: fields a lifecycle leaves to runtime keep
+// their deployed value (nothing to scale, and the change carries the deployed
+// value to apply), and the plan lists where the files differ.
+func TestIgnoreChangesKeepsDeployedValues(t *testing.T) {
+	deployed := engine.NewApp("/web")
+	deployed.Cmd = "serve"
+	deployed.Instances = 7
+	deployed.Labels = map[string]string{"team": "a"}
+	deployed.ApplyDefaults()
+	cases := map[string]struct {
+		edit       func(a *engine.App)
+		ignore     []string
+		action     engine.Action
+		instances  int
+		runtimeLen int
+	}{
+		"scaled at runtime, nothing else": {
+			edit: func(a *engine.App) { a.Instances = 3 }, ignore: []string{"instances"}, runtimeLen: 1,
+		},
+		"scaled at runtime, cmd changed": {
+			edit: func(a *engine.App) { a.Instances = 3; a.Cmd = "serve --v2" }, ignore: []string{"instances"},
+			action: engine.ActionRestart, instances: 7, runtimeLen: 1,
+		},
+		"same value: nothing to say": {
+			edit: func(a *engine.App) {}, ignore: []string{"instances"},
+		},
+		"not ignored: scale": {
+			edit: func(a *engine.App) { a.Instances = 3 }, action: engine.ActionScale, instances: 3,
+		},
+		"labels left to runtime": {
+			edit: func(a *engine.App) { a.Labels = map[string]string{"team": "b", "tier": "web"} }, ignore: []string{"labels"}, runtimeLen: 2,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			want := deployed.Clone()
+			tc.edit(want)
+			if tc.ignore != nil {
+				want.Lifecycle = &engine.Lifecycle{IgnoreChanges: tc.ignore}
+			}
+			want.ApplyDefaults()
+			in := want.Clone()
+			p, diags := Plan(&engine.Spec{Apps: []*engine.App{want}}, &engine.State{Apps: []*engine.App{deployed}}, Options{})
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			if len(p.RuntimeManaged) != tc.runtimeLen {
+				t.Fatalf("runtime managed %+v, want %d", p.RuntimeManaged, tc.runtimeLen)
+			}
+			if tc.runtimeLen > 0 && p.RuntimeManaged[0].Path == "instances" && (p.RuntimeManaged[0].Deployed != 7.0 || p.RuntimeManaged[0].Configured != 3.0) {
+				t.Errorf("runtime managed %+v, want instances 7 deployed, 3 configured", p.RuntimeManaged[0])
+			}
+			if tc.action == "" {
+				if !p.Empty() {
+					t.Fatalf("plan %+v, want no change", p.Changes[0])
+				}
+			} else {
+				if len(p.Changes) != 1 || p.Changes[0].Action != tc.action || p.Changes[0].After.Instances != tc.instances {
+					t.Fatalf("changes %+v, want one %s to %d instances", p.Changes, tc.action, tc.instances)
+				}
+			}
+			if !reflect.DeepEqual(in, want) {
+				t.Error("Plan modified the spec app")
+			}
+		})
+	}
+}

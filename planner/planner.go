@@ -2,6 +2,7 @@ package planner
 
 import (
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -94,6 +95,9 @@ type planning struct {
 	desired []*engine.App
 	// desiredChange[i] is the change of desired[i], or nil.
 	desiredChange []*engine.Change
+	// runtime[i] lists the fields of desired[i] kept as deployed
+	// (lifecycle.ignore_changes) that the files set otherwise.
+	runtime [][]engine.RuntimeField
 	// kept are the deployed counterparts of the desired apps, in the same order
 	// (nil for creates).
 	kept []*engine.App
@@ -168,6 +172,7 @@ func (p *planning) match(state *engine.State) {
 
 	p.desiredChange = make([]*engine.Change, len(p.desired))
 	p.kept = make([]*engine.App, len(p.desired))
+	p.runtime = make([][]engine.RuntimeField, len(p.desired))
 	// Diffing is most of a plan's work and independent per app: large plans
 	// split it into contiguous ranges, one goroutine each. Every app writes only
 	// its own slots (desiredChange[i], kept[i], matched[j]; ids are unique), so
@@ -240,6 +245,17 @@ func (p *planning) diffRange(lo, hi int, state *engine.State, byID map[string]in
 		matched[j] = true
 		before := state.Apps[j]
 		p.kept[i] = before
+		if kept := engine.KeepIgnored(a, before); kept != a {
+			// Fields left to runtime keep their deployed value; the plan says
+			// where the files would have changed it.
+			d.fields = d.fields[:0]
+			d.apps(kept, a)
+			slices.SortFunc(d.fields, func(x, y fieldDiff) int { return comparePaths(x.Path, y.Path) })
+			for _, f := range d.fieldChanges() {
+				p.runtime[i] = append(p.runtime[i], engine.RuntimeField{ID: a.ID, Path: f.Path, Deployed: f.Before, Configured: f.After})
+			}
+			a = kept
+		}
 		d.fields = d.fields[:0]
 		d.apps(before, a)
 		if len(d.fields) == 0 {
@@ -521,6 +537,9 @@ func (p *planning) assemble(serial uint64) *engine.Plan {
 		Scope:         p.scope,
 		Changes:       changes,
 		Steps:         make([]engine.Step, nSteps),
+	}
+	for _, rf := range p.runtime {
+		plan.RuntimeManaged = append(plan.RuntimeManaged, rf...)
 	}
 	for s := range plan.Steps {
 		cs := changes[count[s]:count[s+1]]

@@ -77,7 +77,9 @@ func fullApp() *engine.App {
 }
 
 // notCompared are the App fields Diff ignores by design.
-var notCompared = map[string]bool{"ID": true, "Version": true, "VersionInfo": true, "Source": true}
+// Lifecycle and Sensitive are Stride's own: they change what the planner keeps
+// and shows, not the app.
+var notCompared = map[string]bool{"ID": true, "Version": true, "VersionInfo": true, "Source": true, "Lifecycle": true, "Sensitive": true}
 
 // expectedAction says what a change of each App field calls for (LANGUAGE.md, "How
 // the planner reads a change"). A field added to App must be added here — and to
@@ -300,8 +302,10 @@ func TestDiffEqualApps(t *testing.T) {
 		b.Version = "2020-01-01T00:00:00.000Z"
 		b.VersionInfo = nil
 		b.Source = nil
+		b.Lifecycle = &engine.Lifecycle{IgnoreChanges: []string{"instances"}}
+		b.Sensitive = []string{"cmd"}
 		if fields, _, _, _ := Diff(a, b); fields != nil {
-			t.Errorf("Diff compared Version/VersionInfo/Source: %v", fields)
+			t.Errorf("Diff compared Version/VersionInfo/Source/Lifecycle/Sensitive: %v", fields)
 		}
 	})
 }

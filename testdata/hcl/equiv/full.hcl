@@ -103,6 +103,10 @@ group "shop" {
       tags = ["v1", "http"]
       port = "http"
     }
+
+    lifecycle {
+      ignore_changes = [instances, "health_check", backoff]
+    }
   }
 
   app "worker" {

@@ -29,17 +29,25 @@ func PlanJSON(w io.Writer, p *engine.Plan) error {
 // line. An empty plan prints "No changes."
 func PlanText(w io.Writer, p *engine.Plan, s Styles) error {
 	ew := &errWriter{w: w}
+	runtime := map[string][]engine.RuntimeField{}
+	for _, rf := range p.RuntimeManaged {
+		runtime[rf.ID] = append(runtime[rf.ID], rf)
+	}
 	if p.Empty() {
 		fmt.Fprintf(ew, "%s The deployed apps match the configuration under %s.\n", s.Bold.Sprint("No changes."), scopeOf(p))
+		writeRuntime(ew, p, nil, s)
 		return ew.err
 	}
 	fmt.Fprintf(ew, "Stride will perform the following actions under %s:\n", scopeOf(p))
+	changed := map[string]bool{}
 	for _, c := range p.Changes {
+		changed[c.ID] = true
 		fmt.Fprintln(ew)
-		if err := writeChange(ew, c, s); err != nil {
+		if err := writeChange(ew, c, runtime[c.ID], s); err != nil {
 			return err
 		}
 	}
+	writeRuntime(ew, p, changed, s)
 	fmt.Fprintf(ew, "\n%s\n", s.Bold.Sprint("Steps (each starts when the previous one is deployed and healthy):"))
 	for i, st := range p.Steps {
 		parts := make([]string, len(st.Actions))
@@ -76,7 +84,36 @@ func actionStyle(a engine.Action, s Styles) interface{ Sprint(...any) string } {
 	}
 }
 
-func writeChange(w io.Writer, c *engine.Change, s Styles) error {
+// writeRuntime lists the fields kept as deployed (lifecycle.ignore_changes) of the
+// apps without a block of their own (those not in changed).
+func writeRuntime(w io.Writer, p *engine.Plan, changed map[string]bool, s Styles) {
+	first := true
+	for _, rf := range p.RuntimeManaged {
+		if changed[rf.ID] {
+			continue
+		}
+		if first {
+			fmt.Fprintf(w, "\n%s\n", s.Bold.Sprint("Left as deployed (lifecycle.ignore_changes):"))
+			first = false
+		}
+		fmt.Fprintf(w, "  %s %s\n", rf.ID, RuntimeLine(rf))
+	}
+}
+
+// RuntimeLine says that a field is left to runtime: `instances: managed at
+// runtime (now 7; the files say 3)`.
+func RuntimeLine(rf engine.RuntimeField) string {
+	now, files := "now "+formatValue(rf.Deployed), "the files say "+formatValue(rf.Configured)
+	if rf.Deployed == nil {
+		now = "now unset"
+	}
+	if rf.Configured == nil {
+		files = "not in the files"
+	}
+	return fmt.Sprintf("%s: managed at runtime (%s; %s)", rf.Path, now, files)
+}
+
+func writeChange(w io.Writer, c *engine.Change, runtime []engine.RuntimeField, s Styles) error {
 	var header, marker string
 	switch c.Action {
 	case engine.ActionCreate:
@@ -102,6 +139,9 @@ func writeChange(w io.Writer, c *engine.Change, s Styles) error {
 	}
 	if r := c.Rolling; r != nil && (c.Action == engine.ActionRestart || c.Action == engine.ActionScale) {
 		fmt.Fprintf(w, "  %s\n", s.Dim.Sprint("# "+RollingLine(r)))
+	}
+	for _, rf := range runtime {
+		fmt.Fprintf(w, "  %s\n", s.Dim.Sprint("# "+RuntimeLine(rf)))
 	}
 	fmt.Fprintf(w, "%s app %q {\n", marker, c.ID)
 
