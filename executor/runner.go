@@ -156,109 +156,136 @@ func (e *Executor) pendingRequests() ([]scheduler.Request, map[string]*engine.Ap
 	return d.reqs, d.launchApps
 }
 
-// stepProgress is the rolling arithmetic of one change in the current step: how
-// many new tasks to start, which tasks to kill, and whether the change is done.
-//
-// Restart, worked through: instances 4, minimumHealthCapacity 0.5,
-// maximumOverCapacity 0.25 → at least 2 healthy, at most 5 running. With 4 healthy
-// old tasks: start 1 new (5 running) and kill 2 old (2 healthy left); once the new
-// one is healthy (3 healthy): start 2 new, kill 1 old; and so on until no old task
-// is left and 4 new ones are healthy.
-func (e *Executor) stepProgress(c *engine.Change, app *engine.App, tasks []*taskState) (launch int, kills map[*taskState]string, done bool) {
-	kills = map[*taskState]string{}
-	active := notKilling(tasks)
-	killingCount := len(tasks) - len(active)
-	switch c.Action {
-	case engine.ActionDestroy:
-		for _, t := range tasks {
-			kills[t] = "app destroyed"
-		}
-		return 0, kills, len(tasks) == 0
-	case engine.ActionUpdate:
-		launch = app.Instances - len(active)
-		if launch < 0 {
-			for _, t := range pickKills(app, active, -launch) {
-				kills[t] = "scaling down"
-			}
-			launch = 0
-		}
-		return launch, kills, true
-	case engine.ActionCreate, engine.ActionScale:
-		target := app.Instances
-		if len(active) < target {
-			launch = target - len(active)
-		} else if len(active) > target {
-			for _, t := range pickKills(app, active, len(active)-target) {
-				kills[t] = "scaling down"
-			}
-		}
-		healthy := 0
-		for _, t := range active {
-			if e.taskHealthy(app, t) {
-				healthy++
-			}
-		}
-		return launch, kills, killingCount == 0 && len(active) == target && healthy >= target
-	}
-
-	// Restart.
-	target := app.Instances
-	var old, fresh []*taskState
-	violating := map[*taskState]bool{}
-	if c.OnlyViolating {
-		violating = e.violators(app, active)
-	}
-	for _, t := range active {
-		if (c.OnlyViolating && violating[t]) || (!c.OnlyViolating && isOutdated(app, t)) {
-			old = append(old, t)
-		} else {
-			fresh = append(fresh, t)
-		}
-	}
-	minHealthy, maxRunning := planner.Bounds(target, app.UpgradeStrategy)
-	healthyOld, healthyNew := 0, 0
-	var failingOld, healthyOldTasks []*taskState
-	for _, t := range old {
-		switch {
-		case e.taskHealthy(app, t):
-			healthyOld++
-			healthyOldTasks = append(healthyOldTasks, t)
-		case e.taskFailing(app, t):
-			failingOld = append(failingOld, t)
-		}
-	}
-	for _, t := range fresh {
-		if e.taskHealthy(app, t) {
-			healthyNew++
-		}
-	}
-	if len(fresh) > target {
-		for _, t := range pickKills(app, fresh, len(fresh)-target) {
-			kills[t] = "scaling down"
-		}
-		fresh = fresh[:target]
-	}
-	// Failing old tasks count toward nothing but capacity: kill them freely. Old
-	// tasks whose health is not known yet are kept until it is.
-	for _, t := range failingOld {
-		kills[t] = "replaced by new version"
-	}
-	running := len(old) + len(fresh) + killingCount
-	if start := min(maxRunning-running, target-len(fresh)); start > 0 {
-		launch = start
-	}
-	if allowed := healthyOld + healthyNew - minHealthy; allowed > 0 {
-		// Never leave more old tasks than there is room for new ones to replace.
-		for _, t := range pickKills(app, healthyOldTasks, min(allowed, len(healthyOldTasks))) {
-			kills[t] = "replaced by new version"
-		}
-	}
-	done = len(old) == 0 && killingCount == 0 && len(fresh) == target && healthyNew >= target
-	return launch, kills, done
+// rollout is one change's tasks sorted the way the rolling arithmetic sees
+// them, with the Fleet counted from them and the Move planner.NextMove makes of
+// it.
+type rollout struct {
+	fleet planner.Fleet
+	move  planner.Move
+	// old are the live tasks the change replaces, fresh those running (or
+	// starting) the target; neither holds tasks being killed.
+	old, fresh []*taskState
+	// deployed counts the fresh tasks that count as deployed (healthy, ready,
+	// stable), oldHealthy the old ones that serve.
+	deployed, oldHealthy int
 }
 
-// isOutdated reports whether the task runs an older configuration than the app's.
-func isOutdated(app *engine.App, t *taskState) bool {
+// rollout counts the tasks of a change in the current step into a Fleet and
+// asks planner.NextMove what to do (see there for the arithmetic, worked
+// through).
+func (e *Executor) rollout(c *engine.Change, app *engine.App, tasks []*taskState, now time.Time) rollout {
+	var r rollout
+	active := notKilling(tasks)
+	r.fleet.Action = c.Action
+	r.fleet.Killing = len(tasks) - len(active)
+	if app != nil && c.Action != engine.ActionDestroy {
+		r.fleet.Target = app.Instances
+		r.fleet.MinHealthy, r.fleet.MaxRunning = planner.Bounds(app.Instances, app.UpgradeStrategy)
+	}
+	switch c.Action {
+	case engine.ActionDestroy:
+		r.old = active
+	case engine.ActionRestart:
+		var violating map[*taskState]bool
+		if c.OnlyViolating {
+			violating = e.violators(app, active)
+		}
+		for _, t := range active {
+			if (c.OnlyViolating && violating[t]) || (!c.OnlyViolating && isOutdated(app, t, c)) {
+				r.old = append(r.old, t)
+			} else {
+				r.fresh = append(r.fresh, t)
+			}
+		}
+	default:
+		r.fresh = active
+	}
+	r.fleet.Old, r.fleet.New = len(r.old), len(r.fresh)
+	for _, t := range r.old {
+		switch {
+		case app != nil && e.taskHealthy(app, t):
+			r.fleet.OldHealthy++
+		case app == nil || e.taskFailing(app, t):
+			r.fleet.OldFailing++
+		}
+	}
+	r.oldHealthy = r.fleet.OldHealthy
+	for _, t := range r.fresh {
+		if e.taskDeployed(app, t, now) {
+			r.fleet.NewReady++
+		}
+	}
+	r.deployed = r.fleet.NewReady
+	r.move = planner.NextMove(r.fleet)
+	return r
+}
+
+// kills picks the tasks the move kills: old ones failing first, then healthy
+// ones by the app's kill selection (a destroy's then the rest); excess new ones
+// not yet running first.
+func (e *Executor) rolloutKills(r *rollout, app *engine.App, kills map[*taskState]string) {
+	why := "replaced by new version"
+	if r.fleet.Action == engine.ActionDestroy {
+		why = "app destroyed"
+	} else if r.fleet.Action != engine.ActionRestart {
+		why = "scaling down"
+	}
+	n := r.move.KillOld
+	var healthy, unknown []*taskState
+	for _, t := range r.old {
+		switch {
+		case app != nil && e.taskHealthy(app, t):
+			healthy = append(healthy, t)
+		case app == nil || e.taskFailing(app, t):
+			if n > 0 {
+				kills[t] = why
+				n--
+			}
+		default:
+			unknown = append(unknown, t)
+		}
+	}
+	for _, t := range pickKills(app, healthy, n) {
+		kills[t] = why
+		n--
+	}
+	if r.fleet.Action == engine.ActionDestroy {
+		for _, t := range pickKills(app, unknown, n) {
+			kills[t] = why
+		}
+	}
+	for _, t := range pickKills(app, r.fresh, r.move.KillNew) {
+		kills[t] = "scaling down"
+	}
+}
+
+// stepProgress is the rolling arithmetic of one change in the current step: how
+// many new tasks to start, which tasks to kill, and whether the change is done.
+// It counts the tasks and lets planner.NextMove decide (see there, worked
+// through).
+func (e *Executor) stepProgress(c *engine.Change, app *engine.App, tasks []*taskState) (launch int, kills map[*taskState]string, done bool) {
+	r := e.rollout(c, app, tasks, e.cfg.Now())
+	kills = map[*taskState]string{}
+	e.rolloutKills(&r, app, kills)
+	return r.move.Start, kills, r.move.Done
+}
+
+// taskDeployed reports whether a task counts as deployed: running, not being
+// killed, passing every health check — or, for an app without health checks,
+// running for at least StableAfter — and ready (every readiness check passed).
+func (e *Executor) taskDeployed(app *engine.App, t *taskState, now time.Time) bool {
+	if app == nil || !e.taskHealthy(app, t) {
+		return false
+	}
+	if len(app.HealthChecks) == 0 && now.Sub(t.runningAt) < e.cfg.StableAfter {
+		return false
+	}
+	return true
+}
+
+// isOutdated reports whether the task runs an older configuration than the app's
+// (c, when given, is the change being carried out).
+func isOutdated(app *engine.App, t *taskState, c *engine.Change) bool {
 	cfg := app.Version
 	if app.VersionInfo != nil && app.VersionInfo.LastConfigChangeAt != "" {
 		cfg = app.VersionInfo.LastConfigChangeAt
