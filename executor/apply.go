@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/stride-run/stride/engine"
 	"github.com/stride-run/stride/planner"
@@ -21,6 +22,12 @@ type ApplyRequest struct {
 	ExpectSerial *uint64
 	// Force cancels running deployments of the same apps instead of refusing.
 	Force bool
+	// ProgressDeadline is the progress deadline of the apps that set none (0:
+	// the server's default; negative: none).
+	ProgressDeadline time.Duration
+	// AutoRevert rolls every app of the deployment back to its last fully
+	// healthy version should the deployment fail.
+	AutoRevert bool
 }
 
 // LockedError says which deployments hold the apps of a refused apply.
@@ -106,8 +113,10 @@ func (e *Executor) apply(ctx context.Context, req ApplyRequest) (*engine.Plan, *
 	version := FormatTime(now)
 	dep := &engine.Deployment{
 		ID: newUUID(), Version: version, Plan: plan, Status: engine.DeploymentRunning,
-		CreatedAt: version,
+		CreatedAt: version, AutoRevert: req.AutoRevert,
+		ProgressDeadlineSeconds: e.deadlineSecondsFor(req.ProgressDeadline),
 	}
+	startStep(dep, now)
 	var txn engine.Txn
 	for _, id := range locked {
 		old := *e.deployments[id]
@@ -151,6 +160,19 @@ func (e *Executor) apply(ctx context.Context, req ApplyRequest) (*engine.Plan, *
 	e.bus.Publish("deployment_info", now, map[string]any{"plan": marathonPlan(dep), "currentStep": marathonStep(plan.Steps[0])})
 	e.publish()
 	return plan, dep, nil
+}
+
+// deadlineSecondsFor is the deployment-wide progress deadline of an apply that
+// asked for d (0: the server's default; negative: none), in whole seconds
+// (rounded up), bounded like the apps' own.
+func (e *Executor) deadlineSecondsFor(d time.Duration) int {
+	if d == 0 {
+		d = e.cfg.ProgressDeadline
+	}
+	if d <= 0 {
+		return 0
+	}
+	return int(min((d+time.Second-1)/time.Second, engine.MaxProgressDeadlineSeconds))
 }
 
 // stampVersion gives the target app of a change its new version: every change gets

@@ -58,8 +58,12 @@ type Config struct {
 	// ReconcileInterval is how often known tasks are reconciled (10 min).
 	ReconcileInterval time.Duration
 	// StableAfter is how long a task without health checks must run before it
-	// counts as having been healthy (resets the backoff; 10 s).
+	// counts as deployed, and as having been healthy (which resets the backoff;
+	// 5 s).
 	StableAfter time.Duration
+	// ProgressDeadline is the progress deadline of deployments whose apply and
+	// apps set none (10 min; negative: none).
+	ProgressDeadline time.Duration
 	// KillRetry is how long to wait for a kill before asking again (10 s).
 	KillRetry time.Duration
 	// LaunchTimeout is how long a task may stay staging before it is killed and
@@ -123,6 +127,8 @@ type Executor struct {
 	// store: the leader lock is gone). From then on the executor does nothing:
 	// Mesos calls are dropped and Run returns ErrTermEnded.
 	ended error
+	// loadedAt is when this executor loaded the state (its term began).
+	loadedAt time.Time
 }
 
 // ErrTermEnded is returned (wrapped, with the cause) by Run when the executor
@@ -156,6 +162,8 @@ type taskState struct {
 	failedHealth bool
 	// launchApp is the app definition the task was launched from.
 	launchApp *engine.App
+	// readiness holds the state of the app's readiness checks (readiness.go).
+	readiness []readinessStatus
 }
 
 // agentInfo is what the executor remembers of an agent from its offers: constraints
@@ -222,7 +230,10 @@ func New(ctx context.Context, cfg Config) (*Executor, error) {
 		cfg.ReconcileInterval = 10 * time.Minute
 	}
 	if cfg.StableAfter == 0 {
-		cfg.StableAfter = 10 * time.Second
+		cfg.StableAfter = 5 * time.Second
+	}
+	if cfg.ProgressDeadline == 0 {
+		cfg.ProgressDeadline = 10 * time.Minute
 	}
 	if cfg.LaunchTimeout == 0 {
 		cfg.LaunchTimeout = 5 * time.Minute
@@ -251,6 +262,7 @@ func New(ctx context.Context, cfg Config) (*Executor, error) {
 		seed:        cfg.Now().UnixNano(),
 	}
 	e.health = newHealthRunner(e)
+	e.loadedAt = cfg.Now()
 	if err := e.load(ctx); err != nil {
 		return nil, err
 	}

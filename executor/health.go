@@ -44,7 +44,9 @@ type healthRunner struct {
 	e       *Executor
 	mu      sync.Mutex
 	cancels map[string]context.CancelFunc
-	client  *http.Client
+	// readyCancels stop the readiness checks of a task (see readiness.go).
+	readyCancels map[string]context.CancelFunc
+	client       *http.Client
 }
 
 func newHealthRunner(e *Executor) *healthRunner {
@@ -52,7 +54,7 @@ func newHealthRunner(e *Executor) *healthRunner {
 		TLSClientConfig:   &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // Marathon does not verify task certificates either
 		DisableKeepAlives: true,
 	}
-	return &healthRunner{e: e, cancels: map[string]context.CancelFunc{}, client: &http.Client{Transport: tr,
+	return &healthRunner{e: e, cancels: map[string]context.CancelFunc{}, readyCancels: map[string]context.CancelFunc{}, client: &http.Client{Transport: tr,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
@@ -65,6 +67,7 @@ func (h *healthRunner) start(t *taskState) {
 	if app == nil {
 		app = h.e.apps[t.AppID]
 	}
+	h.startReadiness(t, app)
 	checks := executorChecks(app)
 	if len(checks) == 0 {
 		return
@@ -89,18 +92,22 @@ func (h *healthRunner) start(t *taskState) {
 func (h *healthRunner) stop(taskID string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if c := h.cancels[taskID]; c != nil {
-		c()
-		delete(h.cancels, taskID)
+	for _, m := range []map[string]context.CancelFunc{h.cancels, h.readyCancels} {
+		if c := m[taskID]; c != nil {
+			c()
+			delete(m, taskID)
+		}
 	}
 }
 
 func (h *healthRunner) stopAll() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for id, c := range h.cancels {
-		c()
-		delete(h.cancels, id)
+	for _, m := range []map[string]context.CancelFunc{h.cancels, h.readyCancels} {
+		for id, c := range m {
+			c()
+			delete(m, id)
+		}
 	}
 }
 

@@ -166,8 +166,9 @@ type rollout struct {
 	// starting) the target; neither holds tasks being killed.
 	old, fresh []*taskState
 	// deployed counts the fresh tasks that count as deployed (healthy, ready,
-	// stable), oldHealthy the old ones that serve.
-	deployed, oldHealthy int
+	// stable), oldHealthy the old ones that serve, healthyNotReady the fresh
+	// ones that pass their health checks but not yet their readiness checks.
+	deployed, oldHealthy, healthyNotReady int
 }
 
 // rollout counts the tasks of a change in the current step into a Fleet and
@@ -211,8 +212,11 @@ func (e *Executor) rollout(c *engine.Change, app *engine.App, tasks []*taskState
 	}
 	r.oldHealthy = r.fleet.OldHealthy
 	for _, t := range r.fresh {
-		if e.taskDeployed(app, t, now) {
+		switch {
+		case e.taskDeployed(app, t, now):
 			r.fleet.NewReady++
+		case app != nil && e.taskHealthy(app, t) && !e.taskReady(app, t):
+			r.healthyNotReady++
 		}
 	}
 	r.deployed = r.fleet.NewReady
@@ -280,7 +284,7 @@ func (e *Executor) taskDeployed(app *engine.App, t *taskState, now time.Time) bo
 	if len(app.HealthChecks) == 0 && now.Sub(t.runningAt) < e.cfg.StableAfter {
 		return false
 	}
-	return true
+	return e.taskReady(app, t)
 }
 
 // isOutdated reports whether the task runs an older configuration than the app's
@@ -402,34 +406,46 @@ func (e *Executor) advanceDeployments(ctx context.Context) {
 	}
 }
 
-// advanceDeployment is advanceDeployments for one deployment.
+// advanceDeployment is advanceDeployments for one deployment: it records the
+// progress of the current step's changes, fails the deployment when one of them
+// passed its progress deadline, and moves past the steps that are done,
+// persisting its progress.
 func (e *Executor) advanceDeployment(ctx context.Context, dep *engine.Deployment) {
 	id := dep.ID
-	moved := false
+	now := e.cfg.Now()
+	dirty := false
 	for dep.CurrentStep < len(dep.Plan.Steps) {
-		if !e.stepDone(dep) {
+		done, changed, failure := e.checkStep(dep, now)
+		dirty = dirty || changed
+		if failure != "" {
+			e.failDeployment(ctx, dep, failure)
+			return
+		}
+		if !done {
 			break
 		}
-		e.bus.Publish("deployment_step_success", e.cfg.Now(), map[string]any{
+		e.bus.Publish("deployment_step_success", now, map[string]any{
 			"plan": marathonPlan(dep), "currentStep": marathonStep(dep.Plan.Steps[dep.CurrentStep]),
 		})
 		dep.CurrentStep++
-		moved = true
+		startStep(dep, now)
+		dirty = true
 		if dep.CurrentStep < len(dep.Plan.Steps) {
 			e.logf("deployment %s: step %d/%d", dep.ID, dep.CurrentStep+1, len(dep.Plan.Steps))
-			e.bus.Publish("deployment_info", e.cfg.Now(), map[string]any{
+			e.bus.Publish("deployment_info", now, map[string]any{
 				"plan": marathonPlan(dep), "currentStep": marathonStep(dep.Plan.Steps[dep.CurrentStep]),
 			})
 		}
 	}
 	if dep.CurrentStep >= len(dep.Plan.Steps) {
 		dep.Status = engine.DeploymentSucceeded
-		dep.FinishedAt = FormatTime(e.cfg.Now())
+		dep.FinishedAt = FormatTime(now)
 	}
-	if !moved && dep.Status == engine.DeploymentRunning {
+	if !dirty && dep.Status == engine.DeploymentRunning {
 		return
 	}
 	cp := *dep
+	cp.Deadlines = append([]engine.Deadline(nil), dep.Deadlines...)
 	if err := e.commit(ctx, engine.Txn{PutDeployments: []*engine.Deployment{&cp}}); err != nil {
 		e.logf("executor: %v", err)
 		return
@@ -439,36 +455,57 @@ func (e *Executor) advanceDeployment(ctx context.Context, dep *engine.Deployment
 		delete(e.deployments, id)
 		e.remember(dep)
 		e.logf("deployment %s succeeded", dep.ID)
-		e.bus.Publish("deployment_success", e.cfg.Now(), map[string]any{"id": dep.ID, "plan": marathonPlan(dep)})
+		e.bus.Publish("deployment_success", now, map[string]any{"id": dep.ID, "plan": marathonPlan(dep)})
 	}
 }
 
-// stepDone reports whether every action of the deployment's current step is done.
-func (e *Executor) stepDone(dep *engine.Deployment) bool {
-	step := dep.Plan.Steps[dep.CurrentStep]
-	byID := map[string]*engine.Change{}
+// checkStep looks at every change of the deployment's current step: done says
+// whether all of them are, changed whether their progress bookkeeping moved
+// (and must be written), failure why the deployment fails ("" when it goes on).
+func (e *Executor) checkStep(dep *engine.Deployment, now time.Time) (done, changed bool, failure string) {
+	done = true
 	for _, c := range dep.Plan.Changes {
-		byID[c.ID] = c
-	}
-	for _, a := range step.Actions {
-		c := byID[a.ID]
-		if c == nil {
+		if c.Step != dep.CurrentStep {
 			continue
 		}
-		var tasks []*taskState
-		for _, t := range e.tasks {
-			if t.AppID == c.ID && !isGone(t.State) {
-				tasks = append(tasks, t)
-			}
-		}
-		sortTasks(tasks)
 		app := e.apps[c.ID]
-		if app == nil && c.Action != engine.ActionDestroy {
+		if c.Action == engine.ActionDestroy {
+			app = c.Before
+		} else if app == nil {
 			continue
 		}
-		if _, _, done := e.stepProgress(c, app, tasks); !done {
-			return false
+		tasks := e.liveTasks(c.ID)
+		r := e.rollout(c, app, tasks, now)
+		dl := deadlineOf(dep, c, now)
+		moved, expired := e.track(dl, &r, app, now)
+		changed = changed || moved
+		if r.move.Done {
+			continue
+		}
+		done = false
+		if expired && failure == "" {
+			failure = e.stallReason(c, &r, dl, e.waitingText(c.ID))
 		}
 	}
-	return true
+	return done, changed, failure
+}
+
+// liveTasks returns the app's tasks that are not gone, oldest first.
+func (e *Executor) liveTasks(appID string) []*taskState {
+	var tasks []*taskState
+	for _, t := range e.tasks {
+		if t.AppID == appID && !isGone(t.State) {
+			tasks = append(tasks, t)
+		}
+	}
+	sortTasks(tasks)
+	return tasks
+}
+
+// waitingText is why the app's pending instances wait ("" when they do not).
+func (e *Executor) waitingText(appID string) string {
+	if un := e.unplaced[appID]; un != nil {
+		return un.Message
+	}
+	return ""
 }

@@ -28,6 +28,10 @@ type View struct {
 	// being killed, and passing every health check (Stride's and Mesos'). It is
 	// what the Consul catalog registration mirrors.
 	Healthy map[string]bool
+	// Readiness holds, per app in a running deployment, the results of the
+	// readiness checks of its tasks (Marathon's readinessCheckResults), sorted
+	// by task id.
+	Readiness map[string][]ReadinessResult
 
 	appIndex map[string]int
 	// next is closed when a newer view is published.
@@ -108,7 +112,7 @@ func (e *Executor) View() *View { return e.view.Load() }
 // publish builds and stores a new View (on the actor).
 func (e *Executor) publish() {
 	now := e.cfg.Now()
-	v := &View{Serial: e.serial, FrameworkID: e.frameworkID, Connected: e.connected, Ended: e.ended, appIndex: map[string]int{}, Healthy: map[string]bool{}, next: make(chan struct{})}
+	v := &View{Serial: e.serial, FrameworkID: e.frameworkID, Connected: e.connected, Ended: e.ended, appIndex: map[string]int{}, Healthy: map[string]bool{}, Readiness: map[string][]ReadinessResult{}, next: make(chan struct{})}
 	byApp := map[string][]*engine.Task{}
 	healthyCount := map[string]int{}
 	for _, t := range e.tasks {
@@ -131,13 +135,26 @@ func (e *Executor) publish() {
 			v.Healthy[t.ID] = true
 		}
 	}
+	active := e.activeChanges()
+	for _, t := range e.tasks {
+		if ac, ok := active[t.AppID]; ok && ac.current && !isGone(t.State) {
+			v.Readiness[t.AppID] = append(v.Readiness[t.AppID], readinessResults(t, e.apps[t.AppID])...)
+		}
+	}
+	for _, rs := range v.Readiness {
+		sort.Slice(rs, func(i, j int) bool {
+			if rs[i].TaskID != rs[j].TaskID {
+				return rs[i].TaskID < rs[j].TaskID
+			}
+			return rs[i].Name < rs[j].Name
+		})
+	}
 	sort.Slice(v.Tasks, func(i, j int) bool {
 		if v.Tasks[i].AppID != v.Tasks[j].AppID {
 			return v.Tasks[i].AppID < v.Tasks[j].AppID
 		}
 		return v.Tasks[i].ID < v.Tasks[j].ID
 	})
-	active := e.activeChanges()
 	pending := e.pending
 	ids := make([]string, 0, len(e.apps))
 	for id := range e.apps {

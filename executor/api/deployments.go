@@ -36,11 +36,12 @@ type DeploymentStep struct {
 
 // DeploymentAction is one app's action, with Marathon's action name
 // (StartApplication, StopApplication, ScaleApplication, RestartApplication).
-// ReadinessCheckResults is set ([] for now) on current actions only.
+// ReadinessCheckResults is set on current actions only: the results of the
+// readiness checks of the app's tasks.
 type DeploymentAction struct {
-	Action                string `json:"action"`
-	App                   string `json:"app"`
-	ReadinessCheckResults *[]any `json:"readinessCheckResults,omitempty"`
+	Action                string                      `json:"action"`
+	App                   string                      `json:"app"`
+	ReadinessCheckResults *[]executor.ReadinessResult `json:"readinessCheckResults,omitempty"`
 }
 
 // DeploymentProgress is Stride's extension of a deployment: its status and the
@@ -51,7 +52,7 @@ type DeploymentProgress struct {
 }
 
 // marathonDeployment renders a deployment as Marathon's DeploymentStepInfo.
-func marathonDeployment(d *engine.Deployment, progress []executor.AppProgress) DeploymentInfo {
+func marathonDeployment(d *engine.Deployment, progress []executor.AppProgress, readiness map[string][]executor.ReadinessResult) DeploymentInfo {
 	steps := make([]DeploymentStep, len(d.Plan.Steps))
 	for i, st := range d.Plan.Steps {
 		steps[i] = DeploymentStep{Actions: make([]DeploymentAction, len(st.Actions))}
@@ -66,7 +67,8 @@ func marathonDeployment(d *engine.Deployment, progress []executor.AppProgress) D
 	}
 	if cur >= 0 && d.Status == engine.DeploymentRunning {
 		for _, a := range steps[cur].Actions {
-			a.ReadinessCheckResults = &[]any{}
+			rs := append([]executor.ReadinessResult{}, readiness[a.App]...)
+			a.ReadinessCheckResults = &rs
 			current = append(current, a)
 		}
 	}
@@ -90,7 +92,7 @@ func (s *Server) deploymentsList(w http.ResponseWriter, r *http.Request) {
 	v := s.b.View()
 	out := make([]DeploymentInfo, 0, len(v.Deployments))
 	for _, d := range v.Deployments {
-		out = append(out, marathonDeployment(d.Deployment, d.Progress))
+		out = append(out, marathonDeployment(d.Deployment, d.Progress, v.Readiness))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
