@@ -109,6 +109,13 @@ type Deployment struct {
 	// the deployment that reverts this one.
 	RevertOf   string `json:"revertOf,omitempty"`
 	RevertedBy string `json:"revertedBy,omitempty"`
+	// LastGood maps each app the deployment changes to the last version of it
+	// that ran fully healthy before the deployment started (when known): what an
+	// automatic revert goes back to.
+	LastGood map[string]string `json:"lastGood,omitempty"`
+	// Keep maps an app of a revert to the versions of its tasks that already run
+	// the configuration reverted to: they count as new and are not replaced.
+	Keep map[string][]string `json:"keep,omitempty"`
 	// Queued holds what a queued deployment (Status "queued") will apply once
 	// the deployments holding its apps are over; it is planned then.
 	Queued *QueuedApply `json:"queued,omitempty"`

@@ -110,15 +110,21 @@ type Executor struct {
 	lastFailure map[string]*TaskFailure
 	// quarantined holds the apps set aside with the reason (see poison.go).
 	quarantined map[string]string
-	agents      map[string]agentInfo
-	suppressed  bool
-	connected   bool
-	lastRecon   time.Time
-	dirtyTasks  map[string]bool
-	viewDirty   bool
-	lastView    time.Time
-	health      *healthRunner
-	seed        int64
+	// lastGood holds, per app, the last version that ran fully healthy (see
+	// revert.go); gaveUp the apps that stopped relaunching, with the reason
+	// (giveUpAfter); queued the queued deployments (see queue.go).
+	lastGood   map[string]string
+	gaveUp     map[string]string
+	queued     map[string]*engine.Deployment
+	agents     map[string]agentInfo
+	suppressed bool
+	connected  bool
+	lastRecon  time.Time
+	dirtyTasks map[string]bool
+	viewDirty  bool
+	lastView   time.Time
+	health     *healthRunner
+	seed       int64
 	// decideHook, when set (tests), runs first in decideApp: a way to make one
 	// app's handling panic.
 	decideHook func(appID string)
@@ -257,6 +263,7 @@ func New(ctx context.Context, cfg Config) (*Executor, error) {
 		unplaced:    map[string]*scheduler.Unplaced{},
 		lastFailure: map[string]*TaskFailure{},
 		quarantined: map[string]string{},
+		gaveUp:      map[string]string{},
 		agents:      map[string]agentInfo{},
 		dirtyTasks:  map[string]bool{},
 		seed:        cfg.Now().UnixNano(),
@@ -282,11 +289,16 @@ func (e *Executor) load(ctx context.Context) error {
 		e.apps = map[string]*engine.App{}
 	}
 	e.deployments = map[string]*engine.Deployment{}
+	e.queued = map[string]*engine.Deployment{}
 	for id, d := range snap.Deployments {
-		if d.Status == engine.DeploymentRunning {
+		switch d.Status {
+		case engine.DeploymentRunning:
 			e.deployments[id] = d
+		case engine.DeploymentQueued:
+			e.queued[id] = d
 		}
 	}
+	e.loadLastGood(snap.Deployments)
 	e.tasks = map[string]*taskState{}
 	now := e.cfg.Now()
 	for id, t := range snap.Tasks {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
 	"time"
 
@@ -106,7 +107,7 @@ func (e *Executor) decideApp(d *decisions, id string, tasks []*taskState, active
 	if ac, ok := active[id]; ok && ac.current {
 		spec = e.apps[id]
 		var kills map[*taskState]string
-		launch, kills, _ = e.stepProgress(ac.change, spec, tasks)
+		launch, kills, _ = e.stepProgress(ac.dep, ac.change, spec, tasks)
 		for t, why := range kills {
 			d.kills[t] = why
 		}
@@ -174,7 +175,7 @@ type rollout struct {
 // rollout counts the tasks of a change in the current step into a Fleet and
 // asks planner.NextMove what to do (see there for the arithmetic, worked
 // through).
-func (e *Executor) rollout(c *engine.Change, app *engine.App, tasks []*taskState, now time.Time) rollout {
+func (e *Executor) rollout(dep *engine.Deployment, c *engine.Change, app *engine.App, tasks []*taskState, now time.Time) rollout {
 	var r rollout
 	active := notKilling(tasks)
 	r.fleet.Action = c.Action
@@ -192,7 +193,7 @@ func (e *Executor) rollout(c *engine.Change, app *engine.App, tasks []*taskState
 			violating = e.violators(app, active)
 		}
 		for _, t := range active {
-			if (c.OnlyViolating && violating[t]) || (!c.OnlyViolating && isOutdated(app, t, c)) {
+			if (c.OnlyViolating && violating[t]) || (!c.OnlyViolating && isOutdated(app, t, dep.Keep[c.ID])) {
 				r.old = append(r.old, t)
 			} else {
 				r.fresh = append(r.fresh, t)
@@ -267,8 +268,8 @@ func (e *Executor) rolloutKills(r *rollout, app *engine.App, kills map[*taskStat
 // many new tasks to start, which tasks to kill, and whether the change is done.
 // It counts the tasks and lets planner.NextMove decide (see there, worked
 // through).
-func (e *Executor) stepProgress(c *engine.Change, app *engine.App, tasks []*taskState) (launch int, kills map[*taskState]string, done bool) {
-	r := e.rollout(c, app, tasks, e.cfg.Now())
+func (e *Executor) stepProgress(dep *engine.Deployment, c *engine.Change, app *engine.App, tasks []*taskState) (launch int, kills map[*taskState]string, done bool) {
+	r := e.rollout(dep, c, app, tasks, e.cfg.Now())
 	kills = map[*taskState]string{}
 	e.rolloutKills(&r, app, kills)
 	return r.move.Start, kills, r.move.Done
@@ -287,14 +288,15 @@ func (e *Executor) taskDeployed(app *engine.App, t *taskState, now time.Time) bo
 	return e.taskReady(app, t)
 }
 
-// isOutdated reports whether the task runs an older configuration than the app's
-// (c, when given, is the change being carried out).
-func isOutdated(app *engine.App, t *taskState, c *engine.Change) bool {
+// isOutdated reports whether the task runs an older configuration than the
+// app's. keep lists task versions known to run the app's configuration all the
+// same (a revert's Deployment.Keep).
+func isOutdated(app *engine.App, t *taskState, keep []string) bool {
 	cfg := app.Version
 	if app.VersionInfo != nil && app.VersionInfo.LastConfigChangeAt != "" {
 		cfg = app.VersionInfo.LastConfigChangeAt
 	}
-	return t.Version < cfg
+	return t.Version < cfg && !slices.Contains(keep, t.Version)
 }
 
 func notKilling(ts []*taskState) []*taskState {
@@ -360,6 +362,8 @@ func (e *Executor) violators(app *engine.App, ts []*taskState) map[*taskState]bo
 func (e *Executor) housekeeping(ctx context.Context) {
 	now := e.cfg.Now()
 	e.advanceDeployments(ctx)
+	e.startQueued(ctx)
+	e.noteGood(now)
 	d := e.decide()
 	for t, why := range d.kills {
 		e.killTask(ctx, t, why)
@@ -418,7 +422,11 @@ func (e *Executor) advanceDeployment(ctx context.Context, dep *engine.Deployment
 		done, changed, failure := e.checkStep(dep, now)
 		dirty = dirty || changed
 		if failure != "" {
-			e.failDeployment(ctx, dep, failure)
+			mode := noRevert
+			if wantsRevert(dep) {
+				mode = revertToLastGood
+			}
+			_, _ = e.endDeployment(ctx, dep, engine.DeploymentFailed, failure, mode)
 			return
 		}
 		if !done {
@@ -452,6 +460,13 @@ func (e *Executor) advanceDeployment(ctx context.Context, dep *engine.Deployment
 	}
 	e.viewDirty = true
 	if dep.Status == engine.DeploymentSucceeded {
+		for _, c := range dep.Plan.Changes {
+			if a := e.apps[c.ID]; a != nil && c.Action != engine.ActionDestroy {
+				e.lastGood[c.ID] = a.Version
+			} else {
+				delete(e.lastGood, c.ID)
+			}
+		}
 		delete(e.deployments, id)
 		e.remember(dep)
 		e.logf("deployment %s succeeded", dep.ID)
@@ -475,7 +490,7 @@ func (e *Executor) checkStep(dep *engine.Deployment, now time.Time) (done, chang
 			continue
 		}
 		tasks := e.liveTasks(c.ID)
-		r := e.rollout(c, app, tasks, now)
+		r := e.rollout(dep, c, app, tasks, now)
 		dl := deadlineOf(dep, c, now)
 		moved, expired := e.track(dl, &r, app, now)
 		changed = changed || moved

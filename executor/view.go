@@ -20,6 +20,9 @@ type View struct {
 	Tasks []*engine.Task
 	// Deployments: the running ones, oldest first.
 	Deployments []*DeploymentStatus
+	// Queued deployments (waiting for the deployments that hold their apps),
+	// oldest first.
+	Queued []*engine.Deployment
 	// Recent finished deployments, newest last.
 	Recent []*engine.Deployment
 	// Ended is set once the executor stopped leading (see ErrTermEnded).
@@ -98,8 +101,13 @@ func (v *View) Deployment(id string) (*engine.Deployment, bool) {
 			return d.Deployment, true
 		}
 	}
-	for _, d := range v.Recent {
+	for _, d := range v.Queued {
 		if d.ID == id {
+			return d, true
+		}
+	}
+	for i := len(v.Recent) - 1; i >= 0; i-- {
+		if d := v.Recent[i]; d.ID == id {
 			return d, true
 		}
 	}
@@ -228,6 +236,10 @@ func (e *Executor) publish() {
 			ds.Progress = append(ds.Progress, p)
 		}
 		v.Deployments = append(v.Deployments, ds)
+	}
+	for _, id := range e.queuedIDs() {
+		cp := *e.queued[id]
+		v.Queued = append(v.Queued, &cp)
 	}
 	v.Recent = append([]*engine.Deployment(nil), e.recent...)
 	if old := e.view.Swap(v); old != nil {

@@ -98,9 +98,10 @@ func (s *Server) deploymentsList(w http.ResponseWriter, r *http.Request) {
 }
 
 // deploymentDelete is DELETE /v2/deployments/{id}. With ?force=true the deployment
-// is cancelled where it is (202, no body). Without it Marathon would start a
-// deployment that reverts the changes; Stride cannot yet, and says so with a 400
-// rather than cancelling something the caller did not ask to cancel.
+// is cancelled where it is (202, no body). Without it, as in Marathon, a
+// deployment starts that reverts its changes with the same rolling safeguards
+// (200 with its DeploymentResult); when nothing was left to undo, the deployment
+// ends and its own id is returned.
 func (s *Server) deploymentDelete(w http.ResponseWriter, r *http.Request, id string) {
 	if !allow(w, r, http.MethodDelete) {
 		return
@@ -116,12 +117,23 @@ func (s *Server) deploymentDelete(w http.ResponseWriter, r *http.Request, id str
 		writeError(w, http.StatusNotFound, fmt.Sprintf(msgDeployNotFound, id))
 		return
 	}
-	if !queryBool(r, "force") {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf(msgRollback, id))
-		return
-	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.writeTimeout)
 	defer cancel()
+	if !queryBool(r, "force") {
+		rev, err := s.b.Revert(ctx, id)
+		switch {
+		case errors.Is(err, executor.ErrNoDeployment):
+			writeError(w, http.StatusNotFound, fmt.Sprintf(msgDeployNotFound, id))
+		case err != nil:
+			s.writeBackendError(w, err)
+		case rev == nil:
+			writeJSON(w, http.StatusOK, deploymentResult{DeploymentID: id, Version: runningVersion(s.b.View(), id)})
+		default:
+			w.Header().Set("Marathon-Deployment-Id", rev.ID)
+			writeJSON(w, http.StatusOK, deploymentResult{DeploymentID: rev.ID, Version: rev.Version})
+		}
+		return
+	}
 	if err := s.b.Cancel(ctx, id); err != nil {
 		if errors.Is(err, executor.ErrNoDeployment) {
 			// Finished between the check and the cancel.
@@ -132,6 +144,20 @@ func (s *Server) deploymentDelete(w http.ResponseWriter, r *http.Request, id str
 		return
 	}
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// deploymentResult is Marathon's DeploymentResult.
+type deploymentResult struct {
+	DeploymentID string `json:"deploymentId"`
+	Version      string `json:"version"`
+}
+
+// runningVersion is the version of a deployment (running or recently ended).
+func runningVersion(v *executor.View, id string) string {
+	if d, ok := v.Deployment(id); ok {
+		return d.Version
+	}
+	return ""
 }
 
 // QueueItem is one element of GET /v2/queue: an app with instances waiting to be

@@ -43,6 +43,8 @@ type fakeBackend struct {
 	applyErr  error
 	cancelErr error
 	killErr   error
+	revertDep *engine.Deployment
+	revertErr error
 }
 
 func newFake(v *executor.View) *fakeBackend {
@@ -100,6 +102,14 @@ func (f *fakeBackend) Plan(ctx context.Context, req executor.ApplyRequest) (*eng
 func (f *fakeBackend) Cancel(ctx context.Context, id string) error {
 	f.record("Cancel " + id)
 	return f.cancelErr
+}
+
+func (f *fakeBackend) Revert(ctx context.Context, id string) (*engine.Deployment, error) {
+	f.record("Revert " + id)
+	if f.revertErr != nil {
+		return nil, f.revertErr
+	}
+	return f.revertDep, nil
 }
 
 func (f *fakeBackend) KillTasks(ctx context.Context, ids []string) ([]engine.Task, error) {
