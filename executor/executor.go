@@ -481,6 +481,16 @@ func (e *Executor) recordFailure(app *engine.App, t *taskState, now time.Time) {
 		d.failures = 0
 	}
 	d.failures++
+	if app.GiveUpAfter > 0 && d.failures >= app.GiveUpAfter && e.gaveUp[app.ID] == "" {
+		why := fmt.Sprintf(reasonGaveUp, app.ID, d.failures)
+		if f := e.lastFailure[app.ID]; f != nil {
+			why += fmt.Sprintf(reasonLastFailure, failureText(f))
+		}
+		e.gaveUp[app.ID] = why
+		e.viewDirty = true
+		e.logf("%s; no more launches until the app is applied again", why)
+		e.bus.Publish("app_gave_up_event", now, map[string]any{"appId": app.ID, "failures": d.failures, "reason": why})
+	}
 	delay := app.BackoffSeconds * math.Pow(app.BackoffFactor, float64(d.failures-1))
 	if delay > app.MaxLaunchDelaySeconds {
 		delay = app.MaxLaunchDelaySeconds

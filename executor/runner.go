@@ -132,6 +132,9 @@ func (e *Executor) decideApp(d *decisions, id string, tasks []*taskState, active
 			launch = 0
 		}
 	}
+	if _, gaveUp := e.gaveUp[id]; gaveUp {
+		launch = 0
+	}
 	if launch > 0 && spec != nil && e.launchDelayFor(id, now) == 0 {
 		req := scheduler.Request{App: spec, Count: launch, Running: e.running(tasks)}
 		d.reqs = append(d.reqs, req)
@@ -498,6 +501,9 @@ func (e *Executor) checkStep(dep *engine.Deployment, now time.Time) (done, chang
 			continue
 		}
 		done = false
+		if why, gaveUp := e.gaveUp[c.ID]; gaveUp && failure == "" {
+			failure = why
+		}
 		if expired && failure == "" {
 			failure = e.stallReason(c, &r, dl, e.waitingText(c.ID))
 		}

@@ -60,6 +60,9 @@ type AppStatus struct {
 	Delay time.Duration
 	// Pending counts instances waiting to be launched.
 	Pending int
+	// GaveUp says why Stride stopped relaunching the app (backoff's
+	// giveUpAfter; "" when it did not).
+	GaveUp string
 }
 
 // DeploymentStatus is a running deployment with its progress per app.
@@ -200,6 +203,7 @@ func (e *Executor) publish() {
 		if why, aside := e.quarantined[id]; aside {
 			st.Waiting = why
 		}
+		st.GaveUp = e.gaveUp[id]
 		v.appIndex[id] = len(v.Apps)
 		v.Apps = append(v.Apps, st)
 	}
