@@ -61,6 +61,17 @@ type Config struct {
 	// counts as deployed, and as having been healthy (which resets the backoff;
 	// 5 s).
 	StableAfter time.Duration
+	// HealthKillRate and HealthKillWindow bound the kills Stride's health checks
+	// cause: at most max(1, floor(instances × rate)) per app per window (0.1 per
+	// minute). BreakerShare opens an app's circuit breaker — no health kills —
+	// while at least that share of its running tasks (and at least 2) fail
+	// their checks at once (0.5). ReplaceTimeout is how long a task condemned by
+	// its checks waits for its replacement before it is killed anyway (2 min).
+	// See killsafety.go.
+	HealthKillRate   float64
+	HealthKillWindow time.Duration
+	BreakerShare     float64
+	ReplaceTimeout   time.Duration
 	// ProgressDeadline is the progress deadline of deployments whose apply and
 	// apps set none (10 min; negative: none).
 	ProgressDeadline time.Duration
@@ -113,9 +124,11 @@ type Executor struct {
 	// lastGood holds, per app, the last version that ran fully healthy (see
 	// revert.go); gaveUp the apps that stopped relaunching, with the reason
 	// (giveUpAfter); queued the queued deployments (see queue.go).
-	lastGood   map[string]string
-	gaveUp     map[string]string
-	queued     map[string]*engine.Deployment
+	lastGood map[string]string
+	gaveUp   map[string]string
+	queued   map[string]*engine.Deployment
+	// safety holds the apps' kill-safety state (killsafety.go).
+	safety     map[string]*killSafety
 	agents     map[string]agentInfo
 	suppressed bool
 	connected  bool
@@ -166,6 +179,11 @@ type taskState struct {
 	healthStarted bool
 	// failedHealth: killed because its health checks failed (counts for backoff).
 	failedHealth bool
+	// condemned says why the task's health checks call for its kill (""
+	// when they do not); doomedAt is when a replacement was started for it
+	// (replace, then kill). See killsafety.go.
+	condemned string
+	doomedAt  time.Time
 	// launchApp is the app definition the task was launched from.
 	launchApp *engine.App
 	// readiness holds the state of the app's readiness checks (readiness.go).
@@ -238,6 +256,18 @@ func New(ctx context.Context, cfg Config) (*Executor, error) {
 	if cfg.StableAfter == 0 {
 		cfg.StableAfter = 5 * time.Second
 	}
+	if cfg.HealthKillRate <= 0 {
+		cfg.HealthKillRate = 0.1
+	}
+	if cfg.HealthKillWindow <= 0 {
+		cfg.HealthKillWindow = time.Minute
+	}
+	if cfg.BreakerShare <= 0 || cfg.BreakerShare > 1 {
+		cfg.BreakerShare = 0.5
+	}
+	if cfg.ReplaceTimeout <= 0 {
+		cfg.ReplaceTimeout = 2 * time.Minute
+	}
 	if cfg.ProgressDeadline == 0 {
 		cfg.ProgressDeadline = 10 * time.Minute
 	}
@@ -264,6 +294,7 @@ func New(ctx context.Context, cfg Config) (*Executor, error) {
 		lastFailure: map[string]*TaskFailure{},
 		quarantined: map[string]string{},
 		gaveUp:      map[string]string{},
+		safety:      map[string]*killSafety{},
 		agents:      map[string]agentInfo{},
 		dirtyTasks:  map[string]bool{},
 		seed:        cfg.Now().UnixNano(),

@@ -348,6 +348,8 @@ func TestHealthCheckFailuresKillAndBackOff(t *testing.T) {
 	zero := 0
 	app.HealthChecks = []engine.HealthCheck{{Protocol: engine.ProtoHTTP, Path: "/", PortIndex: &zero,
 		GracePeriodSeconds: 5, IntervalSeconds: 1, TimeoutSeconds: 1, MaxConsecutiveFailures: 3}}
+	// No room above the instances: the task is killed before it is replaced.
+	app.UpgradeStrategy = engine.UpgradeStrategy{MinimumHealthCapacity: 0, MaximumOverCapacity: 0}
 	h.apply(spec(app))
 	h.offer(1)
 	id := h.mesos.launched[0].TaskID.Value
@@ -374,6 +376,7 @@ func TestHealthCheckFailuresKillAndBackOff(t *testing.T) {
 		t.Fatal("killed after 2 failures; max is 3")
 	}
 	h.e.healthResult(id, 0, hc, "500 Internal Server Error")
+	h.tick()
 	if !h.e.tasks[id].killing || len(h.mesos.killed) != 1 {
 		t.Fatal("not killed after 3 consecutive failures")
 	}

@@ -176,8 +176,9 @@ func (h *healthRunner) check(ctx context.Context, hc engine.HealthCheck, host st
 	return "unsupported protocol " + hc.Protocol
 }
 
-// healthResult records one probe's result on the actor and kills a task that has
-// failed max_consecutive_failures times after its grace period.
+// healthResult records one probe's result on the actor and condemns a task that
+// has failed max_consecutive_failures times in a row after its grace period (a
+// task that passes again is pardoned).
 func (e *Executor) healthResult(taskID string, idx int, hc engine.HealthCheck, cause string) {
 	t := e.tasks[taskID]
 	if t == nil || t.killing || idx >= len(t.health) {
@@ -188,6 +189,9 @@ func (e *Executor) healthResult(taskID string, idx int, hc engine.HealthCheck, c
 	wasAlive := h.alive && h.ran
 	if cause == "" {
 		h.ran, h.alive, h.consecutiveFailures = true, true, 0
+		if t.condemned != "" && t.doomedAt.IsZero() {
+			t.condemned = ""
+		}
 		if h.firstSuccess.IsZero() {
 			h.firstSuccess = now
 		}
@@ -225,12 +229,9 @@ func (e *Executor) healthResult(taskID string, idx int, hc engine.HealthCheck, c
 			"appId": t.AppID, "taskId": t.ID, "instanceId": t.ID, "version": t.Version, "alive": false,
 		})
 	}
-	if hc.MaxConsecutiveFailures > 0 && h.consecutiveFailures >= hc.MaxConsecutiveFailures {
-		e.bus.Publish("unhealthy_instance_kill_event", now, map[string]any{
-			"appId": t.AppID, "taskId": t.ID, "instanceId": t.ID, "version": t.Version,
-			"reason": cause, "host": t.Host, "slaveId": t.SlaveID,
-		})
-		t.failedHealth = true
-		e.killTask(context.Background(), t, "health check failed: "+cause)
+	if hc.MaxConsecutiveFailures > 0 && h.consecutiveFailures >= hc.MaxConsecutiveFailures && t.condemned == "" {
+		// The kill itself is decided by healthKills (killsafety.go): rate
+		// limited, held by the circuit breaker, replaced first when there is room.
+		t.condemned = "health check failed: " + cause
 	}
 }

@@ -123,9 +123,21 @@ func (e *Executor) decideApp(d *decisions, id string, tasks []*taskState, active
 			}
 			return
 		}
-		n := notKilling(tasks)
+		// Tasks doomed by their health checks (killsafety.go) are being
+		// replaced: they do not count, and go first when scaling down.
+		var n, doomed []*taskState
+		for _, t := range notKilling(tasks) {
+			if t.doomedAt.IsZero() {
+				n = append(n, t)
+			} else {
+				doomed = append(doomed, t)
+			}
+		}
 		launch = spec.Instances - len(n)
 		if launch < 0 {
+			for _, t := range doomed {
+				d.kills[t] = "scaling down"
+			}
 			for _, t := range pickKills(spec, n, -launch) {
 				d.kills[t] = "scaling down"
 			}
@@ -173,13 +185,15 @@ type rollout struct {
 	// stable), oldHealthy the old ones that serve, healthyNotReady the fresh
 	// ones that pass their health checks but not yet their readiness checks.
 	deployed, oldHealthy, healthyNotReady int
+	// appID is the change's app.
+	appID string
 }
 
 // rollout counts the tasks of a change in the current step into a Fleet and
 // asks planner.NextMove what to do (see there for the arithmetic, worked
 // through).
 func (e *Executor) rollout(dep *engine.Deployment, c *engine.Change, app *engine.App, tasks []*taskState, now time.Time) rollout {
-	var r rollout
+	r := rollout{appID: c.ID}
 	active := notKilling(tasks)
 	r.fleet.Action = c.Action
 	r.fleet.Killing = len(tasks) - len(active)
@@ -206,11 +220,14 @@ func (e *Executor) rollout(dep *engine.Deployment, c *engine.Change, app *engine
 		r.fresh = active
 	}
 	r.fleet.Old, r.fleet.New = len(r.old), len(r.fresh)
+	// While the app's circuit breaker is open its checks are not trusted: old
+	// tasks that only fail their checks are neither capacity nor killed.
+	distrust := e.safety[c.ID] != nil && e.safety[c.ID].breaker != ""
 	for _, t := range r.old {
 		switch {
 		case app != nil && e.taskHealthy(app, t):
 			r.fleet.OldHealthy++
-		case app == nil || e.taskFailing(app, t):
+		case app == nil || e.taskFailing(app, t) && !(distrust && t.State == engine.TaskRunning):
 			r.fleet.OldFailing++
 		}
 	}
@@ -240,11 +257,12 @@ func (e *Executor) rolloutKills(r *rollout, app *engine.App, kills map[*taskStat
 	}
 	n := r.move.KillOld
 	var healthy, unknown []*taskState
+	distrust := e.safety[r.appID] != nil && e.safety[r.appID].breaker != ""
 	for _, t := range r.old {
 		switch {
 		case app != nil && e.taskHealthy(app, t):
 			healthy = append(healthy, t)
-		case app == nil || e.taskFailing(app, t):
+		case app == nil || e.taskFailing(app, t) && !(distrust && t.State == engine.TaskRunning):
 			if n > 0 {
 				kills[t] = why
 				n--
@@ -367,6 +385,7 @@ func (e *Executor) housekeeping(ctx context.Context) {
 	e.advanceDeployments(ctx)
 	e.startQueued(ctx)
 	e.noteGood(now)
+	e.healthKills(ctx, now)
 	d := e.decide()
 	for t, why := range d.kills {
 		e.killTask(ctx, t, why)

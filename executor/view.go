@@ -63,6 +63,10 @@ type AppStatus struct {
 	// GaveUp says why Stride stopped relaunching the app (backoff's
 	// giveUpAfter; "" when it did not).
 	GaveUp string
+	// KillSafety says when Stride holds kills its health checks call for: the
+	// circuit breaker is open, or the rate limit makes kills wait ("" when
+	// neither).
+	KillSafety string
 }
 
 // DeploymentStatus is a running deployment with its progress per app.
@@ -204,6 +208,7 @@ func (e *Executor) publish() {
 			st.Waiting = why
 		}
 		st.GaveUp = e.gaveUp[id]
+		st.KillSafety = e.killSafetyNote(id)
 		v.appIndex[id] = len(v.Apps)
 		v.Apps = append(v.Apps, st)
 	}
