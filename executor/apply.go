@@ -238,6 +238,7 @@ func (e *Executor) activate(l *launch) {
 func (e *Executor) resetApp(id string) {
 	delete(e.delays, id)
 	delete(e.gaveUp, id)
+	delete(e.failedApps, id)
 	e.release(id)
 }
 

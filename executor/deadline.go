@@ -19,12 +19,9 @@ import (
 
 // Reasons a deployment fails with (see stallReason for the stalled step's).
 const (
-	reasonStalled      = "%s: %s after %s without progress"
-	reasonDepFailed    = "%s: its dependency %s failed: %s"
-	reasonGaveUp       = "%s: gave up after %d failed launches in a row"
-	reasonLastFailure  = "; last failure: %s"
-	reasonBlockedBy    = "; waiting: %s"
-	reasonNotScheduled = "%s: not started: the deployment failed in step %d"
+	reasonStalled     = "%s: %s after %s without progress"
+	reasonGaveUp      = "%s: gave up after %d failed launches in a row"
+	reasonLastFailure = "; last failure: %s"
 )
 
 // deadlineSeconds is the progress deadline of a change: the app's own, else the
@@ -143,7 +140,7 @@ func (e *Executor) stallReason(c *engine.Change, r *rollout, dl *engine.Deadline
 	}
 	msg := fmt.Sprintf(reasonStalled, c.ID, what, time.Duration(dl.Seconds)*time.Second)
 	if waiting != "" {
-		msg += fmt.Sprintf(reasonBlockedBy, waiting)
+		msg += "; " + waiting
 	}
 	if f := e.lastFailure[c.ID]; f != nil {
 		msg += fmt.Sprintf(reasonLastFailure, failureText(f))

@@ -128,7 +128,13 @@ type Executor struct {
 	gaveUp   map[string]string
 	queued   map[string]*engine.Deployment
 	// safety holds the apps' kill-safety state (killsafety.go).
-	safety     map[string]*killSafety
+	safety map[string]*killSafety
+	// waitFor holds what each app of a current step waits for among its
+	// dependencies (deps.go), as of the last look at the deployments;
+	// failedApps the apps whose deployment failed, with the reason, until they
+	// run fully healthy again.
+	waitFor    map[string]string
+	failedApps map[string]string
 	agents     map[string]agentInfo
 	suppressed bool
 	connected  bool
@@ -295,6 +301,8 @@ func New(ctx context.Context, cfg Config) (*Executor, error) {
 		quarantined: map[string]string{},
 		gaveUp:      map[string]string{},
 		safety:      map[string]*killSafety{},
+		waitFor:     map[string]string{},
+		failedApps:  map[string]string{},
 		agents:      map[string]agentInfo{},
 		dirtyTasks:  map[string]bool{},
 		seed:        cfg.Now().UnixNano(),

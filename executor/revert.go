@@ -120,6 +120,15 @@ func (e *Executor) endDeployment(ctx context.Context, d *engine.Deployment, stat
 	delete(e.deployments, d.ID)
 	e.remember(cp)
 	e.viewDirty = true
+	if status == engine.DeploymentFailed {
+		// Its apps of the failed step count as failed for their dependents
+		// until they run fully healthy again (or are applied anew).
+		for _, c := range d.Plan.Changes {
+			if c.Step == d.CurrentStep && c.Action != engine.ActionDestroy {
+				e.failedApps[c.ID] = "its deployment " + d.ID + " failed"
+			}
+		}
+	}
 	e.logf("deployment %s %s: %s", d.ID, status, cp.Reason)
 	e.bus.Publish("deployment_failed", e.cfg.Now(), map[string]any{"id": d.ID, "plan": marathonPlan(cp), "reason": cp.Reason})
 	if l == nil {
@@ -268,7 +277,7 @@ func (e *Executor) noteGood(now time.Time) {
 		live   map[string][]*taskState
 	)
 	for id, app := range e.apps {
-		if e.lastGood[id] == app.Version || app.Instances == 0 {
+		if e.lastGood[id] == app.Version && e.failedApps[id] == "" || app.Instances == 0 {
 			continue
 		}
 		if _, aside := e.quarantined[id]; aside {
@@ -299,6 +308,7 @@ func (e *Executor) noteGood(now time.Time) {
 		}
 		if good {
 			e.lastGood[id] = app.Version
+			delete(e.failedApps, id)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/stride-run/stride/engine"
@@ -104,7 +105,7 @@ func (e *Executor) decideApp(d *decisions, id string, tasks []*taskState, active
 	}
 	var spec *engine.App
 	launch := 0
-	if ac, ok := active[id]; ok && ac.current {
+	if ac, ok := active[id]; ok && ac.current && e.waitFor[id] == "" {
 		spec = e.apps[id]
 		var kills map[*taskState]string
 		launch, kills, _ = e.stepProgress(ac.dep, ac.change, spec, tasks)
@@ -113,7 +114,7 @@ func (e *Executor) decideApp(d *decisions, id string, tasks []*taskState, active
 		}
 	} else {
 		if ok {
-			spec = ac.change.Before // held for a later step
+			spec = ac.change.Before // held for a later step, or for its dependencies
 		} else {
 			spec = e.apps[id]
 		}
@@ -415,6 +416,11 @@ func (e *Executor) housekeeping(ctx context.Context) {
 // advanceDeployments moves each running deployment past the steps that are done,
 // persisting its progress after every step.
 func (e *Executor) advanceDeployments(ctx context.Context) {
+	e.waitFor = map[string]string{}
+	if len(e.deployments) == 0 {
+		return
+	}
+	ix := e.newTickIndex()
 	ids := make([]string, 0, len(e.deployments))
 	for id := range e.deployments {
 		ids = append(ids, id)
@@ -426,7 +432,7 @@ func (e *Executor) advanceDeployments(ctx context.Context) {
 			e.failDeployment(ctx, dep, fmt.Sprintf(reasonBadDeploy, "app "+app+" is set aside: "+why))
 			continue
 		}
-		if err := e.guard("deployment "+id, func() { e.advanceDeployment(ctx, dep) }); err != nil {
+		if err := e.guard("deployment "+id, func() { e.advanceDeployment(ctx, dep, ix) }); err != nil {
 			e.failDeployment(ctx, dep, fmt.Sprintf(reasonBadDeploy, "internal error: "+err.Error()))
 		}
 	}
@@ -436,12 +442,12 @@ func (e *Executor) advanceDeployments(ctx context.Context) {
 // progress of the current step's changes, fails the deployment when one of them
 // passed its progress deadline, and moves past the steps that are done,
 // persisting its progress.
-func (e *Executor) advanceDeployment(ctx context.Context, dep *engine.Deployment) {
+func (e *Executor) advanceDeployment(ctx context.Context, dep *engine.Deployment, ix *tickIndex) {
 	id := dep.ID
 	now := e.cfg.Now()
 	dirty := false
 	for dep.CurrentStep < len(dep.Plan.Steps) {
-		done, changed, failure := e.checkStep(dep, now)
+		done, changed, failure := e.checkStep(dep, ix, now)
 		dirty = dirty || changed
 		if failure != "" {
 			mode := noRevert
@@ -499,7 +505,7 @@ func (e *Executor) advanceDeployment(ctx context.Context, dep *engine.Deployment
 // checkStep looks at every change of the deployment's current step: done says
 // whether all of them are, changed whether their progress bookkeeping moved
 // (and must be written), failure why the deployment fails ("" when it goes on).
-func (e *Executor) checkStep(dep *engine.Deployment, now time.Time) (done, changed bool, failure string) {
+func (e *Executor) checkStep(dep *engine.Deployment, ix *tickIndex, now time.Time) (done, changed bool, failure string) {
 	done = true
 	for _, c := range dep.Plan.Changes {
 		if c.Step != dep.CurrentStep {
@@ -511,9 +517,25 @@ func (e *Executor) checkStep(dep *engine.Deployment, now time.Time) (done, chang
 		} else if app == nil {
 			continue
 		}
-		tasks := e.liveTasks(c.ID)
-		r := e.rollout(dep, c, app, tasks, now)
 		dl := deadlineOf(dep, c, now)
+		waiting := ""
+		if c.Action != engine.ActionDestroy {
+			var failed string
+			waiting, failed = e.dependencyState(app, ix, now)
+			if failed != "" {
+				if failure == "" {
+					failure = c.ID + ": " + failed
+				}
+				done = false
+				continue
+			}
+		}
+		r := e.rollout(dep, c, app, ix.live[c.ID], now)
+		if waiting != "" {
+			// Held until its dependencies are up: no progress to make.
+			e.waitFor[c.ID] = waiting
+			r.move.Done = false
+		}
 		moved, expired := e.track(dl, &r, app, now)
 		changed = changed || moved
 		if r.move.Done {
@@ -524,10 +546,32 @@ func (e *Executor) checkStep(dep *engine.Deployment, now time.Time) (done, chang
 			failure = why
 		}
 		if expired && failure == "" {
-			failure = e.stallReason(c, &r, dl, e.waitingText(c.ID))
+			if waiting == "" {
+				waiting = e.waitingText(c.ID)
+			}
+			failure = e.stallReason(c, &r, dl, waiting)
 		}
 	}
+	if failure != "" {
+		failure += notStarted(dep)
+	}
 	return done, changed, failure
+}
+
+// notStarted names the apps of the deployment's later steps, which a failure
+// leaves as they were: "; not started: /shop/web, /shop/worker".
+func notStarted(dep *engine.Deployment) string {
+	var ids []string
+	for _, c := range dep.Plan.Changes {
+		if c.Step > dep.CurrentStep {
+			ids = append(ids, c.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return ""
+	}
+	sort.Strings(ids)
+	return "; not started: " + strings.Join(ids, ", ")
 }
 
 // liveTasks returns the app's tasks that are not gone, oldest first.

@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"fmt"
 	"sort"
 	"time"
 
@@ -75,14 +76,37 @@ type DeploymentStatus struct {
 	Progress []AppProgress
 }
 
-// AppProgress is one app's progress in a deployment's current step.
+// AppProgress is one app's progress in a deployment's current step, counting
+// the tasks of the target version apart from the old ones they replace (Nomad's
+// desired / placed / healthy / unhealthy): a rolling restart starts at healthy
+// 0 of Target, whatever the old tasks do.
 type AppProgress struct {
-	ID      string        `json:"id"`
-	Action  engine.Action `json:"action"`
-	Running int           `json:"running"`
-	Healthy int           `json:"healthy"`
-	Target  int           `json:"target"`
-	Waiting string        `json:"waiting,omitempty"`
+	ID     string        `json:"id"`
+	Action engine.Action `json:"action"`
+	// Target is the number of instances wanted (0 for a destroy).
+	Target int `json:"target"`
+	// Placed counts the live tasks of the target version (staging or running,
+	// not being killed); Running those running; Healthy those deployed
+	// (healthy and ready: what counts toward Target); NotReady those healthy
+	// but not ready yet; Unhealthy those running and failing a health check.
+	Placed    int `json:"placed"`
+	Running   int `json:"running"`
+	Healthy   int `json:"healthy"`
+	NotReady  int `json:"notReady"`
+	Unhealthy int `json:"unhealthy"`
+	// Old counts the tasks still to be replaced (for a destroy: to be
+	// stopped), Killing the tasks being killed.
+	Old     int `json:"old"`
+	Killing int `json:"killing"`
+	// Waiting says what the app waits for, with the time waited against its
+	// deadline: "waiting for /shop/db: 2/3 healthy, 4m12s of 10m", "waiting
+	// for capacity: ...".
+	Waiting string `json:"waiting,omitempty"`
+	// Deadline is the time since the app last made progress, of its progress
+	// deadline: "1m3s of 10m" ("" without a deadline).
+	Deadline string `json:"deadline,omitempty"`
+	// Done: this app's part of the step is complete.
+	Done bool `json:"done"`
 }
 
 // App returns the status of one app, or nil.
@@ -222,27 +246,26 @@ func (e *Executor) publish() {
 		}
 		return deps[i].ID < deps[j].ID
 	})
+	var live map[string][]*taskState
+	if len(deps) > 0 {
+		live = map[string][]*taskState{}
+		for _, t := range e.tasks {
+			if !isGone(t.State) {
+				live[t.AppID] = append(live[t.AppID], t)
+			}
+		}
+		for _, ts := range live {
+			sortTasks(ts)
+		}
+	}
 	for _, dep := range deps {
 		cp := *dep
+		cp.Deadlines = append([]engine.Deadline(nil), dep.Deadlines...)
 		ds := &DeploymentStatus{Deployment: &cp}
 		for _, c := range dep.Plan.Changes {
-			if c.Step != dep.CurrentStep {
-				continue
+			if c.Step == dep.CurrentStep {
+				ds.Progress = append(ds.Progress, e.appProgress(dep, c, live[c.ID], now))
 			}
-			p := AppProgress{ID: c.ID, Action: c.Action}
-			if c.After != nil && c.Action != engine.ActionDestroy {
-				p.Target = c.After.Instances
-			}
-			for _, t := range byApp[c.ID] {
-				if t.State == engine.TaskRunning {
-					p.Running++
-				}
-			}
-			p.Healthy = healthyCount[c.ID]
-			if un := e.unplaced[c.ID]; un != nil {
-				p.Waiting = un.Message
-			}
-			ds.Progress = append(ds.Progress, p)
 		}
 		v.Deployments = append(v.Deployments, ds)
 	}
@@ -256,6 +279,44 @@ func (e *Executor) publish() {
 	}
 	e.viewDirty = false
 	e.lastView = now
+}
+
+// appProgress is one change's progress (see AppProgress).
+func (e *Executor) appProgress(dep *engine.Deployment, c *engine.Change, tasks []*taskState, now time.Time) AppProgress {
+	p := AppProgress{ID: c.ID, Action: c.Action}
+	app := e.apps[c.ID]
+	if c.Action == engine.ActionDestroy {
+		app = c.Before
+	}
+	r := e.rollout(dep, c, app, tasks, now)
+	p.Target, p.Old, p.Killing = r.fleet.Target, r.fleet.Old, r.fleet.Killing
+	p.Placed, p.Healthy, p.NotReady = r.fleet.New, r.deployed, r.healthyNotReady
+	for _, t := range r.fresh {
+		if t.State == engine.TaskRunning {
+			p.Running++
+			if app != nil && e.taskFailing(app, t) {
+				p.Unhealthy++
+			}
+		}
+	}
+	var dl *engine.Deadline
+	for i := range dep.Deadlines {
+		if dep.Deadlines[i].ID == c.ID {
+			dl = &dep.Deadlines[i]
+		}
+	}
+	p.Done = r.move.Done && e.waitFor[c.ID] == ""
+	why := e.waitFor[c.ID]
+	if why == "" && !p.Done {
+		if un := e.unplaced[c.ID]; un != nil {
+			why = fmt.Sprintf(waitCapacity, un.Message)
+		}
+	}
+	p.Waiting = waitText(why, dl, now)
+	if dl != nil && dl.Seconds > 0 && !p.Done {
+		p.Deadline = fmt.Sprintf("%s of %s", shortDuration(now.Sub(parseTime(dl.Since, now))), shortDuration(time.Duration(dl.Seconds)*time.Second))
+	}
+	return p
 }
 
 func healthResults(t *taskState) []engine.HealthResult {

@@ -255,7 +255,7 @@ func fixtureView() *executor.View {
 			},
 		},
 		Tasks:       []*engine.Task{old, apiA, apiB, apiC, wA, wB, regA},
-		Deployments: []*executor.DeploymentStatus{{Deployment: dep1, Progress: []executor.AppProgress{{ID: "/shop/api", Action: engine.ActionRestart, Running: 2, Healthy: 1, Target: 3}}}},
+		Deployments: []*executor.DeploymentStatus{{Deployment: dep1, Progress: []executor.AppProgress{{ID: "/shop/api", Action: engine.ActionRestart, Placed: 2, Running: 2, Healthy: 1, Old: 1, Target: 3, Deadline: "1m3s of 10m"}}}},
 		Recent:      []*engine.Deployment{dep0},
 	}
 }
