@@ -174,6 +174,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.queueSub(w, r, p[len(pathQueue)+1:])
 	case p == "/v2/events":
 		s.events(w, r)
+	case p == "/stride/v1/apps" || p == "/stride/v1/apps/":
+		s.appsStatus(w, r)
 	case p == "/stride/v1/state":
 		s.state(w, r)
 	case p == "/stride/v1/plan":

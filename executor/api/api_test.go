@@ -50,6 +50,7 @@ var readRequests = map[string]request{
 	"deployments":                {path: "/v2/deployments"},
 	"queue":                      {path: "/v2/queue"},
 	"stride-state":               {path: "/stride/v1/state"},
+	"stride-apps":                {path: "/stride/v1/apps"},
 	"stride-deployment-running":  {path: "/stride/v1/deployments/dep-1"},
 	"stride-deployment-recent":   {path: "/stride/v1/deployments/dep-0/"},
 

@@ -80,6 +80,52 @@ type AppSummary struct {
 	LastFailure string  `json:"lastFailure,omitempty"`
 }
 
+// AppStatus is one element of GET /stride/v1/apps: what Stride knows of an app
+// beyond Marathon's AppInfo — why instances wait, the backoff, whether it gave
+// up relaunching, whether its health-check kills are held, the last failure.
+type AppStatus struct {
+	ID           string   `json:"id"`
+	Instances    int      `json:"instances"`
+	Staged       int      `json:"staged"`
+	Running      int      `json:"running"`
+	Healthy      int      `json:"healthy"`
+	Deployments  []string `json:"deployments"`
+	Pending      int      `json:"pending,omitempty"`
+	Waiting      string   `json:"waiting,omitempty"`
+	DelaySeconds float64  `json:"delaySeconds,omitempty"`
+	// GaveUp says why Stride stopped relaunching the app (backoff's
+	// give_up_after); a later apply resets it.
+	GaveUp string `json:"gaveUp,omitempty"`
+	// KillSafety says why health-check kills are held (the circuit breaker is
+	// open, or the rate limit makes kills wait).
+	KillSafety  string `json:"killSafety,omitempty"`
+	LastFailure string `json:"lastFailure,omitempty"`
+}
+
+// appsStatus is GET /stride/v1/apps: every app's Stride status, sorted by id.
+func (s *Server) appsStatus(w http.ResponseWriter, r *http.Request) {
+	if !allow(w, r, http.MethodGet) {
+		return
+	}
+	v := s.b.View()
+	out := make([]AppStatus, 0, len(v.Apps))
+	for _, st := range v.Apps {
+		a := AppStatus{
+			ID: st.App.ID, Instances: st.App.Instances, Staged: st.TasksStaged, Running: st.TasksRunning,
+			Healthy: st.TasksHealthy, Deployments: st.Deployments, Pending: st.Pending, Waiting: st.Waiting,
+			DelaySeconds: st.Delay.Seconds(), GaveUp: st.GaveUp, KillSafety: st.KillSafety,
+		}
+		if len(st.App.HealthChecks) == 0 {
+			a.Healthy = st.TasksRunning
+		}
+		if f := st.LastTaskFailure; f != nil {
+			a.LastFailure = f.State + ": " + f.Message
+		}
+		out = append(out, a)
+	}
+	writeJSON(w, http.StatusOK, map[string][]AppStatus{"apps": out})
+}
+
 // state is GET /stride/v1/state.
 func (s *Server) state(w http.ResponseWriter, r *http.Request) {
 	if !allow(w, r, http.MethodGet) {
