@@ -3,6 +3,7 @@ package executor
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/stride-run/stride/engine"
@@ -102,6 +103,10 @@ type AppProgress struct {
 	// deadline: "waiting for /shop/db: 2/3 healthy, 4m12s of 10m", "waiting
 	// for capacity: ...".
 	Waiting string `json:"waiting,omitempty"`
+	// WaitingFor is Waiting without the time, Waited the time alone ("4m12s
+	// of 10m").
+	WaitingFor string `json:"waitingFor,omitempty"`
+	Waited     string `json:"waited,omitempty"`
 	// Deadline is the time since the app last made progress, of its progress
 	// deadline: "1m3s of 10m" ("" without a deadline).
 	Deadline string `json:"deadline,omitempty"`
@@ -312,7 +317,10 @@ func (e *Executor) appProgress(dep *engine.Deployment, c *engine.Change, tasks [
 			why = fmt.Sprintf(waitCapacity, un.Message)
 		}
 	}
-	p.Waiting = waitText(why, dl, now)
+	p.Waiting, p.WaitingFor = waitText(why, dl, now), why
+	if p.Waiting != why {
+		p.Waited = strings.TrimPrefix(p.Waiting, why+", ")
+	}
 	if dl != nil && dl.Seconds > 0 && !p.Done {
 		p.Deadline = fmt.Sprintf("%s of %s", shortDuration(now.Sub(parseTime(dl.Since, now))), shortDuration(time.Duration(dl.Seconds)*time.Second))
 	}

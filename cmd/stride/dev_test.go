@@ -105,7 +105,7 @@ func TestDevMultiTier(t *testing.T) {
 		t.Fatalf("plan -out: exit %d: %s", code, stderr)
 	}
 	stdout, stderr, code = runIn(t, filepath.Dir(example), env, "apply", "-no-color", "-auto-approve", "-var", "web_instances=2", "multi-tier")
-	if code != exitOK || !strings.Contains(stdout, "Apply complete! 0 created, 0 updated, 1 scaled") || !strings.Contains(stdout, "/shop/web scale: 2/2 running") {
+	if code != exitOK || !strings.Contains(stdout, "Apply complete! 0 created, 0 updated, 1 scaled") || !strings.Contains(stdout, "/shop/web scale: 2/2 healthy") {
 		t.Fatalf("apply: exit %d\n%s%s", code, stdout, stderr)
 	}
 	_, stderr, code = runIn(t, filepath.Dir(example), env, "apply", "-no-color", planFile)

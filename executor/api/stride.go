@@ -78,6 +78,10 @@ type AppSummary struct {
 	Waiting     string  `json:"waiting,omitempty"`
 	Delay       float64 `json:"delaySeconds,omitempty"`
 	LastFailure string  `json:"lastFailure,omitempty"`
+	// GaveUp says why Stride stopped relaunching the app; KillSafety why its
+	// health-check kills are held.
+	GaveUp     string `json:"gaveUp,omitempty"`
+	KillSafety string `json:"killSafety,omitempty"`
 }
 
 // AppStatus is one element of GET /stride/v1/apps: what Stride knows of an app
@@ -336,6 +340,7 @@ func (s *Server) deploymentGet(w http.ResponseWriter, r *http.Request, id string
 				sum.Healthy = st.TasksRunning
 			}
 			sum.Waiting, sum.Delay = st.Waiting, st.Delay.Seconds()
+			sum.GaveUp, sum.KillSafety = st.GaveUp, st.KillSafety
 			if f := st.LastTaskFailure; f != nil {
 				sum.LastFailure = f.State + ": " + f.Message
 			}
