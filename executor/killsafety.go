@@ -16,11 +16,14 @@ import (
 // condemned (healthResult); healthKills, on every housekeeping tick, decides
 // which condemned tasks die now:
 //
-//   - a circuit breaker: when a large share of an app's running tasks fail their
-//     checks at the same moment (at least 2, and at least
+//   - a circuit breaker: when a large share of an app's tasks that had been
+//     healthy fail their checks at the same moment (at least 2, and at least
 //     Config.BreakerShare of them), the checker or the network is more likely
-//     sick than every task: no task of the app is killed for its health until the
-//     share drops again (an event and a line in stride status say so);
+//     sick than every task: no such task is killed for its health until the
+//     share drops again (an event and a line in stride status say so). Tasks
+//     that never passed their checks (a new version that does not work) are
+//     neither counted nor protected: a sick checker is recognised by healthy
+//     tasks turning unhealthy together;
 //   - a rate limit: at most max(1, floor(instances × Config.HealthKillRate))
 //     health kills per app per Config.HealthKillWindow; the others wait
 //     (condemned tasks are killed as the budget allows);
@@ -32,7 +35,7 @@ import (
 
 // Reasons shown for held health kills.
 const (
-	reasonBreakerOpen = "health-check kills paused: %d of %d running tasks fail their checks at once (the checker or the network may be sick)"
+	reasonBreakerOpen = "health-check kills paused: %d of %d tasks that were healthy fail their checks at once (the checker or the network may be sick)"
 	reasonKillsHeld   = "%d health-check kill(s) waiting: at most %d per %v"
 )
 
@@ -109,18 +112,27 @@ func (e *Executor) appHealthKills(ctx context.Context, id string, tasks []*taskS
 		if t.killing || t.State != engine.TaskRunning {
 			continue
 		}
+		if t.condemned != "" {
+			condemned = append(condemned, t)
+		}
+		if t.healthyAt.IsZero() {
+			continue // never healthy: not what a sick checker looks like
+		}
 		running++
 		if failingNow(t) {
 			failing++
-		}
-		if t.condemned != "" {
-			condemned = append(condemned, t)
 		}
 	}
 	// The breaker.
 	threshold := max(2, int(math.Ceil(float64(running)*e.cfg.BreakerShare-1e-9)))
 	if failing >= threshold {
 		why := fmt.Sprintf(reasonBreakerOpen, failing, running)
+		// Tasks that never passed their checks are not protected.
+		for _, t := range condemned {
+			if t.healthyAt.IsZero() {
+				e.healthKill(ctx, ks, t, now)
+			}
+		}
 		if ks.breaker == "" {
 			e.logf("%s: %s", id, why)
 			e.bus.Publish("health_kill_breaker_open_event", now, map[string]any{"appId": id, "failing": failing, "running": running, "reason": why})
@@ -163,17 +175,22 @@ func (e *Executor) appHealthKills(ctx context.Context, id string, tasks []*taskS
 			continue
 		}
 		budget--
-		ks.kills = append(ks.kills, now)
-		e.bus.Publish("unhealthy_instance_kill_event", now, map[string]any{
-			"appId": t.AppID, "taskId": t.ID, "instanceId": t.ID, "version": t.Version,
-			"reason": t.condemned, "host": t.Host, "slaveId": t.SlaveID,
-		})
-		t.failedHealth = true
-		e.killTask(ctx, t, t.condemned)
+		e.healthKill(ctx, ks, t, now)
 	}
 	if deferred != ks.deferred {
 		ks.deferred, e.viewDirty = deferred, true
 	}
+}
+
+// healthKill kills a task its health checks condemned, and counts the kill.
+func (e *Executor) healthKill(ctx context.Context, ks *killSafety, t *taskState, now time.Time) {
+	ks.kills = append(ks.kills, now)
+	e.bus.Publish("unhealthy_instance_kill_event", now, map[string]any{
+		"appId": t.AppID, "taskId": t.ID, "instanceId": t.ID, "version": t.Version,
+		"reason": t.condemned, "host": t.Host, "slaveId": t.SlaveID,
+	})
+	t.failedHealth = true
+	e.killTask(ctx, t, t.condemned)
 }
 
 // failingNow reports whether one of the task's Stride-run checks failed its last

@@ -69,7 +69,7 @@ func TestSickCheckerOpensTheBreakerAndKillsNothing(t *testing.T) {
 	}
 	h.e.publish()
 	note := h.e.View().App("/api").KillSafety
-	if note != "health-check kills paused: 4 of 4 running tasks fail their checks at once (the checker or the network may be sick)" {
+	if note != "health-check kills paused: 4 of 4 tasks that were healthy fail their checks at once (the checker or the network may be sick)" {
 		t.Fatalf("status note %q", note)
 	}
 	if !hasEvent(events, "health_kill_breaker_open_event") {
@@ -184,5 +184,35 @@ func TestBreakerHoldsRestartKillsOfFailingOldTasks(t *testing.T) {
 	h.tick()
 	if len(h.mesos.killed) != 0 {
 		t.Fatalf("killed %v: old tasks that only fail their checks, while the breaker is open", h.mesos.killed)
+	}
+}
+
+// Tasks that never passed their checks — a new version that does not work — are
+// not what a sick checker looks like: they neither open the breaker nor are
+// protected by it (the rate limit still applies).
+func TestNeverHealthyTasksDoNotOpenTheBreaker(t *testing.T) {
+	h := newHarness(t)
+	h.deployChecked(checkedApp("/api", 4, engine.UpgradeStrategy{MinimumHealthCapacity: 1, MaximumOverCapacity: 1}))
+	v2 := h.e.apps["/api"].Clone()
+	v2.Cmd = "v2"
+	h.clock.advance(time.Second)
+	h.apply(spec(v2))
+	h.tick()
+	h.offer(2)
+	h.runLaunched()
+	h.e.health.stopAll()
+	hc := v2.HealthChecks[0]
+	for id, tk := range h.e.tasks {
+		if !isOutdated(h.e.apps["/api"], tk, nil) {
+			h.e.healthResult(id, 0, hc, "500")
+		}
+	}
+	h.tick()
+	h.e.publish()
+	if note := h.e.View().App("/api").KillSafety; strings.HasPrefix(note, "health-check kills paused") {
+		t.Fatalf("the breaker opened for tasks that were never healthy: %s", note)
+	}
+	if len(h.mesos.killed) != 1 {
+		t.Fatalf("killed %d, want 1 (the rate limit)", len(h.mesos.killed))
 	}
 }

@@ -134,10 +134,11 @@ func (h *healthRunner) readinessLoop(ctx context.Context, taskID string, idx int
 }
 
 // probeReadiness runs one readiness probe: GET the path, ready when the status is
-// one of the check's codes.
+// one of the check's codes. No answer (no port, no connection, a timeout) is not
+// ready, with no response.
 func (h *healthRunner) probeReadiness(ctx context.Context, rc engine.ReadinessCheck, host string, port int, timeout time.Duration) (*ReadinessResponse, bool) {
 	if port == 0 {
-		return &ReadinessResponse{Body: "no port named " + strconv.Quote(rc.PortName)}, false
+		return nil, false
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -147,11 +148,11 @@ func (h *healthRunner) probeReadiness(ctx context.Context, rc engine.ReadinessCh
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+net.JoinHostPort(host, strconv.Itoa(port))+rc.Path, nil)
 	if err != nil {
-		return &ReadinessResponse{Body: err.Error()}, false
+		return nil, false
 	}
 	resp, err := h.client.Do(req)
 	if err != nil {
-		return &ReadinessResponse{Body: err.Error()}, false
+		return nil, false
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxReadinessBody))
@@ -174,7 +175,7 @@ func (e *Executor) readinessResult(taskID string, idx int, rc engine.ReadinessCh
 		return
 	}
 	r.ran, r.ready = true, ready
-	if rc.PreserveLastResponse {
+	if rc.PreserveLastResponse && resp != nil {
 		r.last = resp
 	}
 	e.viewDirty = true

@@ -116,7 +116,11 @@ func TestReadinessProbe(t *testing.T) {
 	if !ready || resp.Status != 200 || resp.Body != "ready" || resp.ContentType != "text/plain" {
 		t.Fatalf("third probe: ready=%v %+v", ready, resp)
 	}
-	if resp, ready := h.e.health.probeReadiness(h.ctx, rc, "127.0.0.1", 0, time.Second); ready || resp.Body == "" {
+	if resp, ready := h.e.health.probeReadiness(h.ctx, rc, "127.0.0.1", 0, time.Second); ready || resp != nil {
 		t.Fatalf("a check without a port: ready=%v %+v", ready, resp)
+	}
+	srv.Close()
+	if resp, ready := h.e.health.probeReadiness(h.ctx, rc, "127.0.0.1", port, time.Second); ready || resp != nil {
+		t.Fatalf("a check that cannot connect: ready=%v %+v", ready, resp)
 	}
 }

@@ -105,7 +105,7 @@ func (e *Executor) decideApp(d *decisions, id string, tasks []*taskState, active
 	}
 	var spec *engine.App
 	launch := 0
-	if ac, ok := active[id]; ok && ac.current && e.waitFor[id] == "" {
+	if ac, ok := active[id]; ok && ac.current && !e.holdForDependencies(id) {
 		spec = e.apps[id]
 		var kills map[*taskState]string
 		launch, kills, _ = e.stepProgress(ac.dep, ac.change, spec, tasks)
@@ -222,13 +222,14 @@ func (e *Executor) rollout(dep *engine.Deployment, c *engine.Change, app *engine
 	}
 	r.fleet.Old, r.fleet.New = len(r.old), len(r.fresh)
 	// While the app's circuit breaker is open its checks are not trusted: old
-	// tasks that only fail their checks are neither capacity nor killed.
+	// tasks that had been healthy and only fail their checks now are neither
+	// capacity nor killed.
 	distrust := e.safety[c.ID] != nil && e.safety[c.ID].breaker != ""
 	for _, t := range r.old {
 		switch {
 		case app != nil && e.taskHealthy(app, t):
 			r.fleet.OldHealthy++
-		case app == nil || e.taskFailing(app, t) && !(distrust && t.State == engine.TaskRunning):
+		case app == nil || e.taskFailing(app, t) && !(distrust && protected(t)):
 			r.fleet.OldFailing++
 		}
 	}
@@ -263,7 +264,7 @@ func (e *Executor) rolloutKills(r *rollout, app *engine.App, kills map[*taskStat
 		switch {
 		case app != nil && e.taskHealthy(app, t):
 			healthy = append(healthy, t)
-		case app == nil || e.taskFailing(app, t) && !(distrust && t.State == engine.TaskRunning):
+		case app == nil || e.taskFailing(app, t) && !(distrust && protected(t)):
 			if n > 0 {
 				kills[t] = why
 				n--
@@ -295,6 +296,25 @@ func (e *Executor) stepProgress(dep *engine.Deployment, c *engine.Change, app *e
 	kills = map[*taskState]string{}
 	e.rolloutKills(&r, app, kills)
 	return r.move.Start, kills, r.move.Done
+}
+
+// holdForDependencies says whether an app of a current step is held for its
+// dependencies: it waits for one, or — it has some — they were not looked at
+// since its step began (an apply that offers could follow before the next
+// look at the deployments).
+func (e *Executor) holdForDependencies(id string) bool {
+	waiting, checked := e.waitFor[id]
+	if !checked {
+		a := e.apps[id]
+		return a != nil && len(a.Dependencies) > 0
+	}
+	return waiting != ""
+}
+
+// protected says whether an open circuit breaker shields the task from being
+// treated as broken for its failing checks: it runs and had been healthy.
+func protected(t *taskState) bool {
+	return t.State == engine.TaskRunning && !t.healthyAt.IsZero()
 }
 
 // taskDeployed reports whether a task counts as deployed: running, not being
@@ -531,9 +551,10 @@ func (e *Executor) checkStep(dep *engine.Deployment, ix *tickIndex, now time.Tim
 			}
 		}
 		r := e.rollout(dep, c, app, ix.live[c.ID], now)
+		// Checked ("" when not waiting): decide holds the app until it is.
+		e.waitFor[c.ID] = waiting
 		if waiting != "" {
 			// Held until its dependencies are up: no progress to make.
-			e.waitFor[c.ID] = waiting
 			r.move.Done = false
 		}
 		moved, expired := e.track(dl, &r, app, now)

@@ -249,7 +249,7 @@ func fixtureView() *executor.View {
 				App: reg, TasksRunning: 1, TasksHealthy: 1, Deployments: []string{}, Tasks: []*engine.Task{regA},
 				Delay:      12500 * time.Millisecond,
 				GaveUp:     "/tools/registry: gave up after 5 failed launches in a row; last failure: Container exited with status 1 (failed)",
-				KillSafety: "health-check kills paused: 1 of 1 running tasks fail their checks at once (the checker or the network may be sick)",
+				KillSafety: "health-check kills paused: 2 of 2 tasks that were healthy fail their checks at once (the checker or the network may be sick)",
 				LastTaskFailure: &executor.TaskFailure{
 					AppID: reg.ID, Host: "agent-2", Message: "Container exited with status 1", State: engine.TaskFailed,
 					TaskID: "tools_registry.2z", Timestamp: t0, Version: v1, SlaveID: "agent-2",
