@@ -53,16 +53,21 @@ func startStep(d *engine.Deployment, now time.Time) {
 	}
 }
 
-// deadlineOf returns the bookkeeping of a change of the current step, adding it
-// (from now) when the stored deployment has none (written by an older release).
-func deadlineOf(d *engine.Deployment, c *engine.Change, now time.Time) *engine.Deadline {
+// deadlineIndex maps each change of the current step to the index of its
+// bookkeeping in d.Deadlines, adding the bookkeeping (from now) of the changes
+// the stored deployment has none for (written by an older release).
+func deadlineIndex(d *engine.Deployment, now time.Time) map[string]int {
+	ix := make(map[string]int, len(d.Deadlines))
 	for i := range d.Deadlines {
-		if d.Deadlines[i].ID == c.ID {
-			return &d.Deadlines[i]
+		ix[d.Deadlines[i].ID] = i
+	}
+	for _, c := range d.Plan.Changes {
+		if _, ok := ix[c.ID]; !ok && c.Step == d.CurrentStep {
+			ix[c.ID] = len(d.Deadlines)
+			d.Deadlines = append(d.Deadlines, engine.Deadline{ID: c.ID, Since: FormatTime(now), Seconds: deadlineSeconds(d, c), Deployed: -1, Remaining: math.MaxInt32})
 		}
 	}
-	d.Deadlines = append(d.Deadlines, engine.Deadline{ID: c.ID, Since: FormatTime(now), Seconds: deadlineSeconds(d, c), Deployed: -1, Remaining: math.MaxInt32})
-	return &d.Deadlines[len(d.Deadlines)-1]
+	return ix
 }
 
 // remaining counts the tasks a change still has to get rid of.

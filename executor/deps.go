@@ -26,15 +26,16 @@ const (
 	failedDependency = "dependency %s failed: %s"
 )
 
-// tickIndex is the live tasks of every app and the sorted app ids, built once
-// per look at the deployments.
+// tickIndex is the live tasks of every app (oldest first) and, once asked for,
+// the sorted app ids: built once per housekeeping tick.
 type tickIndex struct {
 	live map[string][]*taskState
 	ids  []string
+	apps map[string]*engine.App
 }
 
 func (e *Executor) newTickIndex() *tickIndex {
-	ix := &tickIndex{live: map[string][]*taskState{}, ids: make([]string, 0, len(e.apps))}
+	ix := &tickIndex{live: map[string][]*taskState{}, apps: e.apps}
 	for _, t := range e.tasks {
 		if !isGone(t.State) {
 			ix.live[t.AppID] = append(ix.live[t.AppID], t)
@@ -43,15 +44,18 @@ func (e *Executor) newTickIndex() *tickIndex {
 	for _, ts := range ix.live {
 		sortTasks(ts)
 	}
-	for id := range e.apps {
-		ix.ids = append(ix.ids, id)
-	}
-	sort.Strings(ix.ids)
 	return ix
 }
 
 // dependencies resolves an app's dependencies to the deployed apps they name.
 func (ix *tickIndex) dependencies(app *engine.App) []string {
+	if ix.ids == nil {
+		ix.ids = make([]string, 0, len(ix.apps))
+		for id := range ix.apps {
+			ix.ids = append(ix.ids, id)
+		}
+		sort.Strings(ix.ids)
+	}
 	var out []string
 	seen := map[string]bool{app.ID: true}
 	for _, d := range app.Dependencies {

@@ -57,17 +57,18 @@ func (e *Executor) healthKillBudget(n int) int {
 
 // healthKills carries out the kills condemned tasks call for, within the
 // breaker, the rate limit and replace-then-kill (see above).
-func (e *Executor) healthKills(ctx context.Context, now time.Time) {
-	byApp := map[string][]*taskState{}
-	condemned := map[string]bool{}
+func (e *Executor) healthKills(ctx context.Context, now time.Time, ix *tickIndex) {
+	var condemned map[string]bool
 	for _, t := range e.tasks {
-		if isGone(t.State) {
-			continue
-		}
-		byApp[t.AppID] = append(byApp[t.AppID], t)
-		if t.condemned != "" && !t.killing {
+		if t.condemned != "" && !t.killing && !isGone(t.State) {
+			if condemned == nil {
+				condemned = map[string]bool{}
+			}
 			condemned[t.AppID] = true
 		}
+	}
+	if len(condemned) == 0 && len(e.safety) == 0 {
+		return
 	}
 	for id, ks := range e.safety {
 		if !condemned[id] && ks.breaker == "" && ks.deferred == 0 && len(ks.kills) == 0 {
@@ -86,7 +87,7 @@ func (e *Executor) healthKills(ctx context.Context, now time.Time) {
 	sort.Strings(ids)
 	active := e.activeChanges()
 	for _, id := range ids {
-		e.appHealthKills(ctx, id, byApp[id], active, now)
+		e.appHealthKills(ctx, id, ix.live[id], active, now)
 	}
 }
 

@@ -70,12 +70,17 @@ func overlaps(a, b *engine.Deployment) bool {
 	if a.Queued != nil && b.Queued != nil && scopeOf(a.Queued) == scopeOf(b.Queued) {
 		return true
 	}
+	if a.Plan == nil || b.Plan == nil {
+		return false
+	}
 	ids := map[string]bool{}
 	for _, c := range a.Plan.Changes {
-		ids[c.ID] = true
+		if c != nil {
+			ids[c.ID] = true
+		}
 	}
 	for _, c := range b.Plan.Changes {
-		if ids[c.ID] {
+		if c != nil && ids[c.ID] {
 			return true
 		}
 	}

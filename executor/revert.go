@@ -270,12 +270,9 @@ func (e *Executor) keepFor(ctx context.Context, plan *engine.Plan) map[string][]
 // noteGood records, for every app no deployment is changing, the version it runs
 // when it runs fully healthy: every instance deployed (healthy, ready, not
 // outdated) and no other task. Apps whose current version is already recorded
-// cost a map lookup; the task index is built only when one is not.
-func (e *Executor) noteGood(now time.Time) {
-	var (
-		active map[string]activeChange
-		live   map[string][]*taskState
-	)
+// cost a map lookup.
+func (e *Executor) noteGood(now time.Time, ix *tickIndex) {
+	var active map[string]activeChange
 	for id, app := range e.apps {
 		if e.lastGood[id] == app.Version && e.failedApps[id] == "" || app.Instances == 0 {
 			continue
@@ -285,17 +282,11 @@ func (e *Executor) noteGood(now time.Time) {
 		}
 		if active == nil {
 			active = e.activeChanges()
-			live = map[string][]*taskState{}
-			for _, t := range e.tasks {
-				if !isGone(t.State) {
-					live[t.AppID] = append(live[t.AppID], t)
-				}
-			}
 		}
 		if _, busy := active[id]; busy {
 			continue
 		}
-		ts := live[id]
+		ts := ix.live[id]
 		if len(ts) != app.Instances {
 			continue
 		}

@@ -48,20 +48,14 @@ type decisions struct {
 // kill: deployment steps follow their rolling bounds, apps held for a later step
 // keep their old definition, every other app is kept at its instance count, and
 // tasks of apps nobody owns are killed.
-func (e *Executor) decide() decisions {
+func (e *Executor) decide() decisions { return e.decideWith(e.newTickIndex().live) }
+
+// decideWith is decide over live, the apps' live tasks sorted oldest first.
+func (e *Executor) decideWith(live map[string][]*taskState) decisions {
 	now := e.cfg.Now()
 	d := decisions{launchApps: map[string]*engine.App{}, kills: map[*taskState]string{}}
 	active := e.activeChanges()
 
-	live := map[string][]*taskState{}
-	for _, t := range e.tasks {
-		if !isGone(t.State) {
-			live[t.AppID] = append(live[t.AppID], t)
-		}
-	}
-	for _, ts := range live {
-		sortTasks(ts)
-	}
 	ids := make([]string, 0, len(e.apps)+len(active))
 	seen := map[string]bool{}
 	for id := range e.apps {
@@ -403,11 +397,13 @@ func (e *Executor) violators(app *engine.App, ts []*taskState) map[*taskState]bo
 // suppress or revive offers, reconcile and flush periodically.
 func (e *Executor) housekeeping(ctx context.Context) {
 	now := e.cfg.Now()
-	e.advanceDeployments(ctx)
+	// Tasks come and go only in other actor calls: one index serves the tick.
+	ix := e.newTickIndex()
+	e.advanceDeployments(ctx, ix)
 	e.startQueued(ctx)
-	e.noteGood(now)
-	e.healthKills(ctx, now)
-	d := e.decide()
+	e.noteGood(now, ix)
+	e.healthKills(ctx, now, ix)
+	d := e.decideWith(ix.live)
 	for t, why := range d.kills {
 		e.killTask(ctx, t, why)
 	}
@@ -435,12 +431,11 @@ func (e *Executor) housekeeping(ctx context.Context) {
 
 // advanceDeployments moves each running deployment past the steps that are done,
 // persisting its progress after every step.
-func (e *Executor) advanceDeployments(ctx context.Context) {
+func (e *Executor) advanceDeployments(ctx context.Context, ix *tickIndex) {
 	e.waitFor = map[string]string{}
 	if len(e.deployments) == 0 {
 		return
 	}
-	ix := e.newTickIndex()
 	ids := make([]string, 0, len(e.deployments))
 	for id := range e.deployments {
 		ids = append(ids, id)
@@ -527,6 +522,7 @@ func (e *Executor) advanceDeployment(ctx context.Context, dep *engine.Deployment
 // (and must be written), failure why the deployment fails ("" when it goes on).
 func (e *Executor) checkStep(dep *engine.Deployment, ix *tickIndex, now time.Time) (done, changed bool, failure string) {
 	done = true
+	deadlines := deadlineIndex(dep, now)
 	for _, c := range dep.Plan.Changes {
 		if c.Step != dep.CurrentStep {
 			continue
@@ -537,7 +533,7 @@ func (e *Executor) checkStep(dep *engine.Deployment, ix *tickIndex, now time.Tim
 		} else if app == nil {
 			continue
 		}
-		dl := deadlineOf(dep, c, now)
+		dl := &dep.Deadlines[deadlines[c.ID]]
 		waiting := ""
 		if c.Action != engine.ActionDestroy {
 			var failed string

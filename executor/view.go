@@ -159,10 +159,12 @@ func (e *Executor) publish() {
 	v := &View{Serial: e.serial, FrameworkID: e.frameworkID, Connected: e.connected, Ended: e.ended, appIndex: map[string]int{}, Healthy: map[string]bool{}, Readiness: map[string][]ReadinessResult{}, next: make(chan struct{})}
 	byApp := map[string][]*engine.Task{}
 	healthyCount := map[string]int{}
+	live := map[string][]*taskState{}
 	for _, t := range e.tasks {
 		if isGone(t.State) {
 			continue
 		}
+		live[t.AppID] = append(live[t.AppID], t)
 		cp := t.Task
 		cp.HealthCheckResults = healthResults(t)
 		if t.killing && cp.State == engine.TaskRunning {
@@ -251,25 +253,19 @@ func (e *Executor) publish() {
 		}
 		return deps[i].ID < deps[j].ID
 	})
-	var live map[string][]*taskState
-	if len(deps) > 0 {
-		live = map[string][]*taskState{}
-		for _, t := range e.tasks {
-			if !isGone(t.State) {
-				live[t.AppID] = append(live[t.AppID], t)
-			}
-		}
-		for _, ts := range live {
-			sortTasks(ts)
-		}
-	}
 	for _, dep := range deps {
 		cp := *dep
 		cp.Deadlines = append([]engine.Deadline(nil), dep.Deadlines...)
 		ds := &DeploymentStatus{Deployment: &cp}
+		deadlines := make(map[string]*engine.Deadline, len(dep.Deadlines))
+		for i := range dep.Deadlines {
+			deadlines[dep.Deadlines[i].ID] = &dep.Deadlines[i]
+		}
 		for _, c := range dep.Plan.Changes {
 			if c.Step == dep.CurrentStep {
-				ds.Progress = append(ds.Progress, e.appProgress(dep, c, live[c.ID], now))
+				ts := live[c.ID]
+				sortTasks(ts)
+				ds.Progress = append(ds.Progress, e.appProgress(dep, c, ts, deadlines[c.ID], now))
 			}
 		}
 		v.Deployments = append(v.Deployments, ds)
@@ -287,7 +283,7 @@ func (e *Executor) publish() {
 }
 
 // appProgress is one change's progress (see AppProgress).
-func (e *Executor) appProgress(dep *engine.Deployment, c *engine.Change, tasks []*taskState, now time.Time) AppProgress {
+func (e *Executor) appProgress(dep *engine.Deployment, c *engine.Change, tasks []*taskState, dl *engine.Deadline, now time.Time) AppProgress {
 	p := AppProgress{ID: c.ID, Action: c.Action}
 	app := e.apps[c.ID]
 	if c.Action == engine.ActionDestroy {
@@ -302,12 +298,6 @@ func (e *Executor) appProgress(dep *engine.Deployment, c *engine.Change, tasks [
 			if app != nil && e.taskFailing(app, t) {
 				p.Unhealthy++
 			}
-		}
-	}
-	var dl *engine.Deadline
-	for i := range dep.Deadlines {
-		if dep.Deadlines[i].ID == c.ID {
-			dl = &dep.Deadlines[i]
 		}
 	}
 	p.Done = r.move.Done && e.waitFor[c.ID] == ""
