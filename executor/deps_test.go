@@ -35,6 +35,9 @@ func TestDependentWaitsForItsDependencyAndSaysSo(t *testing.T) {
 	if p.Waiting != "waiting for /data/db: 2/3 healthy, 4m10s of 10m" || p.Done {
 		t.Fatalf("progress %+v", p)
 	}
+	if st := h.e.View().App("/shop/web"); st.Waiting != p.Waiting {
+		t.Fatalf("the app's status says %q", st.Waiting)
+	}
 	// The db comes back: web starts.
 	delete(h.e.delays, "/data/db")
 	h.offer(2)

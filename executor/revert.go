@@ -41,6 +41,10 @@ const (
 // definitions do not have.
 var ErrNothingToRevert = errors.New("nothing to revert")
 
+// ErrCannotRevert: the deployment cannot be reverted now (an app it changes is
+// set aside; the revert would not plan).
+var ErrCannotRevert = errors.New("the deployment cannot be reverted")
+
 // Revert starts a deployment that takes the apps of a running deployment back to
 // the definitions they had before it (Marathon's DELETE /v2/deployments/{id}
 // without force): each changed app to its previous definition, each app it
@@ -159,7 +163,7 @@ func wantsRevert(d *engine.Deployment) bool {
 // revertLaunch plans the revert of d and prepares it (nothing is written).
 func (e *Executor) revertLaunch(ctx context.Context, d *engine.Deployment, mode revertMode) (*launch, error) {
 	if d.RevertOf != "" && mode == revertToLastGood {
-		return nil, fmt.Errorf(msgRevertOfRevert, d.RevertOf)
+		return nil, fmt.Errorf("%w: "+msgRevertOfRevert, ErrCannotRevert, d.RevertOf)
 	}
 	desired := make(map[string]*engine.App, len(e.apps))
 	for id, a := range e.apps {
@@ -171,7 +175,7 @@ func (e *Executor) revertLaunch(ctx context.Context, d *engine.Deployment, mode 
 			continue
 		}
 		if _, aside := e.quarantined[c.ID]; aside {
-			return nil, fmt.Errorf(msgRevertSetAside, c.ID)
+			return nil, fmt.Errorf("%w: "+msgRevertSetAside, ErrCannotRevert, c.ID)
 		}
 		touched = true
 		target := c.Before
@@ -194,7 +198,7 @@ func (e *Executor) revertLaunch(ctx context.Context, d *engine.Deployment, mode 
 	sort.Slice(spec.Apps, func(i, j int) bool { return spec.Apps[i].ID < spec.Apps[j].ID })
 	plan, diags := planner.Plan(spec, e.stateLocked(), planner.Options{Scope: "/"})
 	if diags.HasErrors() {
-		return nil, &PlanError{Message: diags.Error()}
+		return nil, fmt.Errorf("%w: %s", ErrCannotRevert, diags.Error())
 	}
 	if plan.Empty() {
 		return nil, ErrNothingToRevert

@@ -269,6 +269,12 @@ func (e *Executor) publish() {
 			}
 		}
 		v.Deployments = append(v.Deployments, ds)
+		// What a step waits for (a dependency, capacity) is the app's status too.
+		for _, p := range ds.Progress {
+			if st := v.App(p.ID); st != nil && p.Waiting != "" && st.Waiting == "" {
+				st.Waiting = p.Waiting
+			}
+		}
 	}
 	for _, id := range e.queuedIDs() {
 		cp := *e.queued[id]

@@ -29,7 +29,7 @@ func TestApplyFailsAndRollsBack(t *testing.T) {
 	done := make(chan int, 1)
 	go func() {
 		done <- dev.run([]string{"dev", "-no-color", "-listen", addr, "-data-dir", dataDir, "-agents", "1",
-			"-first-port", strconv.Itoa(freeAgentPorts(t)), "-stable-after", "1s"})
+			"-first-port", strconv.Itoa(freeAgentPorts(t, 1)), "-stable-after", "1s"})
 	}()
 	client := api.NewClient(addr)
 	deadline := time.Now().Add(30 * time.Second)
@@ -87,16 +87,19 @@ func TestApplyFailsAndRollsBack(t *testing.T) {
 	<-done
 }
 
-// freeAgentPorts returns the first port of a 1000-port range nothing listens on
-// (the stand-in agent's).
-func freeAgentPorts(t *testing.T) int {
+// freeAgentPorts returns a -first-port for a stand-in of agents agents (1000
+// ports each) such that nothing listens, now, on any of those ports: below the
+// ephemeral range (where the API's own free address comes from) and above the
+// server tests' (20000-24999), checked on every address (the example apps bind
+// 0.0.0.0).
+func freeAgentPorts(t *testing.T, agents int) int {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(os.Getpid())))
 	for try := 0; try < 50; try++ {
-		first := 20000 + rng.IntN(9000)
+		first := 25000 + rng.IntN(5000-agents*1000)
 		free := true
-		for p := first; p < first+1000 && free; p++ {
-			ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.2", strconv.Itoa(p)))
+		for p := first; p < first+agents*1000 && free; p++ {
+			ln, err := net.Listen("tcp", net.JoinHostPort("0.0.0.0", strconv.Itoa(p)))
 			if err != nil {
 				free = false
 				continue

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -61,8 +62,8 @@ func TestDevMultiTier(t *testing.T) {
 	done := make(chan int, 1)
 	example, _ := filepath.Abs("../../examples/multi-tier")
 	go func() {
-		// Ports of its own: other packages' tests run stand-ins in parallel.
-		done <- dev.run([]string{"dev", "-no-color", "-listen", addr, "-data-dir", dataDir, "-first-port", "45000", example})
+		// Ports of its own: other tests run stand-ins at the same time.
+		done <- dev.run([]string{"dev", "-no-color", "-listen", addr, "-data-dir", dataDir, "-first-port", strconv.Itoa(freeAgentPorts(t, 3)), example})
 	}()
 
 	client := api.NewClient(addr)

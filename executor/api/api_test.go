@@ -192,6 +192,13 @@ func TestGoldenWrites(t *testing.T) {
 			setup:     func(f *fakeBackend) { f.revertErr = executor.ErrNoDeployment },
 			wantCalls: []string{"Revert dep-1"},
 		},
+		"err-revert-deployment-impossible": {
+			req: request{method: "DELETE", path: "/v2/deployments/dep-1"},
+			setup: func(f *fakeBackend) {
+				f.revertErr = fmt.Errorf("%w: app /shop/api is set aside", executor.ErrCannotRevert)
+			},
+			wantCalls: []string{"Revert dep-1"},
+		},
 		"err-revert-deployment-unknown": {
 			req: request{method: "DELETE", path: "/v2/deployments/dep-9"},
 		},

@@ -672,7 +672,7 @@ func freePortRange(t *testing.T, agents, perAgent int) int {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(os.Getpid())))
 	for try := 0; try < 50; try++ {
-		first := 20000 + rng.IntN(10000) // below the ephemeral ports and the other tests' fixed ranges
+		first := 20000 + rng.IntN(5000-agents*perAgent) // below the ephemeral ports and the CLI tests' 25000-29999
 		if portsFree(first, agents, perAgent) {
 			return first
 		}
