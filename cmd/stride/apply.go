@@ -234,6 +234,10 @@ func (c *cli) followOne(ctx context.Context, client *api.Client, id string, noCo
 				fmt.Fprintf(c.stdout, "%s\n", s.Bold.Sprintf("Step %d/%d: %s", d.CurrentStep+1, len(d.Plan.Steps), stepText(d.Plan.Steps[d.CurrentStep])))
 			}
 			lines, ids := progressLines(d, live)
+			if d.Status == engine.DeploymentSucceeded {
+				// The end may come between two looks: say where every app ended.
+				lines, ids = finalLines(d, live)
+			}
 			block = view.ProgressBlock(c.stdout, lines, ids, block, last, live)
 			switch d.Status {
 			case engine.DeploymentSucceeded:
@@ -268,6 +272,34 @@ func progressLines(d *api.DeploymentResponse, live bool) (lines, ids []string) {
 		ids = append(ids, p.ID)
 	}
 	return lines, ids
+}
+
+// finalLines renders the apps of a succeeded deployment as they ended, from
+// their current counts (those of its last step on a terminal, where the block
+// of that step is redrawn).
+func finalLines(d *api.DeploymentResponse, live bool) (lines, ids []string) {
+	for _, a := range d.Apps {
+		action := actionOf(d.Plan, a.ID)
+		if live && stepOf(d.Plan, a.ID) != len(d.Plan.Steps)-1 {
+			continue
+		}
+		p := view.Progress{ID: a.ID, Action: action, Target: a.Instances, Placed: a.Running + a.Staged, Running: a.Running, Healthy: a.Healthy, Done: true}
+		if action == engine.ActionDestroy {
+			p = view.Progress{ID: a.ID, Action: action, Old: a.Running + a.Staged, Done: true}
+		}
+		lines = append(lines, view.ProgressLine(p, live))
+		ids = append(ids, a.ID)
+	}
+	return lines, ids
+}
+
+func stepOf(p *engine.Plan, id string) int {
+	for _, ch := range p.Changes {
+		if ch.ID == id {
+			return ch.Step
+		}
+	}
+	return -1
 }
 
 func actionOf(p *engine.Plan, id string) engine.Action {

@@ -88,15 +88,14 @@ func TestApplyFailsAndRollsBack(t *testing.T) {
 }
 
 // freeAgentPorts returns a -first-port for a stand-in of agents agents (1000
-// ports each) such that nothing listens, now, on any of those ports: below the
-// ephemeral range (where the API's own free address comes from) and above the
-// server tests' (20000-24999), checked on every address (the example apps bind
-// 0.0.0.0).
+// ports each) such that nothing listens, now, on any of those ports: between
+// 10000 and the ephemeral range (where the API's own free address comes from),
+// checked on every address (the example apps bind 0.0.0.0).
 func freeAgentPorts(t *testing.T, agents int) int {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(os.Getpid())))
 	for try := 0; try < 50; try++ {
-		first := 25000 + rng.IntN(5000-agents*1000)
+		first := 10000 + rng.IntN(22000-agents*1000)
 		free := true
 		for p := first; p < first+agents*1000 && free; p++ {
 			ln, err := net.Listen("tcp", net.JoinHostPort("0.0.0.0", strconv.Itoa(p)))

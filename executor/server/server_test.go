@@ -35,6 +35,9 @@ type testEnv struct {
 	dataDir string
 	logMu   sync.Mutex
 	log     []string
+	// embeddedFirstPort is the first port of the subprocess stand-in's agents
+	// (recover_test.go), picked once per data dir.
+	embeddedFirstPort int
 }
 
 func newEnv(t *testing.T, agents int) *testEnv {
@@ -672,7 +675,7 @@ func freePortRange(t *testing.T, agents, perAgent int) int {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(os.Getpid())))
 	for try := 0; try < 50; try++ {
-		first := 20000 + rng.IntN(5000-agents*perAgent) // below the ephemeral ports and the CLI tests' 25000-29999
+		first := 10000 + rng.IntN(22000-agents*perAgent) // below the ephemeral ports (32768-)
 		if portsFree(first, agents, perAgent) {
 			return first
 		}
