@@ -136,6 +136,9 @@ type Deadline struct {
 	// not counted yet.
 	Deployed  int `json:"deployed"`
 	Remaining int `json:"remaining"`
+	// Started: the change's dependencies were up and it began (it is not held
+	// for them again).
+	Started bool `json:"started,omitempty"`
 }
 
 // QueuedApply is an apply waiting for the deployments that hold its apps.

@@ -14,7 +14,9 @@ import (
 // runs at full strength — all its instances deployed: healthy and ready. Until
 // then it is held as it is (nothing launched, nothing killed) and says what it
 // waits for, with its deadline: "waiting for /shop/db: 2/3 healthy, 4m12s of
-// 10m". The wait counts against the change's progress deadline. A dependency
+// 10m". The wait counts against the change's progress deadline. Once begun
+// (Deadline.Started, stored), a change is not held again should a dependency
+// weaken: it would have to stop half way. A dependency
 // that failed — its deployment failed and it has not been fully healthy since,
 // it gave up relaunching, or it is set aside — fails the dependent's step at
 // once instead of letting it wait for nothing.

@@ -48,6 +48,26 @@ func TestDependentWaitsForItsDependencyAndSaysSo(t *testing.T) {
 	if n := len(h.mesos.launched) - launched; n != 3 {
 		t.Fatalf("%d launched after the db recovered, want its replacement and 2 web tasks", n)
 	}
+	// Once begun, the web goes on should the db weaken again: not held, not
+	// stopped half way.
+	for _, id := range h.ids(engine.TaskRunning) {
+		if engine.AppIDFromTaskID(id) == "/data/db" {
+			h.status(id, mesos.TASK_FAILED, "oom")
+			break
+		}
+	}
+	h.e.delays["/data/db"] = &launchDelay{failures: 1, until: h.clock.t.Add(time.Hour)}
+	h.runLaunched()
+	h.tick()
+	h.e.publish()
+	if p := h.e.View().Deployments[0].Progress[0]; p.Waiting != "" || len(h.mesos.killed) != 0 {
+		t.Fatalf("the started web is held again (%q) or killed (%v)", p.Waiting, h.mesos.killed)
+	}
+	h.settle()
+	h.tick()
+	if len(h.e.deployments) != 0 {
+		t.Fatal("the web's deployment did not finish")
+	}
 }
 
 func TestFailedDependencyFailsItsDependents(t *testing.T) {

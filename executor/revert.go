@@ -153,11 +153,20 @@ func wantsRevert(d *engine.Deployment) bool {
 		return true
 	}
 	for _, c := range d.Plan.Changes {
-		if (c.After != nil && c.After.AutoRevert) || (c.Before != nil && c.Before.AutoRevert) {
+		if appAutoRevert(c) {
 			return true
 		}
 	}
 	return false
+}
+
+// appAutoRevert says whether the app of a change asks to be reverted: the
+// definition being deployed does (the one destroyed, for a destroy).
+func appAutoRevert(c *engine.Change) bool {
+	if c.After != nil {
+		return c.After.AutoRevert
+	}
+	return c.Before != nil && c.Before.AutoRevert
 }
 
 // revertLaunch plans the revert of d and prepares it (nothing is written).
@@ -171,7 +180,7 @@ func (e *Executor) revertLaunch(ctx context.Context, d *engine.Deployment, mode 
 	}
 	touched := false
 	for _, c := range d.Plan.Changes {
-		if mode == revertToLastGood && !d.AutoRevert && !(c.After != nil && c.After.AutoRevert) && !(c.Before != nil && c.Before.AutoRevert) {
+		if mode == revertToLastGood && !d.AutoRevert && !appAutoRevert(c) {
 			continue
 		}
 		if _, aside := e.quarantined[c.ID]; aside {

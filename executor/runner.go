@@ -545,6 +545,12 @@ func (e *Executor) checkStep(dep *engine.Deployment, ix *tickIndex, now time.Tim
 				done = false
 				continue
 			}
+			// Dependencies gate the start only: once begun, a change goes on.
+			if dl.Started {
+				waiting = ""
+			} else if waiting == "" {
+				dl.Started, changed = true, true
+			}
 		}
 		r := e.rollout(dep, c, app, ix.live[c.ID], now)
 		// Checked ("" when not waiting): decide holds the app until it is.

@@ -322,6 +322,10 @@ func TestFailedDependencyFailsItsDependents(t *testing.T) {
 	bad.ProgressDeadlineSeconds = 8
 	bad.UpgradeStrategy = engine.UpgradeStrategy{MinimumHealthCapacity: 0, MaximumOverCapacity: 0}
 	dbDep := e.apply(specOf(bad))
+	e.waitFor(20*time.Second, "the db down", func() (bool, string) {
+		st := e.appStatus("/data/db")
+		return st.TasksHealthy == 0, fmt.Sprint(st.TasksHealthy)
+	})
 	web := testApp(t, "/shop/web", 1, nil)
 	web.Dependencies = []string{"/data"}
 	webDep := e.apply(specOf(bad, web))
