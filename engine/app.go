@@ -97,6 +97,22 @@ type App struct {
 	BackoffFactor         float64 `json:"backoffFactor"`
 	MaxLaunchDelaySeconds float64 `json:"maxLaunchDelaySeconds"`
 
+	// GiveUpAfter, when > 0, is how many consecutive failed launches (tasks that
+	// ended before ever being healthy) the app gets before Stride stops
+	// relaunching it and fails its deployment (beyond Marathon; HCL `backoff {
+	// give_up_after }`). 0: never give up. A later apply of the app resets it.
+	GiveUpAfter int `json:"giveUpAfter,omitempty"`
+
+	// ProgressDeadlineSeconds is how long a deployment step may go without
+	// progress for this app (no new task becoming healthy and ready) before the
+	// deployment fails (beyond Marathon; HCL `deployment { progress_deadline }`).
+	// 0: the deployment's default (the server's -progress-deadline, or apply's).
+	ProgressDeadlineSeconds int `json:"progressDeadlineSeconds,omitempty"`
+	// AutoRevert: when a deployment of this app fails, Stride rolls the app back
+	// to the last version that ran fully healthy (beyond Marathon; HCL
+	// `deployment { auto_revert }`).
+	AutoRevert bool `json:"autoRevert,omitempty"`
+
 	// TaskKillGracePeriodSeconds is the time between SIGTERM and SIGKILL; 0 = unset
 	// (the executor's default applies).
 	TaskKillGracePeriodSeconds int    `json:"taskKillGracePeriodSeconds,omitempty"`

@@ -364,6 +364,12 @@ func (d *decoder) appObject(a *App) {
 			d.floatField("maxLaunchDelaySeconds", &a.MaxLaunchDelaySeconds)
 		case "taskKillGracePeriodSeconds":
 			d.intField("taskKillGracePeriodSeconds", &a.TaskKillGracePeriodSeconds)
+		case "giveUpAfter":
+			d.intField("giveUpAfter", &a.GiveUpAfter)
+		case "progressDeadlineSeconds":
+			d.intField("progressDeadlineSeconds", &a.ProgressDeadlineSeconds)
+		case "autoRevert":
+			d.boolField("autoRevert", &a.AutoRevert)
 		case "killSelection":
 			d.strField("killSelection", &a.KillSelection)
 		case "unreachableStrategy":
@@ -2060,6 +2066,16 @@ func (e *encoder) app(a *App) {
 	e.float("backoffSeconds", a.BackoffSeconds)
 	e.float("backoffFactor", a.BackoffFactor)
 	e.float("maxLaunchDelaySeconds", a.MaxLaunchDelaySeconds)
+	// Stride's own fields (beyond Marathon), written only when set.
+	if a.GiveUpAfter != 0 {
+		e.int("giveUpAfter", a.GiveUpAfter)
+	}
+	if a.ProgressDeadlineSeconds != 0 {
+		e.int("progressDeadlineSeconds", a.ProgressDeadlineSeconds)
+	}
+	if a.AutoRevert {
+		e.bool("autoRevert", true)
+	}
 	if a.TaskKillGracePeriodSeconds != 0 {
 		e.int("taskKillGracePeriodSeconds", a.TaskKillGracePeriodSeconds)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/stride-run/stride/engine"
 	"github.com/stride-run/stride/planner"
@@ -21,6 +22,15 @@ type ApplyRequest struct {
 	ExpectSerial *uint64
 	// Force cancels running deployments of the same apps instead of refusing.
 	Force bool
+	// ProgressDeadline is the progress deadline of the apps that set none (0:
+	// the server's default; negative: none).
+	ProgressDeadline time.Duration
+	// AutoRevert rolls every app of the deployment back to its last fully
+	// healthy version should the deployment fail.
+	AutoRevert bool
+	// Queue: when apps of the plan are held by running deployments (and Force
+	// is not set), the apply is queued instead of refused (see queue.go).
+	Queue bool
 }
 
 // LockedError says which deployments hold the apps of a refused apply.
@@ -88,69 +98,161 @@ func (e *Executor) apply(ctx context.Context, req ApplyRequest) (*engine.Plan, *
 		return plan, nil, nil
 	}
 	// One deployment per app at a time (Marathon's semantics).
+	locked := e.lockedBy(plan, "")
+	if len(locked) > 0 && !req.Force && req.Queue {
+		dep, err := e.enqueue(ctx, req, plan, locked)
+		return plan, dep, err
+	}
+	if len(locked) > 0 && !req.Force {
+		return plan, nil, &LockedError{Deployments: locked}
+	}
+	l := e.prepare(plan, locked, launchOptions{
+		autoRevert: req.AutoRevert, deadline: e.deadlineSecondsFor(req.ProgressDeadline),
+	})
+	if err := e.commit(ctx, l.txn); err != nil {
+		return nil, nil, err
+	}
+	e.activate(l)
+	return plan, l.dep, nil
+}
+
+// lockedBy returns the running deployments (but skip) that hold apps of the
+// plan, sorted.
+func (e *Executor) lockedBy(plan *engine.Plan, skip string) []string {
 	var locked []string
-	lockedSet := map[string]bool{}
+	seen := map[string]bool{}
 	active := e.activeChanges()
 	for _, c := range plan.Changes {
-		if ac, ok := active[c.ID]; ok && !lockedSet[ac.dep.ID] {
-			lockedSet[ac.dep.ID] = true
+		if ac, ok := active[c.ID]; ok && ac.dep.ID != skip && !seen[ac.dep.ID] {
+			seen[ac.dep.ID] = true
 			locked = append(locked, ac.dep.ID)
 		}
 	}
 	sort.Strings(locked)
-	if len(locked) > 0 && !req.Force {
-		return plan, nil, &LockedError{Deployments: locked}
-	}
+	return locked
+}
 
+// launchOptions are the deployment-wide settings of a deployment being started.
+type launchOptions struct {
+	// id, when set, is the deployment's id (a queued deployment keeps its own).
+	id         string
+	autoRevert bool
+	deadline   int
+	// revertOf is the deployment this one reverts; keep the versions of tasks
+	// that already run what it reverts to.
+	revertOf string
+	keep     map[string][]string
+}
+
+// launch is a deployment ready to start: the transaction that records it (the
+// deployment, its target apps, the deployments it supersedes), and what to do
+// in memory once it is committed.
+type launch struct {
+	plan       *engine.Plan
+	dep        *engine.Deployment
+	txn        engine.Txn
+	superseded []string
+}
+
+// prepare builds the deployment of plan and its transaction, superseding the
+// running deployments in locked; nothing is written or changed yet. The target
+// apps get their new versions; the deployment records its deadline and the last
+// healthy version of each app it changes.
+func (e *Executor) prepare(plan *engine.Plan, locked []string, o launchOptions) *launch {
 	now := e.cfg.Now()
 	version := FormatTime(now)
-	dep := &engine.Deployment{
-		ID: newUUID(), Version: version, Plan: plan, Status: engine.DeploymentRunning,
-		CreatedAt: version,
+	id := o.id
+	if id == "" {
+		id = newUUID()
 	}
-	var txn engine.Txn
-	for _, id := range locked {
-		old := *e.deployments[id]
-		old.Status, old.Reason, old.FinishedAt = engine.DeploymentCancelled, "superseded by deployment "+dep.ID, version
-		txn.PutDeployments = append(txn.PutDeployments, &old)
+	dep := &engine.Deployment{
+		ID: id, Version: version, Plan: plan, Status: engine.DeploymentRunning,
+		CreatedAt: version, AutoRevert: o.autoRevert, ProgressDeadlineSeconds: o.deadline,
+		RevertOf: o.revertOf, Keep: o.keep,
+	}
+	for _, c := range plan.Changes {
+		if good := e.lastGood[c.ID]; good != "" {
+			if dep.LastGood == nil {
+				dep.LastGood = map[string]string{}
+			}
+			dep.LastGood[c.ID] = good
+		}
+	}
+	startStep(dep, now)
+	l := &launch{plan: plan, dep: dep, superseded: locked}
+	for _, old := range locked {
+		cp := *e.deployments[old]
+		cp.Status, cp.Reason, cp.FinishedAt = engine.DeploymentCancelled, "superseded by deployment "+dep.ID, version
+		l.txn.PutDeployments = append(l.txn.PutDeployments, &cp)
 	}
 	for _, c := range plan.Changes {
 		if c.Action == engine.ActionDestroy {
-			txn.DeleteApps = append(txn.DeleteApps, c.ID)
+			l.txn.DeleteApps = append(l.txn.DeleteApps, c.ID)
 			continue
 		}
 		c.After = stampVersion(c, version)
-		txn.PutApps = append(txn.PutApps, c.After)
+		l.txn.PutApps = append(l.txn.PutApps, c.After)
 	}
-	txn.PutDeployments = append(txn.PutDeployments, dep)
-	if err := e.commit(ctx, txn); err != nil {
-		return nil, nil, err
-	}
-	for _, id := range locked {
+	l.txn.PutDeployments = append(l.txn.PutDeployments, dep)
+	return l
+}
+
+// activate takes a committed launch into memory: the superseded deployments
+// end, the apps take their new definitions (and a fresh start: no backoff, no
+// give-up, no quarantine), and the deployment runs.
+func (e *Executor) activate(l *launch) {
+	now := e.cfg.Now()
+	dep := l.dep
+	for _, id := range l.superseded {
 		cancelled := e.deployments[id]
 		delete(e.deployments, id)
+		delete(e.queued, id)
 		cancelled.Status = engine.DeploymentCancelled
+		cancelled.Reason = "superseded by deployment " + dep.ID
 		e.remember(cancelled)
-		e.bus.Publish("deployment_failed", now, map[string]any{"id": id, "plan": marathonPlan(cancelled), "reason": "superseded by deployment " + dep.ID})
+		e.bus.Publish("deployment_failed", now, map[string]any{"id": id, "plan": marathonPlan(cancelled), "reason": cancelled.Reason})
 	}
-	for _, id := range txn.DeleteApps {
+	for _, id := range l.txn.DeleteApps {
 		delete(e.apps, id)
-		delete(e.delays, id)
-		e.release(id)
+		e.resetApp(id)
 		e.bus.Publish("app_terminated_event", now, map[string]any{"appId": id})
 	}
-	for _, a := range txn.PutApps {
+	for _, a := range l.txn.PutApps {
 		e.apps[a.ID] = a
-		delete(e.delays, a.ID)
-		e.release(a.ID)
+		e.resetApp(a.ID)
 	}
 	e.deployments[dep.ID] = dep
 	e.viewDirty = true
-	e.logf("deployment %s started: %d change(s) in %d step(s)", dep.ID, len(plan.Changes), len(plan.Steps))
-	e.bus.Publish("group_change_success", now, map[string]any{"groupId": "/", "version": version})
-	e.bus.Publish("deployment_info", now, map[string]any{"plan": marathonPlan(dep), "currentStep": marathonStep(plan.Steps[0])})
+	what := "started"
+	if dep.RevertOf != "" {
+		what = "started to revert deployment " + dep.RevertOf
+	}
+	e.logf("deployment %s %s: %d change(s) in %d step(s)", dep.ID, what, len(l.plan.Changes), len(l.plan.Steps))
+	e.bus.Publish("group_change_success", now, map[string]any{"groupId": "/", "version": dep.Version})
+	e.bus.Publish("deployment_info", now, map[string]any{"plan": marathonPlan(dep), "currentStep": marathonStep(l.plan.Steps[0])})
 	e.publish()
-	return plan, dep, nil
+}
+
+// resetApp gives an app that was just (re)defined a fresh start: its backoff,
+// its give-up and its quarantine end.
+func (e *Executor) resetApp(id string) {
+	delete(e.delays, id)
+	delete(e.gaveUp, id)
+	delete(e.failedApps, id)
+	e.release(id)
+}
+
+// deadlineSecondsFor is the deployment-wide progress deadline of an apply that
+// asked for d (0: the server's default; negative: none), in whole seconds
+// (rounded up), bounded like the apps' own.
+func (e *Executor) deadlineSecondsFor(d time.Duration) int {
+	if d == 0 {
+		d = e.cfg.ProgressDeadline
+	}
+	if d <= 0 {
+		return 0
+	}
+	return int(min((d+time.Second-1)/time.Second, engine.MaxProgressDeadlineSeconds))
 }
 
 // stampVersion gives the target app of a change its new version: every change gets
@@ -179,11 +281,16 @@ func stampVersion(c *engine.Change, version string) *engine.App {
 
 // Cancel stops a running deployment where it is (Marathon's DELETE
 // /v2/deployments/{id}?force=true): apps keep their new definitions, tasks are left
-// as they are.
+// as they are. A queued deployment is dropped.
 func (e *Executor) Cancel(ctx context.Context, id string) error {
 	var err error
 	if derr := e.do(ctx, func() {
 		dep, ok := e.deployments[id]
+		if q, queued := e.queued[id]; queued {
+			e.endQueued(ctx, q, engine.DeploymentCancelled, "cancelled")
+			e.publish()
+			return
+		}
 		if !ok {
 			err = ErrNoDeployment
 			return

@@ -58,8 +58,23 @@ type Config struct {
 	// ReconcileInterval is how often known tasks are reconciled (10 min).
 	ReconcileInterval time.Duration
 	// StableAfter is how long a task without health checks must run before it
-	// counts as having been healthy (resets the backoff; 10 s).
+	// counts as deployed, and as having been healthy (which resets the backoff;
+	// 5 s).
 	StableAfter time.Duration
+	// HealthKillRate and HealthKillWindow bound the kills Stride's health checks
+	// cause: at most max(1, floor(instances × rate)) per app per window (0.1 per
+	// minute). BreakerShare opens an app's circuit breaker — no health kills —
+	// while at least that share of its running tasks (and at least 2) fail
+	// their checks at once (0.5). ReplaceTimeout is how long a task condemned by
+	// its checks waits for its replacement before it is killed anyway (2 min).
+	// See killsafety.go.
+	HealthKillRate   float64
+	HealthKillWindow time.Duration
+	BreakerShare     float64
+	ReplaceTimeout   time.Duration
+	// ProgressDeadline is the progress deadline of deployments whose apply and
+	// apps set none (10 min; negative: none).
+	ProgressDeadline time.Duration
 	// KillRetry is how long to wait for a kill before asking again (10 s).
 	KillRetry time.Duration
 	// LaunchTimeout is how long a task may stay staging before it is killed and
@@ -106,15 +121,29 @@ type Executor struct {
 	lastFailure map[string]*TaskFailure
 	// quarantined holds the apps set aside with the reason (see poison.go).
 	quarantined map[string]string
-	agents      map[string]agentInfo
-	suppressed  bool
-	connected   bool
-	lastRecon   time.Time
-	dirtyTasks  map[string]bool
-	viewDirty   bool
-	lastView    time.Time
-	health      *healthRunner
-	seed        int64
+	// lastGood holds, per app, the last version that ran fully healthy (see
+	// revert.go); gaveUp the apps that stopped relaunching, with the reason
+	// (giveUpAfter); queued the queued deployments (see queue.go).
+	lastGood map[string]string
+	gaveUp   map[string]string
+	queued   map[string]*engine.Deployment
+	// safety holds the apps' kill-safety state (killsafety.go).
+	safety map[string]*killSafety
+	// waitFor holds what each app of a current step waits for among its
+	// dependencies (deps.go), as of the last look at the deployments;
+	// failedApps the apps whose deployment failed, with the reason, until they
+	// run fully healthy again.
+	waitFor    map[string]string
+	failedApps map[string]string
+	agents     map[string]agentInfo
+	suppressed bool
+	connected  bool
+	lastRecon  time.Time
+	dirtyTasks map[string]bool
+	viewDirty  bool
+	lastView   time.Time
+	health     *healthRunner
+	seed       int64
 	// decideHook, when set (tests), runs first in decideApp: a way to make one
 	// app's handling panic.
 	decideHook func(appID string)
@@ -123,6 +152,8 @@ type Executor struct {
 	// store: the leader lock is gone). From then on the executor does nothing:
 	// Mesos calls are dropped and Run returns ErrTermEnded.
 	ended error
+	// loadedAt is when this executor loaded the state (its term began).
+	loadedAt time.Time
 }
 
 // ErrTermEnded is returned (wrapped, with the cause) by Run when the executor
@@ -154,8 +185,15 @@ type taskState struct {
 	healthStarted bool
 	// failedHealth: killed because its health checks failed (counts for backoff).
 	failedHealth bool
+	// condemned says why the task's health checks call for its kill (""
+	// when they do not); doomedAt is when a replacement was started for it
+	// (replace, then kill). See killsafety.go.
+	condemned string
+	doomedAt  time.Time
 	// launchApp is the app definition the task was launched from.
 	launchApp *engine.App
+	// readiness holds the state of the app's readiness checks (readiness.go).
+	readiness []readinessStatus
 }
 
 // agentInfo is what the executor remembers of an agent from its offers: constraints
@@ -222,7 +260,22 @@ func New(ctx context.Context, cfg Config) (*Executor, error) {
 		cfg.ReconcileInterval = 10 * time.Minute
 	}
 	if cfg.StableAfter == 0 {
-		cfg.StableAfter = 10 * time.Second
+		cfg.StableAfter = 5 * time.Second
+	}
+	if cfg.HealthKillRate <= 0 {
+		cfg.HealthKillRate = 0.1
+	}
+	if cfg.HealthKillWindow <= 0 {
+		cfg.HealthKillWindow = time.Minute
+	}
+	if cfg.BreakerShare <= 0 || cfg.BreakerShare > 1 {
+		cfg.BreakerShare = 0.5
+	}
+	if cfg.ReplaceTimeout <= 0 {
+		cfg.ReplaceTimeout = 2 * time.Minute
+	}
+	if cfg.ProgressDeadline == 0 {
+		cfg.ProgressDeadline = 10 * time.Minute
 	}
 	if cfg.LaunchTimeout == 0 {
 		cfg.LaunchTimeout = 5 * time.Minute
@@ -246,11 +299,16 @@ func New(ctx context.Context, cfg Config) (*Executor, error) {
 		unplaced:    map[string]*scheduler.Unplaced{},
 		lastFailure: map[string]*TaskFailure{},
 		quarantined: map[string]string{},
+		gaveUp:      map[string]string{},
+		safety:      map[string]*killSafety{},
+		waitFor:     map[string]string{},
+		failedApps:  map[string]string{},
 		agents:      map[string]agentInfo{},
 		dirtyTasks:  map[string]bool{},
 		seed:        cfg.Now().UnixNano(),
 	}
 	e.health = newHealthRunner(e)
+	e.loadedAt = cfg.Now()
 	if err := e.load(ctx); err != nil {
 		return nil, err
 	}
@@ -270,11 +328,16 @@ func (e *Executor) load(ctx context.Context) error {
 		e.apps = map[string]*engine.App{}
 	}
 	e.deployments = map[string]*engine.Deployment{}
+	e.queued = map[string]*engine.Deployment{}
 	for id, d := range snap.Deployments {
-		if d.Status == engine.DeploymentRunning {
+		switch d.Status {
+		case engine.DeploymentRunning:
 			e.deployments[id] = d
+		case engine.DeploymentQueued:
+			e.queued[id] = d
 		}
 	}
+	e.loadLastGood(snap.Deployments)
 	e.tasks = map[string]*taskState{}
 	now := e.cfg.Now()
 	for id, t := range snap.Tasks {
@@ -457,6 +520,16 @@ func (e *Executor) recordFailure(app *engine.App, t *taskState, now time.Time) {
 		d.failures = 0
 	}
 	d.failures++
+	if app.GiveUpAfter > 0 && d.failures >= app.GiveUpAfter && e.gaveUp[app.ID] == "" {
+		why := fmt.Sprintf(reasonGaveUp, app.ID, d.failures)
+		if f := e.lastFailure[app.ID]; f != nil {
+			why += fmt.Sprintf(reasonLastFailure, failureText(f))
+		}
+		e.gaveUp[app.ID] = why
+		e.viewDirty = true
+		e.logf("%s; no more launches until the app is applied again", why)
+		e.bus.Publish("app_gave_up_event", now, map[string]any{"appId": app.ID, "failures": d.failures, "reason": why})
+	}
 	delay := app.BackoffSeconds * math.Pow(app.BackoffFactor, float64(d.failures-1))
 	if delay > app.MaxLaunchDelaySeconds {
 		delay = app.MaxLaunchDelaySeconds

@@ -52,6 +52,7 @@ func TestCreateWritesIntentBeforeLaunchAndSucceeds(t *testing.T) {
 		t.Fatal("deployment finished before tasks ran")
 	}
 	h.runLaunched()
+	h.settle()
 	h.tick()
 	if got := h.store.snap.Deployments[dep.ID].Status; got != engine.DeploymentSucceeded {
 		t.Fatalf("deployment status %q, want succeeded", got)
@@ -85,6 +86,7 @@ func TestRollingRestartKeepsBounds(t *testing.T) {
 			h.apply(spec(app))
 			h.offer(2)
 			h.runLaunched()
+			h.settle()
 			h.tick()
 			if len(h.e.deployments) != 0 {
 				t.Fatal("create did not finish")
@@ -115,6 +117,7 @@ func TestRollingRestartKeepsBounds(t *testing.T) {
 				h.offer(2)
 				check("after offers")
 				h.runLaunched()
+				h.settle()
 				check("after running")
 				h.clock.advance(100 * time.Millisecond)
 			}
@@ -122,7 +125,7 @@ func TestRollingRestartKeepsBounds(t *testing.T) {
 				t.Fatal("restart did not finish in 100 rounds")
 			}
 			for _, tk := range h.e.tasks {
-				if isOutdated(h.e.apps["/api"], tk) {
+				if isOutdated(h.e.apps["/api"], tk, nil) {
 					t.Errorf("task %s still runs the old version", tk.ID)
 				}
 			}
@@ -140,6 +143,7 @@ func TestScaleDownKillsYoungestFirst(t *testing.T) {
 	h.offer(1)
 	launched := append([]mesos.TaskInfo(nil), h.mesos.launched...)
 	h.runLaunched()
+	h.settle()
 	h.tick()
 	// Make the staging times distinct: first launched is oldest.
 	for i, ti := range launched {
@@ -235,6 +239,7 @@ func TestDestroyKillsDependentsFirst(t *testing.T) {
 	for i := 0; i < 5 && len(h.e.deployments) > 0; i++ {
 		h.offer(1)
 		h.runLaunched()
+		h.settle()
 		h.tick()
 	}
 	if len(h.e.deployments) != 0 {
@@ -296,6 +301,7 @@ func TestNewLeaderResumesDeployment(t *testing.T) {
 		t.Fatalf("new leader launched %d, want the 2 lost ones replaced", len(h.mesos.launched))
 	}
 	h.runLaunched()
+	h.settle()
 	h.tick()
 	if got := h.store.snap.Deployments[dep.ID].Status; got != engine.DeploymentSucceeded {
 		t.Fatalf("resumed deployment status %q", got)
@@ -342,6 +348,8 @@ func TestHealthCheckFailuresKillAndBackOff(t *testing.T) {
 	zero := 0
 	app.HealthChecks = []engine.HealthCheck{{Protocol: engine.ProtoHTTP, Path: "/", PortIndex: &zero,
 		GracePeriodSeconds: 5, IntervalSeconds: 1, TimeoutSeconds: 1, MaxConsecutiveFailures: 3}}
+	// No room above the instances: the task is killed before it is replaced.
+	app.UpgradeStrategy = engine.UpgradeStrategy{MinimumHealthCapacity: 0, MaximumOverCapacity: 0}
 	h.apply(spec(app))
 	h.offer(1)
 	id := h.mesos.launched[0].TaskID.Value
@@ -368,6 +376,7 @@ func TestHealthCheckFailuresKillAndBackOff(t *testing.T) {
 		t.Fatal("killed after 2 failures; max is 3")
 	}
 	h.e.healthResult(id, 0, hc, "500 Internal Server Error")
+	h.tick()
 	if !h.e.tasks[id].killing || len(h.mesos.killed) != 1 {
 		t.Fatal("not killed after 3 consecutive failures")
 	}
@@ -416,6 +425,7 @@ func TestDrainRunsBeforeTheKill(t *testing.T) {
 	h.apply(spec(app))
 	h.offer(1)
 	h.runLaunched()
+	h.settle()
 	h.tick()
 	small := app.Clone()
 	small.Instances = 0

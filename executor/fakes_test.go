@@ -151,7 +151,7 @@ func (c *fakeClock) advance(d time.Duration) { c.t = c.t.Add(d) }
 
 // harness drives an Executor synchronously: no Run loop, no goroutines.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	e     *Executor
 	store *memStore
 	mesos *fakeMesos
@@ -160,7 +160,7 @@ type harness struct {
 	nOff  int
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	h := &harness{t: t, store: newMemStore(), mesos: &fakeMesos{}, clock: &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}, ctx: context.Background()}
 	e, err := New(h.ctx, Config{Store: h.store, Now: h.clock.now, StableAfter: 10 * time.Second})
@@ -226,6 +226,10 @@ func (h *harness) runLaunched() {
 		h.status(id, mesos.TASK_RUNNING, "")
 	}
 }
+
+// settle lets StableAfter pass: running tasks of apps without health checks
+// then count as deployed.
+func (h *harness) settle() { h.clock.advance(h.e.cfg.StableAfter) }
 
 // finishKills reports every task being killed as TASK_KILLED.
 func (h *harness) finishKills() {

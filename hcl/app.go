@@ -31,6 +31,7 @@ var appSchema = &hcl2.BodySchema{
 		{Type: "readiness_check"},
 		{Type: "upgrade_strategy"},
 		{Type: "backoff"},
+		{Type: "deployment"},
 		{Type: "unreachable_strategy"},
 		{Type: "container"},
 		{Type: "service"},
@@ -64,6 +65,10 @@ var (
 	}}
 	backoffSchema = &hcl2.BodySchema{Attributes: []hcl2.AttributeSchema{
 		{Name: "backoff_seconds"}, {Name: "backoff_factor"}, {Name: "max_launch_delay_seconds"},
+		{Name: "give_up_after"},
+	}}
+	deploymentSchema = &hcl2.BodySchema{Attributes: []hcl2.AttributeSchema{
+		{Name: "progress_deadline"}, {Name: "auto_revert"},
 	}}
 	unreachableSchema = &hcl2.BodySchema{Attributes: []hcl2.AttributeSchema{
 		{Name: "inactive_after_seconds"}, {Name: "expunge_after_seconds"}, {Name: "disabled"},
@@ -174,6 +179,12 @@ func (l *loader) decodeApp(block *hcl2.Block, parent *groupCtx) {
 		f.float(c["backoff_seconds"], "/backoffSeconds", &app.BackoffSeconds)
 		f.float(c["backoff_factor"], "/backoffFactor", &app.BackoffFactor)
 		f.float(c["max_launch_delay_seconds"], "/maxLaunchDelaySeconds", &app.MaxLaunchDelaySeconds)
+		f.int(c["give_up_after"], "/giveUpAfter", &app.GiveUpAfter)
+	}
+	if b := l.single(blocks.OfType("deployment")); b != nil {
+		c := l.content(b, deploymentSchema, f, "/progressDeadlineSeconds")
+		f.seconds(c["progress_deadline"], "/progressDeadlineSeconds", engine.MaxProgressDeadlineSeconds, &app.ProgressDeadlineSeconds)
+		f.bool(c["auto_revert"], "/autoRevert", &app.AutoRevert)
 	}
 	if b := l.single(blocks.OfType("unreachable_strategy")); b != nil {
 		app.UnreachableStrategy = l.decodeUnreachable(b, f)

@@ -213,6 +213,15 @@ func (d *differ) apps(a, b *engine.App) {
 	if a.MaxLaunchDelaySeconds != b.MaxLaunchDelaySeconds {
 		d.add("maxLaunchDelaySeconds", a.MaxLaunchDelaySeconds, b.MaxLaunchDelaySeconds, classUpdate)
 	}
+	if a.GiveUpAfter != b.GiveUpAfter {
+		d.add("giveUpAfter", intOpt(a.GiveUpAfter), intOpt(b.GiveUpAfter), classUpdate)
+	}
+	if a.ProgressDeadlineSeconds != b.ProgressDeadlineSeconds {
+		d.add("progressDeadlineSeconds", intOpt(a.ProgressDeadlineSeconds), intOpt(b.ProgressDeadlineSeconds), classUpdate)
+	}
+	if a.AutoRevert != b.AutoRevert {
+		d.add("autoRevert", boolOpt(a.AutoRevert), boolOpt(b.AutoRevert), classUpdate)
+	}
 	d.service(a.Service, b.Service)
 	d.strings("dependencies", a.Dependencies, b.Dependencies, classUpdate)
 	if a.KillSelection != b.KillSelection {

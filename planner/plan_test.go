@@ -222,7 +222,7 @@ func TestPlanFields(t *testing.T) {
 		},
 		Reason: `cmd: "run /a" -> "v2"`,
 		Rolling: &engine.Rolling{From: 2, To: 4, MinHealthy: 4, MaxRunning: 8,
-			Waves: []engine.Wave{{Start: 4, Kill: 2, Old: 0, New: 4}}},
+			Waves: []engine.Wave{{Start: 4, Kill: 0, Old: 2, New: 4}, {Start: 0, Kill: 2, Old: 0, New: 4}}},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("change = %+v\nwant     %+v", c, want)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,7 +30,7 @@ func TestDevOnConsul(t *testing.T) {
 	dev.ctx = ctx
 	done := make(chan int, 1)
 	go func() {
-		done <- dev.run([]string{"dev", "-no-color", "-listen", addr, "-data-dir", t.TempDir(), "-first-port", "56000",
+		done <- dev.run([]string{"dev", "-no-color", "-listen", addr, "-data-dir", t.TempDir(), "-first-port", strconv.Itoa(freeAgentPorts(t, 3)),
 			"-consul", agent.HTTPAddr(), "-consul-prefix", prefix, "-flap-damping", "0", "../../examples/multi-tier"})
 	}()
 	client := strideapi.NewClient(addr)

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -142,7 +143,7 @@ func TestDevKilledKeepsTasks(t *testing.T) {
 	dataDir := t.TempDir()
 	example, _ := filepath.Abs("../../examples/multi-tier")
 	// Ports of its own: other packages' tests run stand-ins in parallel.
-	args := []string{"-no-color", "-listen", addr, "-data-dir", dataDir, "-first-port", "52000", example}
+	args := []string{"-no-color", "-listen", addr, "-data-dir", dataDir, "-first-port", strconv.Itoa(freeAgentPorts(t, 3)), example}
 	client := api.NewClient(addr)
 	want := map[string]int{"/infra/db": 1, "/shop/api": 2, "/shop/web": 3}
 	type appState struct {

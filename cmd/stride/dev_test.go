@@ -7,6 +7,7 @@ import (
 	"net"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -61,8 +62,8 @@ func TestDevMultiTier(t *testing.T) {
 	done := make(chan int, 1)
 	example, _ := filepath.Abs("../../examples/multi-tier")
 	go func() {
-		// Ports of its own: other packages' tests run stand-ins in parallel.
-		done <- dev.run([]string{"dev", "-no-color", "-listen", addr, "-data-dir", dataDir, "-first-port", "45000", example})
+		// Ports of its own: other tests run stand-ins at the same time.
+		done <- dev.run([]string{"dev", "-no-color", "-listen", addr, "-data-dir", dataDir, "-first-port", strconv.Itoa(freeAgentPorts(t, 3)), example})
 	}()
 
 	client := api.NewClient(addr)
@@ -105,7 +106,7 @@ func TestDevMultiTier(t *testing.T) {
 		t.Fatalf("plan -out: exit %d: %s", code, stderr)
 	}
 	stdout, stderr, code = runIn(t, filepath.Dir(example), env, "apply", "-no-color", "-auto-approve", "-var", "web_instances=2", "multi-tier")
-	if code != exitOK || !strings.Contains(stdout, "Apply complete! 0 created, 0 updated, 1 scaled") || !strings.Contains(stdout, "/shop/web scale: 2/2 running") {
+	if code != exitOK || !strings.Contains(stdout, "Apply complete! 0 created, 0 updated, 1 scaled") || !strings.Contains(stdout, "/shop/web scale: 2/2 healthy") {
 		t.Fatalf("apply: exit %d\n%s%s", code, stdout, stderr)
 	}
 	_, stderr, code = runIn(t, filepath.Dir(example), env, "apply", "-no-color", planFile)

@@ -40,12 +40,34 @@ type serverFlags struct {
 	sessionTTL, lockDelay, leaderTimeout time.Duration
 	catalog                              bool
 	flapDamping                          time.Duration
+	// Failing safely.
+	progressDeadline, stableAfter time.Duration
+	killRate, breakerShare        float64
 }
 
 func (sf *serverFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&sf.hostnames, "http-hostnames", "", "further names clients use to reach the API, comma-separated (\".example.com\" for a domain); others are refused (DNS-rebinding protection)")
 	fs.StringVar(&sf.origins, "http-allowed-origins", "", "origins of web pages allowed to call the API besides its own, comma-separated (e.g. https://ui.example.com)")
 	fs.IntVar(&sf.maxInstances, "max-instances", engine.DefaultMaxInstances, "the most instances one app may ask for")
+	fs.DurationVar(&sf.progressDeadline, "progress-deadline", 10*time.Minute, "fail a deployment when an app makes no progress for this long, unless the app or the apply sets its own (0: no default deadline)")
+	fs.DurationVar(&sf.stableAfter, "stable-after", 5*time.Second, "how long a task of an app without health checks must run to count as deployed")
+	fs.Float64Var(&sf.killRate, "health-kill-rate", 0.1, "the share of an app's instances its health checks may kill per minute (at least 1)")
+	fs.Float64Var(&sf.breakerShare, "health-kill-breaker", 0.5, "hold every health-check kill of an app while this share of its tasks (and at least 2) fail their checks at once (0 < share <= 1)")
+}
+
+// check refuses option values out of their bounds.
+func (sf *serverFlags) check() error {
+	switch {
+	case sf.progressDeadline < 0 || sf.progressDeadline > engine.MaxProgressDeadlineSeconds*time.Second:
+		return fmt.Errorf("-progress-deadline must be between 0 (none) and %v, got %v", engine.MaxProgressDeadlineSeconds*time.Second, sf.progressDeadline)
+	case sf.stableAfter <= 0 || sf.stableAfter > time.Hour:
+		return fmt.Errorf("-stable-after must be between 1ns and 1h, got %v", sf.stableAfter)
+	case !(sf.killRate > 0 && sf.killRate <= 1):
+		return fmt.Errorf("-health-kill-rate must be a share: more than 0, at most 1, got %v", sf.killRate)
+	case !(sf.breakerShare > 0 && sf.breakerShare <= 1):
+		return fmt.Errorf("-health-kill-breaker must be a share: more than 0, at most 1, got %v", sf.breakerShare)
+	}
+	return nil
 }
 
 // apply sets the shared options on a server configuration.
@@ -53,6 +75,11 @@ func (sf *serverFlags) apply(cfg *server.Config) {
 	cfg.Hostnames = splitList(sf.hostnames)
 	cfg.AllowedOrigins = splitList(sf.origins)
 	cfg.Limits = engine.Limits{MaxInstances: sf.maxInstances}
+	cfg.ProgressDeadline = sf.progressDeadline
+	if sf.progressDeadline == 0 {
+		cfg.ProgressDeadline = -1 // none (the Config's 0 means the default)
+	}
+	cfg.StableAfter, cfg.HealthKillRate, cfg.BreakerShare = sf.stableAfter, sf.killRate, sf.breakerShare
 	if sf.consul != "" {
 		token := sf.consulToken
 		if token == "" {
@@ -124,6 +151,9 @@ func (c *cli) dev(args []string) int {
 	if *kept <= 0 {
 		cfg.SandboxesKept = -1 // none (the Config's 0 means the default)
 	}
+	if err := sf.check(); err != nil {
+		return c.errorf(af.noColor, "%v", err)
+	}
 	sf.apply(&cfg)
 	srv, err := server.Start(ctx, cfg)
 	if err != nil {
@@ -186,6 +216,9 @@ func (c *cli) server(args []string) int {
 	defer stop()
 	log := &logger{c: c}
 	cfg := server.Config{Listen: *listen, DataDir: *dataDir, MesosURL: *mesosURL, Advertise: *advertise, Logf: log.logf}
+	if err := sf.check(); err != nil {
+		return c.errorf(*noColor, "%v", err)
+	}
 	sf.apply(&cfg)
 	srv, err := server.Start(ctx, cfg)
 	if err != nil {

@@ -44,6 +44,9 @@ type Backend interface {
 	Plan(ctx context.Context, req executor.ApplyRequest) (*engine.Plan, error)
 	// Cancel stops a running deployment where it is.
 	Cancel(ctx context.Context, id string) error
+	// Revert starts a deployment taking the apps of a running deployment back
+	// to their previous definitions (nil when nothing was left to undo).
+	Revert(ctx context.Context, id string) (*engine.Deployment, error)
 	// KillTasks kills tasks (they are replaced).
 	KillTasks(ctx context.Context, ids []string) ([]engine.Task, error)
 	// Bus returns the event bus.
@@ -171,6 +174,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.queueSub(w, r, p[len(pathQueue)+1:])
 	case p == "/v2/events":
 		s.events(w, r)
+	case p == "/stride/v1/apps" || p == "/stride/v1/apps/":
+		s.appsStatus(w, r)
 	case p == "/stride/v1/state":
 		s.state(w, r)
 	case p == "/stride/v1/plan":
@@ -212,7 +217,6 @@ const (
 	msgDeployNotFound = "DeploymentPlan %s does not exist"
 	msgTaskNotFound   = "Task '%s' does not exist"
 	msgInvalidTask    = "Invalid task id %s"
-	msgRollback       = "Rolling back a deployment is not supported yet: cancel it with DELETE /v2/deployments/%s?force=true (apps keep their new definitions), then apply the previous configuration"
 	msgScaleKill      = "scale=true is not supported yet: kill without scale (the tasks are replaced) and change instances in the configuration"
 	msgWipeKill       = "wipe=true is not supported: Stride has no local persistent volumes"
 	msgBusy           = "the executor is busy: %v"

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stride-run/stride/engine"
 	"github.com/stride-run/stride/executor"
@@ -49,6 +50,7 @@ var readRequests = map[string]request{
 	"deployments":                {path: "/v2/deployments"},
 	"queue":                      {path: "/v2/queue"},
 	"stride-state":               {path: "/stride/v1/state"},
+	"stride-apps":                {path: "/stride/v1/apps"},
 	"stride-deployment-running":  {path: "/stride/v1/deployments/dep-1"},
 	"stride-deployment-recent":   {path: "/stride/v1/deployments/dep-0/"},
 
@@ -174,8 +176,31 @@ func TestGoldenWrites(t *testing.T) {
 			req:       request{method: "DELETE", path: "/v2/deployments/dep-1?force=true"},
 			wantCalls: []string{"Cancel dep-1"},
 		},
-		"err-cancel-deployment-rollback": {
+		"revert-deployment": {
 			req: request{method: "DELETE", path: "/v2/deployments/dep-1"},
+			setup: func(f *fakeBackend) {
+				f.revertDep = &engine.Deployment{ID: "dep-2", Version: "2026-05-05T10:00:00.000Z", RevertOf: "dep-1"}
+			},
+			wantCalls: []string{"Revert dep-1"},
+		},
+		"revert-deployment-nothing-to-undo": {
+			req:       request{method: "DELETE", path: "/v2/deployments/dep-1"},
+			wantCalls: []string{"Revert dep-1"},
+		},
+		"err-revert-deployment-gone": {
+			req:       request{method: "DELETE", path: "/v2/deployments/dep-1"},
+			setup:     func(f *fakeBackend) { f.revertErr = executor.ErrNoDeployment },
+			wantCalls: []string{"Revert dep-1"},
+		},
+		"err-revert-deployment-impossible": {
+			req: request{method: "DELETE", path: "/v2/deployments/dep-1"},
+			setup: func(f *fakeBackend) {
+				f.revertErr = fmt.Errorf("%w: app /shop/api is set aside", executor.ErrCannotRevert)
+			},
+			wantCalls: []string{"Revert dep-1"},
+		},
+		"err-revert-deployment-unknown": {
+			req: request{method: "DELETE", path: "/v2/deployments/dep-9"},
 		},
 		"err-cancel-deployment-unknown": {
 			req: request{method: "DELETE", path: "/v2/deployments/dep-9?force=true"},
@@ -260,6 +285,43 @@ func TestApplyRequestReachesBackend(t *testing.T) {
 	}
 	if !slices.Equal(ids, []string{"/shop/aa", "/shop/zz"}) {
 		t.Errorf("apps = %v, want sorted by id", ids)
+	}
+}
+
+// TestApplyOptionsReachBackend: the options of failing safely go through, and
+// a deadline out of bounds is refused with its path.
+func TestApplyOptionsReachBackend(t *testing.T) {
+	cases := map[string]struct {
+		body     string
+		code     int
+		deadline time.Duration
+	}{
+		"deadline":         {`{"spec":{"apps":[]},"auto_revert":true,"queue":true,"progress_deadline_seconds":90}`, 200, 90 * time.Second},
+		"server default":   {`{"spec":{"apps":[]},"auto_revert":true,"queue":true}`, 200, 0},
+		"no deadline":      {`{"spec":{"apps":[]},"auto_revert":true,"queue":true,"progress_deadline_seconds":-1}`, 200, -1},
+		"deadline too big": {`{"spec":{"apps":[]},"progress_deadline_seconds":604801}`, 422, 0},
+		"deadline below":   {`{"spec":{"apps":[]},"progress_deadline_seconds":-2}`, 422, 0},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			s, f := newTestServer()
+			w := do(t, s, request{method: "POST", path: "/stride/v1/apply", body: tc.body})
+			if w.Code != tc.code {
+				t.Fatalf("status %d: %s", w.Code, w.Body)
+			}
+			if tc.code != 200 {
+				if !strings.Contains(w.Body.String(), `"path": "/progress_deadline_seconds"`) && !strings.Contains(w.Body.String(), `"path":"/progress_deadline_seconds"`) {
+					t.Errorf("error does not name the field: %s", w.Body)
+				}
+				if len(f.Calls()) != 0 {
+					t.Errorf("backend called: %v", f.Calls())
+				}
+				return
+			}
+			if req := f.lastApply; !req.AutoRevert || !req.Queue || req.ProgressDeadline != tc.deadline {
+				t.Errorf("request = %+v", req)
+			}
+		})
 	}
 }
 

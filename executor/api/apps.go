@@ -91,7 +91,13 @@ func (sn *snapshot) appendAppInfo(b []byte, i int, e embedSet) []byte {
 		}
 	}
 	if e.readiness {
-		b = append(b, `,"readinessCheckResults":[]`...)
+		b = append(b, `,"readinessCheckResults":`...)
+		rs := sn.view.Readiness[st.App.ID]
+		if raw, err := marshal(rs); err == nil && len(rs) > 0 {
+			b = append(b, raw...)
+		} else {
+			b = append(b, `[]`...)
+		}
 	}
 	if e.taskStats {
 		b = append(b, `,"taskStats":{`...)

@@ -176,6 +176,23 @@ func (c *Client) App(ctx context.Context, id string) (*AppInfo, error) {
 	return &out.App, nil
 }
 
+// AppsStatus returns every app's Stride status (GET /stride/v1/apps).
+func (c *Client) AppsStatus(ctx context.Context) ([]AppStatus, error) {
+	var out struct {
+		Apps []AppStatus `json:"apps"`
+	}
+	err := c.do(ctx, http.MethodGet, "/stride/v1/apps", nil, &out)
+	return out.Apps, err
+}
+
+// Revert starts the revert of a running deployment (DELETE
+// /v2/deployments/{id}, as in Marathon) and returns the revert's id.
+func (c *Client) Revert(ctx context.Context, id string) (string, error) {
+	var out deploymentResult
+	err := c.do(ctx, http.MethodDelete, "/v2/deployments/"+url.PathEscape(id), nil, &out)
+	return out.DeploymentID, err
+}
+
 // Plan returns the plan an apply of req would carry out now.
 func (c *Client) Plan(ctx context.Context, req ApplyRequest) (*engine.Plan, error) {
 	var out engine.Plan

@@ -36,11 +36,12 @@ type DeploymentStep struct {
 
 // DeploymentAction is one app's action, with Marathon's action name
 // (StartApplication, StopApplication, ScaleApplication, RestartApplication).
-// ReadinessCheckResults is set ([] for now) on current actions only.
+// ReadinessCheckResults is set on current actions only: the results of the
+// readiness checks of the app's tasks.
 type DeploymentAction struct {
-	Action                string `json:"action"`
-	App                   string `json:"app"`
-	ReadinessCheckResults *[]any `json:"readinessCheckResults,omitempty"`
+	Action                string                      `json:"action"`
+	App                   string                      `json:"app"`
+	ReadinessCheckResults *[]executor.ReadinessResult `json:"readinessCheckResults,omitempty"`
 }
 
 // DeploymentProgress is Stride's extension of a deployment: its status and the
@@ -51,7 +52,7 @@ type DeploymentProgress struct {
 }
 
 // marathonDeployment renders a deployment as Marathon's DeploymentStepInfo.
-func marathonDeployment(d *engine.Deployment, progress []executor.AppProgress) DeploymentInfo {
+func marathonDeployment(d *engine.Deployment, progress []executor.AppProgress, readiness map[string][]executor.ReadinessResult) DeploymentInfo {
 	steps := make([]DeploymentStep, len(d.Plan.Steps))
 	for i, st := range d.Plan.Steps {
 		steps[i] = DeploymentStep{Actions: make([]DeploymentAction, len(st.Actions))}
@@ -66,7 +67,8 @@ func marathonDeployment(d *engine.Deployment, progress []executor.AppProgress) D
 	}
 	if cur >= 0 && d.Status == engine.DeploymentRunning {
 		for _, a := range steps[cur].Actions {
-			a.ReadinessCheckResults = &[]any{}
+			rs := append([]executor.ReadinessResult{}, readiness[a.App]...)
+			a.ReadinessCheckResults = &rs
 			current = append(current, a)
 		}
 	}
@@ -90,15 +92,16 @@ func (s *Server) deploymentsList(w http.ResponseWriter, r *http.Request) {
 	v := s.b.View()
 	out := make([]DeploymentInfo, 0, len(v.Deployments))
 	for _, d := range v.Deployments {
-		out = append(out, marathonDeployment(d.Deployment, d.Progress))
+		out = append(out, marathonDeployment(d.Deployment, d.Progress, v.Readiness))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
 // deploymentDelete is DELETE /v2/deployments/{id}. With ?force=true the deployment
-// is cancelled where it is (202, no body). Without it Marathon would start a
-// deployment that reverts the changes; Stride cannot yet, and says so with a 400
-// rather than cancelling something the caller did not ask to cancel.
+// is cancelled where it is (202, no body). Without it, as in Marathon, a
+// deployment starts that reverts its changes with the same rolling safeguards
+// (200 with its DeploymentResult); when nothing was left to undo, the deployment
+// ends and its own id is returned.
 func (s *Server) deploymentDelete(w http.ResponseWriter, r *http.Request, id string) {
 	if !allow(w, r, http.MethodDelete) {
 		return
@@ -114,12 +117,23 @@ func (s *Server) deploymentDelete(w http.ResponseWriter, r *http.Request, id str
 		writeError(w, http.StatusNotFound, fmt.Sprintf(msgDeployNotFound, id))
 		return
 	}
-	if !queryBool(r, "force") {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf(msgRollback, id))
-		return
-	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.writeTimeout)
 	defer cancel()
+	if !queryBool(r, "force") {
+		rev, err := s.b.Revert(ctx, id)
+		switch {
+		case errors.Is(err, executor.ErrNoDeployment):
+			writeError(w, http.StatusNotFound, fmt.Sprintf(msgDeployNotFound, id))
+		case err != nil:
+			s.writeBackendError(w, err)
+		case rev == nil:
+			writeJSON(w, http.StatusOK, deploymentResult{DeploymentID: id, Version: runningVersion(s.b.View(), id)})
+		default:
+			w.Header().Set("Marathon-Deployment-Id", rev.ID)
+			writeJSON(w, http.StatusOK, deploymentResult{DeploymentID: rev.ID, Version: rev.Version})
+		}
+		return
+	}
 	if err := s.b.Cancel(ctx, id); err != nil {
 		if errors.Is(err, executor.ErrNoDeployment) {
 			// Finished between the check and the cancel.
@@ -130,6 +144,20 @@ func (s *Server) deploymentDelete(w http.ResponseWriter, r *http.Request, id str
 		return
 	}
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// deploymentResult is Marathon's DeploymentResult.
+type deploymentResult struct {
+	DeploymentID string `json:"deploymentId"`
+	Version      string `json:"version"`
+}
+
+// runningVersion is the version of a deployment (running or recently ended).
+func runningVersion(v *executor.View, id string) string {
+	if d, ok := v.Deployment(id); ok {
+		return d.Version
+	}
+	return ""
 }
 
 // QueueItem is one element of GET /v2/queue: an app with instances waiting to be

@@ -43,6 +43,8 @@ type fakeBackend struct {
 	applyErr  error
 	cancelErr error
 	killErr   error
+	revertDep *engine.Deployment
+	revertErr error
 }
 
 func newFake(v *executor.View) *fakeBackend {
@@ -100,6 +102,14 @@ func (f *fakeBackend) Plan(ctx context.Context, req executor.ApplyRequest) (*eng
 func (f *fakeBackend) Cancel(ctx context.Context, id string) error {
 	f.record("Cancel " + id)
 	return f.cancelErr
+}
+
+func (f *fakeBackend) Revert(ctx context.Context, id string) (*engine.Deployment, error) {
+	f.record("Revert " + id)
+	if f.revertErr != nil {
+		return nil, f.revertErr
+	}
+	return f.revertDep, nil
 }
 
 func (f *fakeBackend) KillTasks(ctx context.Context, ids []string) ([]engine.Task, error) {
@@ -237,7 +247,9 @@ func fixtureView() *executor.View {
 			},
 			{
 				App: reg, TasksRunning: 1, TasksHealthy: 1, Deployments: []string{}, Tasks: []*engine.Task{regA},
-				Delay: 12500 * time.Millisecond,
+				Delay:      12500 * time.Millisecond,
+				GaveUp:     "/tools/registry: gave up after 5 failed launches in a row; last failure: Container exited with status 1 (failed)",
+				KillSafety: "health-check kills paused: 2 of 2 tasks that were healthy fail their checks at once (the checker or the network may be sick)",
 				LastTaskFailure: &executor.TaskFailure{
 					AppID: reg.ID, Host: "agent-2", Message: "Container exited with status 1", State: engine.TaskFailed,
 					TaskID: "tools_registry.2z", Timestamp: t0, Version: v1, SlaveID: "agent-2",
@@ -245,7 +257,7 @@ func fixtureView() *executor.View {
 			},
 		},
 		Tasks:       []*engine.Task{old, apiA, apiB, apiC, wA, wB, regA},
-		Deployments: []*executor.DeploymentStatus{{Deployment: dep1, Progress: []executor.AppProgress{{ID: "/shop/api", Action: engine.ActionRestart, Running: 2, Healthy: 1, Target: 3}}}},
+		Deployments: []*executor.DeploymentStatus{{Deployment: dep1, Progress: []executor.AppProgress{{ID: "/shop/api", Action: engine.ActionRestart, Placed: 2, Running: 2, Healthy: 1, Old: 1, Target: 3, Deadline: "1m3s of 10m"}}}},
 		Recent:      []*engine.Deployment{dep0},
 	}
 }

@@ -193,6 +193,8 @@ func (s *Server) writeBackendError(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusBadRequest, err.Error())
 	case errors.Is(err, executor.ErrNoDeployment):
 		writeError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, executor.ErrCannotRevert):
+		writeError(w, http.StatusConflict, err.Error())
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf(msgBusy, err))
 	default:

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -31,15 +32,21 @@ func init() {
 	}
 }
 
-// embeddedFirstPort is where the subprocess stand-in's agents' port ranges
-// start: other packages' tests run stand-ins in parallel (41000, 45000).
-const embeddedFirstPort = 48000
+// embeddedAgents is how many agents the subprocess stand-in has; FIRST_PORT is
+// where their port ranges (1000 ports each) start, free ones the test picked:
+// tests elsewhere on the machine run stand-ins at the same time.
+const embeddedAgents = 2
 
 func runEmbeddedTestServer() int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
+	firstPort, err := strconv.Atoi(os.Getenv("FIRST_PORT"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testserver: FIRST_PORT:", err)
+		return 2
+	}
 	srv, err := Start(ctx, Config{
-		Listen: os.Getenv("LISTEN"), DataDir: os.Getenv("DATA_DIR"), Embedded: true, Agents: 2, FirstPort: embeddedFirstPort,
+		Listen: os.Getenv("LISTEN"), DataDir: os.Getenv("DATA_DIR"), Embedded: true, Agents: embeddedAgents, FirstPort: firstPort,
 		OfferInterval: 50 * time.Millisecond, HeartbeatInterval: time.Second, StableAfter: 2 * time.Second,
 		Logf: func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) },
 	})
@@ -76,7 +83,12 @@ func startEmbedded(t *testing.T, e *testEnv, addr string) *embeddedProc {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "-test.run=^$")
-	cmd.Env = append(os.Environ(), "STRIDE_TESTSERVER=embedded", "LISTEN="+addr, "DATA_DIR="+e.dataDir)
+	if e.embeddedFirstPort == 0 {
+		// The same ranges for every server on the data dir: adopted tasks
+		// keep their ports.
+		e.embeddedFirstPort = freePortRange(t, embeddedAgents, 1000)
+	}
+	cmd.Env = append(os.Environ(), "STRIDE_TESTSERVER=embedded", "LISTEN="+addr, "DATA_DIR="+e.dataDir, "FIRST_PORT="+strconv.Itoa(e.embeddedFirstPort))
 	logs := &syncWriter{}
 	cmd.Stderr = logs
 	out, err := cmd.StdoutPipe()

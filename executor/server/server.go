@@ -43,9 +43,14 @@ type Config struct {
 	// SandboxesKept is how many finished task sandboxes the stand-in keeps per app
 	// (0: 5; negative: none).
 	SandboxesKept int
-	// Executor tuning (zero: defaults).
+	// Executor tuning (zero: defaults; see executor.Config).
 	StableAfter       time.Duration
 	ReconcileInterval time.Duration
+	// ProgressDeadline is the default progress deadline of deployments (10
+	// min; negative: none); HealthKillRate and BreakerShare bound health-check
+	// kills (0.1 of the instances per minute; 0.5).
+	ProgressDeadline             time.Duration
+	HealthKillRate, BreakerShare float64
 	// Limits bound what apps may ask for (engine.DefaultLimits when zero).
 	Limits engine.Limits
 	// Hostnames and AllowedOrigins extend the API's browser-safety checks
@@ -316,6 +321,7 @@ func (s *Server) startTerm(runCtx context.Context, term Term) error {
 	exCfg := executor.Config{
 		Store: term.Store(), Logf: cfg.Logf, Limits: cfg.Limits,
 		StableAfter: cfg.StableAfter, ReconcileInterval: cfg.ReconcileInterval,
+		ProgressDeadline: cfg.ProgressDeadline, HealthKillRate: cfg.HealthKillRate, BreakerShare: cfg.BreakerShare,
 	}
 	reg := s.registry(term)
 	if reg != nil {

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -33,14 +35,19 @@ type testEnv struct {
 	dataDir string
 	logMu   sync.Mutex
 	log     []string
+	// embeddedFirstPort is the first port of the subprocess stand-in's agents
+	// (recover_test.go), picked once per data dir.
+	embeddedFirstPort int
 }
 
 func newEnv(t *testing.T, agents int) *testEnv {
 	t.Helper()
 	e := &testEnv{t: t, dataDir: t.TempDir()}
 	m, err := localmesos.New(localmesos.Config{
-		// Ports of their own: other packages' tests run stand-ins in parallel.
-		WorkDir: filepath.Join(e.dataDir, "mesos"), Agents: agents, FirstPort: 41000,
+		// Ports of their own: other packages' (and other checkouts') tests run
+		// stand-ins at the same time.
+		WorkDir: filepath.Join(e.dataDir, "mesos"), Agents: agents,
+		FirstPort: freePortRange(t, agents, testPortsPerAgent), PortsPerAgent: testPortsPerAgent,
 		OfferInterval: 50 * time.Millisecond, HeartbeatInterval: time.Second, UpdateRetry: 500 * time.Millisecond,
 		Logf: e.logf,
 	})
@@ -655,4 +662,38 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// testPortsPerAgent is the size of each test agent's port range.
+const testPortsPerAgent = 40
+
+// freePortRange returns a first port for agents stand-in agents of perAgent ports
+// each such that nothing listens, now, on any of those ports on the agents'
+// addresses (127.0.0.2, 127.0.0.3, ...): tests elsewhere on the machine run
+// stand-ins at the same time, and a task that finds its port taken exits.
+func freePortRange(t *testing.T, agents, perAgent int) int {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(os.Getpid())))
+	for try := 0; try < 50; try++ {
+		first := 10000 + rng.IntN(22000-agents*perAgent) // below the ephemeral ports (32768-)
+		if portsFree(first, agents, perAgent) {
+			return first
+		}
+	}
+	t.Fatal("no free port range for the stand-in's agents")
+	return 0
+}
+
+func portsFree(first, agents, perAgent int) bool {
+	for i := 0; i < agents; i++ {
+		host := fmt.Sprintf("127.0.0.%d", i+2)
+		for p := first + i*perAgent; p < first+(i+1)*perAgent; p++ {
+			ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p)))
+			if err != nil {
+				return false
+			}
+			ln.Close()
+		}
+	}
+	return true
 }

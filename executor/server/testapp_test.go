@@ -22,7 +22,8 @@ import (
 //
 //	EXIT_AFTER=<duration>   exit with status 3 after that long (a crash loop)
 //	HEALTH_FAIL_AFTER=<dur> /health answers 500 once that long has passed
-//	and /health answers 500 while a file "unhealthy" exists in the sandbox.
+//	and /health answers 500 while a file "unhealthy" exists in the sandbox;
+//	/ready answers 503 until a file "ready" exists in the sandbox.
 //	CONSUL_AT_SIGTERM=<consul http addr>,<service>: on SIGTERM, write to
 //	                        "at-sigterm" in the sandbox whether Consul's
 //	                        catalog still had this task ("registered"/"absent")
@@ -72,6 +73,13 @@ func runTestApp() int {
 			return
 		}
 		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("/ready", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := os.Stat(filepath.Join(sandbox, "ready")); err != nil {
+			http.Error(w, "warming up", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
 	})
 	port, err := strconv.Atoi(os.Getenv("PORT0"))
 	if err != nil {
