@@ -82,7 +82,9 @@ func (e *Executor) apply(ctx context.Context, req ApplyRequest) (*engine.Plan, *
 	}
 	plan, diags := planner.Plan(req.Spec, e.stateLocked(), planner.Options{Scope: req.Scope, Destroy: req.Destroy})
 	if diags.HasErrors() {
-		return nil, nil, &PlanError{Message: diags.Error()}
+		err := &PlanError{Message: diags.Error()}
+		e.groupChangeFailed(req, err)
+		return nil, nil, err
 	}
 	if plan.Empty() {
 		return plan, nil, nil
@@ -99,7 +101,9 @@ func (e *Executor) apply(ctx context.Context, req ApplyRequest) (*engine.Plan, *
 	}
 	sort.Strings(locked)
 	if len(locked) > 0 && !req.Force {
-		return plan, nil, &LockedError{Deployments: locked}
+		err := &LockedError{Deployments: locked}
+		e.groupChangeFailed(req, err)
+		return plan, nil, err
 	}
 
 	now := e.cfg.Now()
@@ -124,6 +128,7 @@ func (e *Executor) apply(ctx context.Context, req ApplyRequest) (*engine.Plan, *
 	}
 	txn.PutDeployments = append(txn.PutDeployments, dep)
 	if err := e.commit(ctx, txn); err != nil {
+		e.groupChangeFailed(req, err)
 		return nil, nil, err
 	}
 	for _, id := range locked {
@@ -131,13 +136,15 @@ func (e *Executor) apply(ctx context.Context, req ApplyRequest) (*engine.Plan, *
 		delete(e.deployments, id)
 		cancelled.Status = engine.DeploymentCancelled
 		e.remember(cancelled)
-		e.bus.Publish("deployment_failed", now, map[string]any{"id": id, "plan": marathonPlan(cancelled), "reason": "superseded by deployment " + dep.ID})
+		e.cfg.Metrics.DeploymentFinished(engine.DeploymentCancelled)
+		e.bus.Publish(EventDeploymentFailed, now, DeploymentFailed{ID: id, Plan: marathonPlan(cancelled), Reason: "superseded by deployment " + dep.ID})
 	}
+	// app_terminated_event follows once a destroyed app's tasks are gone (see
+	// advanceDeployment).
 	for _, id := range txn.DeleteApps {
 		delete(e.apps, id)
 		delete(e.delays, id)
 		e.release(id)
-		e.bus.Publish("app_terminated_event", now, map[string]any{"appId": id})
 	}
 	for _, a := range txn.PutApps {
 		e.apps[a.ID] = a
@@ -147,10 +154,24 @@ func (e *Executor) apply(ctx context.Context, req ApplyRequest) (*engine.Plan, *
 	e.deployments[dep.ID] = dep
 	e.viewDirty = true
 	e.logf("deployment %s started: %d change(s) in %d step(s)", dep.ID, len(plan.Changes), len(plan.Steps))
-	e.bus.Publish("group_change_success", now, map[string]any{"groupId": "/", "version": version})
-	e.bus.Publish("deployment_info", now, map[string]any{"plan": marathonPlan(dep), "currentStep": marathonStep(plan.Steps[0])})
+	e.bus.Publish(EventGroupChangeSuccess, now, GroupChange{GroupID: groupOf(req), Version: version})
+	e.bus.Publish(EventDeploymentInfo, now, DeploymentStepEvent{Plan: marathonPlan(dep), CurrentStep: marathonStep(plan.Steps[0])})
 	e.publish()
 	return plan, dep, nil
+}
+
+// groupOf is the group an apply changes: its scope ("/": everything).
+func groupOf(req ApplyRequest) string {
+	if req.Scope == "" {
+		return "/"
+	}
+	return engine.CanonicalID(req.Scope)
+}
+
+// groupChangeFailed publishes group_change_failed for an apply refused after
+// its input was found valid (a locked app, a dependency cycle, a failed write).
+func (e *Executor) groupChangeFailed(req ApplyRequest, err error) {
+	e.bus.Publish(EventGroupChangeFailed, e.cfg.Now(), GroupChange{GroupID: groupOf(req), Reason: err.Error()})
 }
 
 // stampVersion gives the target app of a change its new version: every change gets
@@ -195,7 +216,8 @@ func (e *Executor) Cancel(ctx context.Context, id string) error {
 		}
 		delete(e.deployments, id)
 		e.remember(&cp)
-		e.bus.Publish("deployment_failed", e.cfg.Now(), map[string]any{"id": id, "plan": marathonPlan(&cp), "reason": "cancelled"})
+		e.cfg.Metrics.DeploymentFinished(engine.DeploymentCancelled)
+		e.bus.Publish(EventDeploymentFailed, e.cfg.Now(), DeploymentFailed{ID: id, Plan: marathonPlan(&cp), Reason: "cancelled"})
 		e.publish()
 	}); derr != nil {
 		return derr
@@ -244,23 +266,6 @@ func (e *Executor) remember(d *engine.Deployment) {
 	if len(e.recent) > 100 {
 		e.recent = e.recent[len(e.recent)-100:]
 	}
-}
-
-// marathonPlan renders a deployment as the "plan" of Marathon's deployment events.
-func marathonPlan(d *engine.Deployment) map[string]any {
-	steps := make([]any, len(d.Plan.Steps))
-	for i, s := range d.Plan.Steps {
-		steps[i] = marathonStep(s)
-	}
-	return map[string]any{"id": d.ID, "steps": steps, "version": d.Version}
-}
-
-func marathonStep(s engine.Step) map[string]any {
-	actions := make([]map[string]any, len(s.Actions))
-	for i, a := range s.Actions {
-		actions[i] = map[string]any{"action": MarathonAction(a.Action), "app": a.ID}
-	}
-	return map[string]any{"actions": actions}
 }
 
 // MarathonAction names a plan action the way Marathon's deployments do.

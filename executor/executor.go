@@ -25,6 +25,7 @@ import (
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 
 	"github.com/stride-run/stride/engine"
+	"github.com/stride-run/stride/executor/metrics"
 	"github.com/stride-run/stride/executor/scheduler"
 )
 
@@ -77,6 +78,11 @@ type Config struct {
 	// refuses apps outside them, and stored apps outside them are set aside
 	// rather than acted on.
 	Limits engine.Limits
+	// MasterURL is the Mesos master, as the scheduler events name it.
+	MasterURL string
+	// Metrics, when set, counts what the executor does (offers, health checks,
+	// launch latency, deployments, events).
+	Metrics *metrics.Metrics
 }
 
 // Executor carries out deployments and keeps tasks alive. Create it with New, run
@@ -106,6 +112,8 @@ type Executor struct {
 	lastFailure map[string]*TaskFailure
 	// quarantined holds the apps set aside with the reason (see poison.go).
 	quarantined map[string]string
+	// subscribers are the event callback subscriptions by URL.
+	subscribers map[string]*Subscriber
 	agents      map[string]agentInfo
 	suppressed  bool
 	connected   bool
@@ -204,7 +212,10 @@ func New(ctx context.Context, cfg Config) (*Executor, error) {
 		cfg.Logf = func(string, ...any) {}
 	}
 	if cfg.Bus == nil {
-		cfg.Bus = NewBus(1000)
+		cfg.Bus = NewBus(DefaultBusEvents)
+	}
+	if cfg.Metrics != nil {
+		cfg.Bus.SetObserver(cfg.Metrics.EventPublished)
 	}
 	if len(cfg.Roles) == 0 {
 		cfg.Roles = []string{"*"}
@@ -274,6 +285,10 @@ func (e *Executor) load(ctx context.Context) error {
 		if d.Status == engine.DeploymentRunning {
 			e.deployments[id] = d
 		}
+	}
+	e.subscribers = make(map[string]*Subscriber, len(snap.Subscriptions))
+	for url, s := range snap.Subscriptions {
+		e.subscribers[url] = &Subscriber{Subscription: *s}
 	}
 	e.tasks = map[string]*taskState{}
 	now := e.cfg.Now()

@@ -185,10 +185,11 @@ func (e *Executor) healthResult(taskID string, idx int, hc engine.HealthCheck, c
 			h.firstSuccess = now
 		}
 		h.lastSuccess = now
+		e.cfg.Metrics.HealthCheck(hc.Protocol, true)
 		if !wasAlive {
 			e.viewDirty = true
-			e.bus.Publish("health_status_changed_event", now, map[string]any{
-				"appId": t.AppID, "taskId": t.ID, "instanceId": t.ID, "version": t.Version, "alive": true,
+			e.bus.Publish(EventHealthStatusChanged, now, HealthStatusChanged{
+				AppID: t.AppID, TaskID: t.ID, InstanceID: t.ID, Version: t.Version, Alive: true,
 			})
 		}
 		all := true
@@ -210,18 +211,17 @@ func (e *Executor) healthResult(taskID string, idx int, hc engine.HealthCheck, c
 	h.consecutiveFailures++
 	h.lastFailure, h.lastFailureCause = now, cause
 	e.viewDirty = true
-	e.bus.Publish("failed_health_check_event", now, map[string]any{
-		"appId": t.AppID, "taskId": t.ID, "instanceId": t.ID, "healthCheck": hc, "version": t.Version,
-	})
+	e.cfg.Metrics.HealthCheck(hc.Protocol, false)
+	e.bus.Publish(EventFailedHealthCheck, now, FailedHealthCheck{AppID: t.AppID, TaskID: t.ID, InstanceID: t.ID, HealthCheck: hc})
 	if wasAlive {
-		e.bus.Publish("health_status_changed_event", now, map[string]any{
-			"appId": t.AppID, "taskId": t.ID, "instanceId": t.ID, "version": t.Version, "alive": false,
+		e.bus.Publish(EventHealthStatusChanged, now, HealthStatusChanged{
+			AppID: t.AppID, TaskID: t.ID, InstanceID: t.ID, Version: t.Version, Alive: false,
 		})
 	}
 	if hc.MaxConsecutiveFailures > 0 && h.consecutiveFailures >= hc.MaxConsecutiveFailures {
-		e.bus.Publish("unhealthy_instance_kill_event", now, map[string]any{
-			"appId": t.AppID, "taskId": t.ID, "instanceId": t.ID, "version": t.Version,
-			"reason": cause, "host": t.Host, "slaveId": t.SlaveID,
+		e.bus.Publish(EventUnhealthyInstanceKill, now, UnhealthyInstanceKill{
+			AppID: t.AppID, TaskID: t.ID, InstanceID: t.ID, Version: t.Version,
+			Reason: cause, Host: t.Host, SlaveID: t.SlaveID,
 		})
 		t.failedHealth = true
 		e.killTask(context.Background(), t, "health check failed: "+cause)

@@ -28,6 +28,8 @@ type View struct {
 	// being killed, and passing every health check (Stride's and Mesos'). It is
 	// what the Consul catalog registration mirrors.
 	Healthy map[string]bool
+	// Subscribers are the event callback subscriptions, sorted by URL.
+	Subscribers []Subscriber
 
 	appIndex map[string]int
 	// next is closed when a newer view is published.
@@ -213,6 +215,7 @@ func (e *Executor) publish() {
 		v.Deployments = append(v.Deployments, ds)
 	}
 	v.Recent = append([]*engine.Deployment(nil), e.recent...)
+	v.Subscribers = e.subscriberList()
 	if old := e.view.Swap(v); old != nil {
 		close(old.next)
 	}

@@ -27,6 +27,7 @@ import (
 
 	"github.com/stride-run/stride/engine"
 	"github.com/stride-run/stride/executor"
+	"github.com/stride-run/stride/executor/metrics"
 )
 
 // Version is Stride's version, reported by /v2/info.
@@ -48,6 +49,10 @@ type Backend interface {
 	KillTasks(ctx context.Context, ids []string) ([]engine.Task, error)
 	// Bus returns the event bus.
 	Bus() *executor.Bus
+	// Subscribe records an event callback subscription (created false: it
+	// existed already); Unsubscribe removes one (removed false: there was none).
+	Subscribe(ctx context.Context, sub engine.Subscription) (created bool, err error)
+	Unsubscribe(ctx context.Context, callbackURL, clientIP string) (removed bool, err error)
 }
 
 // Info describes the server for /v2/info and /v2/leader.
@@ -75,6 +80,11 @@ type Info struct {
 	// elected) and carries out DELETE /v2/leader. Without it the server is the
 	// only one and always leads.
 	Leadership Leadership
+	// Metrics, when set, is served at /metrics and /metrics/prometheus and
+	// counts the event streams.
+	Metrics *metrics.Metrics
+	// Auth, when set, is asked for every request but /ping (see Auth).
+	Auth *Auth
 }
 
 // Leadership is the server's side of leader election, as the API needs it.
@@ -97,6 +107,9 @@ type Server struct {
 	// writeTimeout bounds how long a write waits for the executor.
 	writeTimeout time.Duration
 
+	// promHandler and jsonHandler serve Info.Metrics (nil without).
+	promHandler, jsonHandler http.Handler
+
 	closeOnce sync.Once
 	closed    chan struct{}
 }
@@ -104,7 +117,11 @@ type Server struct {
 // New returns the API handler over a backend.
 func New(b Backend, info Info) *Server {
 	info.Limits = info.Limits.WithDefaults()
-	return &Server{b: b, info: info, guard: NewGuard(info), now: time.Now, writeTimeout: 30 * time.Second, closed: make(chan struct{})}
+	s := &Server{b: b, info: info, guard: NewGuard(info), now: time.Now, writeTimeout: 30 * time.Second, closed: make(chan struct{})}
+	if info.Metrics != nil {
+		s.promHandler, s.jsonHandler = info.Metrics.PrometheusHandler(), info.Metrics.JSONHandler()
+	}
+	return s
 }
 
 // NewGuard returns the browser-safety guard New puts in front of the API.
@@ -138,6 +155,10 @@ const (
 	pathDeployments = "/v2/deployments"
 	pathQueue       = "/v2/queue"
 	strideDeploy    = "/stride/v1/deployments"
+
+	pathSubscriptions = "/v2/eventSubscriptions"
+	pathMetrics       = "/metrics"
+	pathMetricsProm   = "/metrics/prometheus"
 )
 
 // ServeHTTP implements http.Handler.
@@ -146,9 +167,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := r.URL.Path
+	if p != "/ping" && !s.info.Auth.Check(w, r) {
+		return
+	}
 	switch {
 	case p == "/ping":
 		s.ping(w, r)
+	case p == pathMetrics || p == pathMetricsProm:
+		s.metrics(w, r)
+	case p == pathSubscriptions || p == pathSubscriptions+"/":
+		s.subscriptions(w, r)
 	case p == "/v2/info":
 		s.getInfo(w, r)
 	case p == "/v2/leader":
