@@ -110,7 +110,8 @@ func (b *Bus) Last() uint64 {
 }
 
 // Publish encodes payload (a struct of this package's event payloads, or a
-// map) with eventType and the timestamp now, appends it to the history and
+// map; it must not have fields named eventType or timestamp) with eventType
+// and the timestamp now, appends it to the history and
 // wakes the readers. It never waits on a reader. It returns the event.
 func (b *Bus) Publish(eventType string, now time.Time, payload any) *Event {
 	ts := FormatTime(now)
