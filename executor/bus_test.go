@@ -259,3 +259,36 @@ func TestBusSubscribe(t *testing.T) {
 		t.Errorf("Subscribe(1) starts at %d, want 2", ev.ID)
 	}
 }
+
+// BenchmarkBusPublish: what publishing an event costs the executor's actor
+// (encoding a status update, appending it, waking the readers), with no reader
+// and with 100 readers that never read (streams whose clients stopped
+// reading): the same, the actor never waits on a reader.
+func BenchmarkBusPublish(b *testing.B) {
+	for _, readers := range []int{0, 100} {
+		b.Run(fmt.Sprintf("stuck-readers=%d", readers), func(b *testing.B) {
+			bus := NewBus(DefaultBusEvents)
+			rs := make([]*Reader, readers)
+			for i := range rs {
+				rs[i] = bus.Tail()
+				_ = rs[i].Ready() // waiting on the signal, never reading
+			}
+			su := StatusUpdate{SlaveID: "20150707-153709-201330860-5050-12052-S0", TaskID: "shop_api.0a3f", InstanceID: "shop_api.0a3f",
+				TaskStatus: "TASK_RUNNING", AppID: "/shop/api", Host: "agent-017.example.com", Ports: []int{31017}, Version: "2015-09-25T15:13:48.343Z"}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				bus.Publish(EventStatusUpdate, busTime, su)
+			}
+			b.StopTimer()
+			if bus.Last() != uint64(b.N) {
+				b.Fatalf("published %d, want %d", bus.Last(), b.N)
+			}
+			for _, r := range rs {
+				if _, missed := r.Read(nil, 1); b.N > DefaultBusEvents && missed == 0 {
+					b.Fatal("a stuck reader was not told it missed events")
+				}
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/stride-run/stride/engine"
+	"github.com/stride-run/stride/executor/api"
 	"github.com/stride-run/stride/executor/localmesos"
 	"github.com/stride-run/stride/executor/server"
 )
@@ -35,6 +37,9 @@ func (l *logger) logf(format string, args ...any) {
 type serverFlags struct {
 	hostnames, origins string
 	maxInstances       int
+	// Authentication and TLS.
+	credentials, tokenFile string
+	tlsCert, tlsKey, tlsCA string
 	// Cluster mode.
 	consul, consulPrefix, consulToken    string
 	sessionTTL, lockDelay, leaderTimeout time.Duration
@@ -46,10 +51,28 @@ func (sf *serverFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&sf.hostnames, "http-hostnames", "", "further names clients use to reach the API, comma-separated (\".example.com\" for a domain); others are refused (DNS-rebinding protection)")
 	fs.StringVar(&sf.origins, "http-allowed-origins", "", "origins of web pages allowed to call the API besides its own, comma-separated (e.g. https://ui.example.com)")
 	fs.IntVar(&sf.maxInstances, "max-instances", engine.DefaultMaxInstances, "the most instances one app may ask for")
+	fs.StringVar(&sf.credentials, "http-credentials", "", "require HTTP basic auth with user:password for the whole API but /ping (Marathon's flag; default $"+envCredentials+", which keeps the password out of the process list)")
+	fs.StringVar(&sf.tokenFile, "http-token-file", "", "accept the bearer tokens in this file, one a line (# comments), for the whole API but /ping; read again when it changes and on SIGHUP")
+	fs.StringVar(&sf.tlsCert, "tls-cert", "", "serve the API over HTTPS with this certificate (PEM, followed by its chain); re-read on SIGHUP")
+	fs.StringVar(&sf.tlsKey, "tls-key", "", "the private key (PEM) of -tls-cert")
+	fs.StringVar(&sf.tlsCA, "tls-ca", "", "further CA certificates (PEM) a standby trusts to reach the leader over HTTPS (the system's and -tls-cert's own are always trusted)")
 }
 
 // apply sets the shared options on a server configuration.
-func (sf *serverFlags) apply(cfg *server.Config) {
+func (sf *serverFlags) apply(c *cli, cfg *server.Config) error {
+	creds := sf.credentials
+	if creds == "" {
+		creds = c.getenv(envCredentials)
+	}
+	cfg.Auth = api.AuthConfig{Credentials: creds, TokenFile: sf.tokenFile}
+	if sf.tlsCert != "" || sf.tlsKey != "" {
+		if sf.tlsCert == "" || sf.tlsKey == "" {
+			return errors.New("-tls-cert and -tls-key go together")
+		}
+		cfg.TLS = &server.TLSConfig{CertFile: sf.tlsCert, KeyFile: sf.tlsKey, CAFile: sf.tlsCA}
+	} else if sf.tlsCA != "" {
+		return errors.New("-tls-ca needs -tls-cert and -tls-key")
+	}
 	cfg.Hostnames = splitList(sf.hostnames)
 	cfg.AllowedOrigins = splitList(sf.origins)
 	cfg.Limits = engine.Limits{MaxInstances: sf.maxInstances}
@@ -64,6 +87,25 @@ func (sf *serverFlags) apply(cfg *server.Config) {
 			NoRegister: !sf.catalog, FlapDamping: sf.flapDamping,
 		}
 	}
+	return nil
+}
+
+// reloadOnHUP reads the token file and the TLS certificate again on SIGHUP,
+// until ctx ends.
+func reloadOnHUP(ctx context.Context, srv *server.Server) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				srv.Reload()
+			}
+		}
+	}()
 }
 
 // consulFlags are the cluster-mode options: state and leader lock in Consul.
@@ -124,12 +166,15 @@ func (c *cli) dev(args []string) int {
 	if *kept <= 0 {
 		cfg.SandboxesKept = -1 // none (the Config's 0 means the default)
 	}
-	sf.apply(&cfg)
+	if err := sf.apply(c, &cfg); err != nil {
+		return c.errorf(af.noColor, "%v", err)
+	}
 	srv, err := server.Start(ctx, cfg)
 	if err != nil {
 		return c.errorf(af.noColor, "%v", err)
 	}
 	defer srv.Close()
+	reloadOnHUP(ctx, srv)
 	state := *dataDir
 	if sf.consul != "" {
 		state = "Consul at " + sf.consul + ", prefix " + sf.consulPrefix
@@ -143,6 +188,14 @@ func (c *cli) dev(args []string) int {
 			return c.errorf(af.noColor, "%v", err)
 		}
 		af.address = srv.URL()
+		// Its own API: with the server's credentials and certificate.
+		af.credentials = cfg.Auth.Credentials
+		if af.credentials == "" && sf.tokenFile != "" {
+			af.token = firstToken(sf.tokenFile)
+		}
+		if cfg.TLS != nil {
+			af.caFile = cfg.TLS.CertFile
+		}
 		af.autoApprove = true
 		af.detach = true
 		if code := c.applyDir(pos[0], &af, ""); code != exitOK {
@@ -186,12 +239,15 @@ func (c *cli) server(args []string) int {
 	defer stop()
 	log := &logger{c: c}
 	cfg := server.Config{Listen: *listen, DataDir: *dataDir, MesosURL: *mesosURL, Advertise: *advertise, Logf: log.logf}
-	sf.apply(&cfg)
+	if err := sf.apply(c, &cfg); err != nil {
+		return c.errorf(*noColor, "%v", err)
+	}
 	srv, err := server.Start(ctx, cfg)
 	if err != nil {
 		return c.errorf(*noColor, "%v", err)
 	}
 	defer srv.Close()
+	reloadOnHUP(ctx, srv)
 	select {
 	case <-ctx.Done():
 		log.logf("stopping (tasks keep running on Mesos until the framework's failover timeout)")

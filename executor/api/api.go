@@ -85,6 +85,8 @@ type Info struct {
 	Metrics *metrics.Metrics
 	// Auth, when set, is asked for every request but /ping (see Auth).
 	Auth *Auth
+	// TLS says the API is served over HTTPS (/v2/info's http_config).
+	TLS bool
 }
 
 // Leadership is the server's side of leader election, as the API needs it.
@@ -397,6 +399,37 @@ type httpConfig struct {
 	HTTPSPort int `json:"https_port"`
 }
 
+// httpConfig is /v2/info's http_config: the one port the API is served on,
+// as https_port with TLS.
+func (s *Server) httpConfig(port int) httpConfig {
+	if s.info.TLS {
+		return httpConfig{HTTPSPort: port}
+	}
+	return httpConfig{HTTPPort: port}
+}
+
+// eventSubscriber is /v2/info's event_subscriber: Marathon's http_callback
+// subscriber with the subscribed URLs (without password and query), null when
+// there is none.
+func eventSubscriber(v *executor.View) *json.RawMessage {
+	if len(v.Subscribers) == 0 {
+		return nil
+	}
+	urls := make([]string, len(v.Subscribers))
+	for i, sub := range v.Subscribers {
+		urls[i] = engine.RedactURL(sub.CallbackURL)
+	}
+	raw, err := marshal(struct {
+		Type          string   `json:"type"`
+		HTTPEndpoints []string `json:"http_endpoints"`
+	}{"http_callback", urls})
+	if err != nil {
+		return nil
+	}
+	m := json.RawMessage(raw)
+	return &m
+}
+
 type strideInfo struct {
 	Version        string `json:"version"`
 	StateSerial    uint64 `json:"state_serial"`
@@ -430,7 +463,8 @@ func (s *Server) getInfo(w http.ResponseWriter, r *http.Request) {
 			TaskLaunchTimeout: 300000, TaskReservationTimeout: 20000,
 		},
 		ZookeeperConfig: zookeeperConfig{ZKTimeout: 10000, ZKSessionTimeout: 10000, ZKMaxVersions: 50},
-		HTTPConfig:      httpConfig{HTTPPort: p},
+		HTTPConfig:      s.httpConfig(p),
+		EventSubscriber: eventSubscriber(v),
 		Stride:          strideInfo{Version: Version, StateSerial: v.Serial, DataDir: s.info.DataDir, MesosConnected: v.Connected},
 	})
 }

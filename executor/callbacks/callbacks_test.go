@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -395,4 +396,38 @@ func TestWithExecutor(t *testing.T) {
 	}
 	cancel()
 	<-done
+}
+
+// BenchmarkDelivery: events POSTed to 10 local subscribers (keep-alive
+// connections); one op is one event delivered to all of them.
+func BenchmarkDelivery(b *testing.B) {
+	const subscribers = 10
+	bus := executor.NewBus(executor.DefaultBusEvents)
+	d := New(Config{Bus: bus, MaxBacklog: executor.DefaultBusEvents})
+	var got atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		got.Add(1)
+	}))
+	defer srv.Close()
+	var subs []executor.Subscriber
+	for i := 0; i < subscribers; i++ {
+		subs = append(subs, sub(fmt.Sprintf("%s/s%d", srv.URL, i)))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	d.sync(ctx, subs)
+	defer func() { cancel(); d.stopAll() }()
+	b.ResetTimer()
+	for done := 0; done < b.N; {
+		end := min(done+1000, b.N)
+		for n := done; n < end; n++ {
+			bus.Publish(executor.EventStatusUpdate, evTime, payload{AppID: "/a", N: n})
+		}
+		for got.Load() < int64(end*subscribers) {
+			time.Sleep(100 * time.Microsecond) // polling interval
+		}
+		done = end
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N*subscribers)/b.Elapsed().Seconds(), "deliveries/s")
 }
