@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stride-run/stride/engine"
 	"github.com/stride-run/stride/executor"
 	"github.com/stride-run/stride/executor/metrics"
 )
@@ -212,4 +213,20 @@ func clientIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// postEvent publishes Marathon's api_post_event for an app definition written
+// through the API: every handler that creates or changes an app calls it once
+// the write succeeded (POST /stride/v1/apply does, per app it creates or
+// changes). The definition's plain environment values are
+// masked (executor.MaskEnv): events reach every stream and callback.
+func (s *Server) postEvent(r *http.Request, app *engine.App) {
+	if app == nil {
+		return
+	}
+	def, err := marshal(executor.MaskEnv(app))
+	if err != nil {
+		return
+	}
+	s.b.Bus().Publish(executor.EventAPIPost, s.now(), executor.APIPost{ClientIP: clientIP(r), URI: r.URL.Path, AppDefinition: def})
 }

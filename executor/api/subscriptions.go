@@ -69,34 +69,3 @@ func (s *Server) subscriptions(w http.ResponseWriter, r *http.Request) {
 		CallbackURL: engine.RedactURL(callback), ClientIP: ip, EventType: typ, Timestamp: executor.FormatTime(s.now()),
 	})
 }
-
-// metrics serves /metrics (Marathon's JSON) and /metrics/prometheus.
-func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
-	if !allow(w, r, http.MethodGet) {
-		return
-	}
-	if s.info.Metrics == nil {
-		writeError(w, http.StatusNotFound, "metrics are not enabled on this server")
-		return
-	}
-	if r.URL.Path == pathMetricsProm {
-		s.promHandler.ServeHTTP(w, r)
-		return
-	}
-	s.jsonHandler.ServeHTTP(w, r)
-}
-
-// postEvent publishes Marathon's api_post_event for an app definition written
-// through the API (call it from every handler that creates or changes an app,
-// once the write succeeded). The definition's plain environment values are
-// masked (executor.MaskEnv): events reach every stream and callback.
-func (s *Server) postEvent(r *http.Request, app *engine.App) {
-	if app == nil {
-		return
-	}
-	def, err := marshal(executor.MaskEnv(app))
-	if err != nil {
-		return
-	}
-	s.b.Bus().Publish(executor.EventAPIPost, s.now(), executor.APIPost{ClientIP: clientIP(r), URI: r.URL.Path, AppDefinition: def})
-}
