@@ -179,8 +179,20 @@ func (c *cli) dev(args []string) int {
 	if sf.consul != "" {
 		state = "Consul at " + sf.consul + ", prefix " + sf.consulPrefix
 	}
-	fmt.Fprintf(c.stdout, "Stride is running on the embedded default.\n  API:   %s   (export STRIDE_ADDR=%s)\n  Mesos: %s   (%d agents, sandboxes in %s)\n  State: %s\nPress Ctrl-C to stop; the tasks stop with it.\n\n",
-		srv.URL(), srv.URL(), srv.MesosURL(), *agents, filepath.Join(*dataDir, "mesos"), state)
+	access := ""
+	if cfg.TLS != nil {
+		access += fmt.Sprintf("  TLS:   %s   (export %s=%s for a self-signed one)\n", cfg.TLS.CertFile, envCACert, cfg.TLS.CertFile)
+	}
+	switch {
+	case cfg.Auth.Credentials != "" && cfg.Auth.TokenFile != "":
+		access += fmt.Sprintf("  Auth:  basic or bearer tokens from %s   (export %s=user:password or %s=token)\n", cfg.Auth.TokenFile, envCredentials, envToken)
+	case cfg.Auth.Credentials != "":
+		access += fmt.Sprintf("  Auth:  basic   (export %s=user:password)\n", envCredentials)
+	case cfg.Auth.TokenFile != "":
+		access += fmt.Sprintf("  Auth:  bearer tokens from %s   (export %s=token)\n", cfg.Auth.TokenFile, envToken)
+	}
+	fmt.Fprintf(c.stdout, "Stride is running on the embedded default.\n  API:   %s   (export STRIDE_ADDR=%s)\n%s  Mesos: %s   (%d agents, sandboxes in %s)\n  State: %s\nPress Ctrl-C to stop; the tasks stop with it.\n\n",
+		srv.URL(), srv.URL(), access, srv.MesosURL(), *agents, filepath.Join(*dataDir, "mesos"), state)
 	if len(pos) == 1 {
 		// With -consul the leader lock is won in the background (another
 		// server on the prefix may hold it): the apply waits for it.
