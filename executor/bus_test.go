@@ -3,6 +3,7 @@ package executor
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -291,4 +292,32 @@ func BenchmarkBusPublish(b *testing.B) {
 			}
 		})
 	}
+}
+
+// FuzzResume: any Last-Event-ID gives a reader within what the bus holds (or
+// just after it), and a gap unless it is one of the bus's held ids.
+func FuzzResume(f *testing.F) {
+	b := NewBus(10)
+	for i := 0; i < 25; i++ {
+		b.Publish("e", busTime, struct{}{})
+	}
+	for _, seed := range []string{b.StreamID(20), b.StreamID(3), b.StreamID(99), "", "-", "x-1", b.Epoch() + "-", b.Epoch() + "-18446744073709551615", "1-2-3"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, lastID string) {
+		r, gap := b.Resume(lastID)
+		first := r.Position() + 1
+		if first < b.first || first > b.last+1 {
+			t.Fatalf("%q: reader at %d, the bus holds %d..%d", lastID, first, b.first, b.last)
+		}
+		if gap == nil {
+			rest, ok := strings.CutPrefix(lastID, b.Epoch()+"-")
+			n, err := strconv.ParseUint(rest, 10, 64)
+			if !ok || err != nil || n != first-1 {
+				t.Fatalf("%q: no gap, yet the reader starts at %d", lastID, first)
+			}
+		} else if gap.Reason == "" || gap.Message == "" {
+			t.Fatalf("%q: gap without a reason: %+v", lastID, gap)
+		}
+	})
 }

@@ -70,10 +70,6 @@ type clusterEnv struct {
 	servers []*clusterProc
 }
 
-// clusterFirstPort is where the cluster tests' stand-in agents' port ranges
-// start (other tests use 31000, 41000, 45000, 48000, 52000, 61000).
-const clusterFirstPort = 36000
-
 // newClusterEnv starts servers Stride servers against one stand-in; server i
 // talks to the Consul agent consulAddrs[i % len] (a dev agent of its own when
 // none is given).
@@ -84,7 +80,7 @@ func newClusterEnv(t *testing.T, consulAddrs []string, servers int) *clusterEnv 
 	}
 	dir := t.TempDir()
 	m, err := localmesos.New(localmesos.Config{
-		WorkDir: filepath.Join(dir, "mesos"), Agents: 3, FirstPort: clusterFirstPort,
+		WorkDir: filepath.Join(dir, "mesos"), Agents: 3, FirstPort: standInPorts(t, 3),
 		OfferInterval: 50 * time.Millisecond, HeartbeatInterval: time.Second, UpdateRetry: 500 * time.Millisecond,
 	})
 	if err != nil {

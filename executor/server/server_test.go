@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -39,8 +40,7 @@ func newEnv(t *testing.T, agents int) *testEnv {
 	t.Helper()
 	e := &testEnv{t: t, dataDir: t.TempDir()}
 	m, err := localmesos.New(localmesos.Config{
-		// Ports of their own: other packages' tests run stand-ins in parallel.
-		WorkDir: filepath.Join(e.dataDir, "mesos"), Agents: agents, FirstPort: 41000,
+		WorkDir: filepath.Join(e.dataDir, "mesos"), Agents: agents, FirstPort: standInPorts(t, agents),
 		OfferInterval: 50 * time.Millisecond, HeartbeatInterval: time.Second, UpdateRetry: 500 * time.Millisecond,
 		Logf: e.logf,
 	})
@@ -648,6 +648,37 @@ func (w *syncWriter) String() string {
 		s = s[len(s)-4000:]
 	}
 	return s
+}
+
+// standInPorts returns where a test stand-in's agent port ranges (1,000 ports
+// each) start: a block picked at random below the kernel's ephemeral port range
+// (32768 and up), so that no :0 listener or outgoing connection of any process
+// takes a port the stand-in offers, and so that test runs of other packages and
+// other checkouts on this machine, which run stand-ins at the same time, do not
+// offer the same ports. The first ports of each range, those tasks get, are
+// checked free.
+func standInPorts(t testing.TB, agents int) int {
+	t.Helper()
+	const low, high, checked = 10_000, 32_000, 20
+	for try := 0; try < 50; try++ {
+		base := low + mrand.IntN((high-low)/1000-agents)*1000
+		free := true
+		for a := 0; a < agents && free; a++ {
+			for p := 0; p < checked && free; p++ {
+				ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+a*1000+p))
+				if err != nil {
+					free = false
+					break
+				}
+				ln.Close()
+			}
+		}
+		if free {
+			return base
+		}
+	}
+	t.Fatal("no free block of ports below the ephemeral range for the stand-in")
+	return 0
 }
 
 func freeAddr(t *testing.T) string {
