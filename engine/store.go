@@ -40,7 +40,9 @@ type Snapshot struct {
 	Apps        map[string]*App
 	Tasks       map[string]*Task
 	Deployments map[string]*Deployment
-	FrameworkID string
+	// Subscriptions are the event callback subscriptions by callback URL.
+	Subscriptions map[string]*Subscription
+	FrameworkID   string
 	// Unreadable lists the records that could not be decoded (a bug, a bit
 	// flip, a hand edit). They are left in the store untouched and kept out of
 	// the maps above, so that one poisoned record never stops a server from
@@ -51,7 +53,8 @@ type Snapshot struct {
 
 // UnreadableRecord is one record a store could not decode.
 type UnreadableRecord struct {
-	// Kind is "apps", "tasks" or "deployments"; ID is the record's key.
+	// Kind is "apps", "tasks", "deployments" or "subscriptions"; ID is the
+	// record's key.
 	Kind, ID string
 	// Err says why it cannot be read.
 	Err string
@@ -75,6 +78,10 @@ type Txn struct {
 	DeleteTasks       []string
 	PutDeployments    []*Deployment
 	DeleteDeployments []string
+	// PutSubscriptions and DeleteSubscriptions (callback URLs) change the event
+	// callback subscriptions; they do not change Serial.
+	PutSubscriptions    []*Subscription
+	DeleteSubscriptions []string
 	// FrameworkID, when non-nil, replaces the stored Mesos framework id.
 	FrameworkID *string
 }

@@ -92,7 +92,9 @@ func (e *Executor) apply(ctx context.Context, req ApplyRequest) (*engine.Plan, *
 	}
 	plan, diags := planner.Plan(req.Spec, e.stateLocked(), planner.Options{Scope: req.Scope, Destroy: req.Destroy})
 	if diags.HasErrors() {
-		return nil, nil, &PlanError{Message: diags.Error()}
+		err := &PlanError{Message: diags.Error()}
+		e.groupChangeFailed(req, err)
+		return nil, nil, err
 	}
 	if plan.Empty() {
 		return plan, nil, nil
@@ -104,12 +106,16 @@ func (e *Executor) apply(ctx context.Context, req ApplyRequest) (*engine.Plan, *
 		return plan, dep, err
 	}
 	if len(locked) > 0 && !req.Force {
-		return plan, nil, &LockedError{Deployments: locked}
+		err := &LockedError{Deployments: locked}
+		e.groupChangeFailed(req, err)
+		return plan, nil, err
 	}
 	l := e.prepare(plan, locked, launchOptions{
 		autoRevert: req.AutoRevert, deadline: e.deadlineSecondsFor(req.ProgressDeadline),
 	})
+	l.group = groupOf(req)
 	if err := e.commit(ctx, l.txn); err != nil {
+		e.groupChangeFailed(req, err)
 		return nil, nil, err
 	}
 	e.activate(l)
@@ -152,6 +158,9 @@ type launch struct {
 	dep        *engine.Deployment
 	txn        engine.Txn
 	superseded []string
+	// group is the group the change is announced for (group_change_success;
+	// "" means "/").
+	group string
 }
 
 // prepare builds the deployment of plan and its transaction, superseding the
@@ -210,12 +219,14 @@ func (e *Executor) activate(l *launch) {
 		cancelled.Status = engine.DeploymentCancelled
 		cancelled.Reason = "superseded by deployment " + dep.ID
 		e.remember(cancelled)
-		e.bus.Publish("deployment_failed", now, map[string]any{"id": id, "plan": marathonPlan(cancelled), "reason": cancelled.Reason})
+		e.cfg.Metrics.DeploymentFinished(engine.DeploymentCancelled)
+		e.bus.Publish(EventDeploymentFailed, now, DeploymentFailed{ID: id, Plan: marathonPlan(cancelled), Reason: cancelled.Reason})
 	}
+	// app_terminated_event follows once a destroyed app's tasks are gone (see
+	// advanceDeployment).
 	for _, id := range l.txn.DeleteApps {
 		delete(e.apps, id)
 		e.resetApp(id)
-		e.bus.Publish("app_terminated_event", now, map[string]any{"appId": id})
 	}
 	for _, a := range l.txn.PutApps {
 		e.apps[a.ID] = a
@@ -228,8 +239,12 @@ func (e *Executor) activate(l *launch) {
 		what = "started to revert deployment " + dep.RevertOf
 	}
 	e.logf("deployment %s %s: %d change(s) in %d step(s)", dep.ID, what, len(l.plan.Changes), len(l.plan.Steps))
-	e.bus.Publish("group_change_success", now, map[string]any{"groupId": "/", "version": dep.Version})
-	e.bus.Publish("deployment_info", now, map[string]any{"plan": marathonPlan(dep), "currentStep": marathonStep(l.plan.Steps[0])})
+	group := l.group
+	if group == "" {
+		group = "/"
+	}
+	e.bus.Publish(EventGroupChangeSuccess, now, GroupChange{GroupID: group, Version: dep.Version})
+	e.bus.Publish(EventDeploymentInfo, now, DeploymentStepEvent{Plan: marathonPlan(dep), CurrentStep: marathonStep(l.plan.Steps[0])})
 	e.publish()
 }
 
@@ -253,6 +268,20 @@ func (e *Executor) deadlineSecondsFor(d time.Duration) int {
 		return 0
 	}
 	return int(min((d+time.Second-1)/time.Second, engine.MaxProgressDeadlineSeconds))
+}
+
+// groupOf is the group an apply changes: its scope ("/": everything).
+func groupOf(req ApplyRequest) string {
+	if req.Scope == "" {
+		return "/"
+	}
+	return engine.CanonicalID(req.Scope)
+}
+
+// groupChangeFailed publishes group_change_failed for an apply refused after
+// its input was found valid (a locked app, a dependency cycle, a failed write).
+func (e *Executor) groupChangeFailed(req ApplyRequest, err error) {
+	e.bus.Publish(EventGroupChangeFailed, e.cfg.Now(), GroupChange{GroupID: groupOf(req), Reason: err.Error()})
 }
 
 // stampVersion gives the target app of a change its new version: every change gets
@@ -302,7 +331,8 @@ func (e *Executor) Cancel(ctx context.Context, id string) error {
 		}
 		delete(e.deployments, id)
 		e.remember(&cp)
-		e.bus.Publish("deployment_failed", e.cfg.Now(), map[string]any{"id": id, "plan": marathonPlan(&cp), "reason": "cancelled"})
+		e.cfg.Metrics.DeploymentFinished(engine.DeploymentCancelled)
+		e.bus.Publish(EventDeploymentFailed, e.cfg.Now(), DeploymentFailed{ID: id, Plan: marathonPlan(&cp), Reason: "cancelled"})
 		e.publish()
 	}); derr != nil {
 		return derr
@@ -351,23 +381,6 @@ func (e *Executor) remember(d *engine.Deployment) {
 	if len(e.recent) > 100 {
 		e.recent = e.recent[len(e.recent)-100:]
 	}
-}
-
-// marathonPlan renders a deployment as the "plan" of Marathon's deployment events.
-func marathonPlan(d *engine.Deployment) map[string]any {
-	steps := make([]any, len(d.Plan.Steps))
-	for i, s := range d.Plan.Steps {
-		steps[i] = marathonStep(s)
-	}
-	return map[string]any{"id": d.ID, "steps": steps, "version": d.Version}
-}
-
-func marathonStep(s engine.Step) map[string]any {
-	actions := make([]map[string]any, len(s.Actions))
-	for i, a := range s.Actions {
-		actions[i] = map[string]any{"action": MarathonAction(a.Action), "app": a.ID}
-	}
-	return map[string]any{"actions": actions}
 }
 
 // MarathonAction names a plan action the way Marathon's deployments do.

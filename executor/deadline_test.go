@@ -102,7 +102,7 @@ func TestDeadlineIsResetByProgressAndKeptAcrossARestart(t *testing.T) {
 	progressAt := h.clock.t
 	h.clock.advance(30 * time.Second)
 	h.restart()
-	h.e.onSubscribed(h.ctx, "fw")
+	h.e.onSubscribed(h.ctx, "fw", false)
 	for _, tk := range h.e.tasks {
 		h.status(tk.ID, mesos.TASK_RUNNING, "")
 	}

@@ -25,6 +25,7 @@ import (
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 
 	"github.com/stride-run/stride/engine"
+	"github.com/stride-run/stride/executor/metrics"
 	"github.com/stride-run/stride/executor/scheduler"
 )
 
@@ -92,6 +93,11 @@ type Config struct {
 	// refuses apps outside them, and stored apps outside them are set aside
 	// rather than acted on.
 	Limits engine.Limits
+	// MasterURL is the Mesos master, as the scheduler events name it.
+	MasterURL string
+	// Metrics, when set, counts what the executor does (offers, health checks,
+	// launch latency, deployments, events).
+	Metrics *metrics.Metrics
 }
 
 // Executor carries out deployments and keeps tasks alive. Create it with New, run
@@ -135,15 +141,17 @@ type Executor struct {
 	// run fully healthy again.
 	waitFor    map[string]string
 	failedApps map[string]string
-	agents     map[string]agentInfo
-	suppressed bool
-	connected  bool
-	lastRecon  time.Time
-	dirtyTasks map[string]bool
-	viewDirty  bool
-	lastView   time.Time
-	health     *healthRunner
-	seed       int64
+	// subscribers are the event callback subscriptions by URL.
+	subscribers map[string]*Subscriber
+	agents      map[string]agentInfo
+	suppressed  bool
+	connected   bool
+	lastRecon   time.Time
+	dirtyTasks  map[string]bool
+	viewDirty   bool
+	lastView    time.Time
+	health      *healthRunner
+	seed        int64
 	// decideHook, when set (tests), runs first in decideApp: a way to make one
 	// app's handling panic.
 	decideHook func(appID string)
@@ -242,7 +250,10 @@ func New(ctx context.Context, cfg Config) (*Executor, error) {
 		cfg.Logf = func(string, ...any) {}
 	}
 	if cfg.Bus == nil {
-		cfg.Bus = NewBus(1000)
+		cfg.Bus = NewBus(DefaultBusEvents)
+	}
+	if cfg.Metrics != nil {
+		cfg.Bus.SetObserver(cfg.Metrics.EventPublished)
 	}
 	if len(cfg.Roles) == 0 {
 		cfg.Roles = []string{"*"}
@@ -338,6 +349,10 @@ func (e *Executor) load(ctx context.Context) error {
 		}
 	}
 	e.loadLastGood(snap.Deployments)
+	e.subscribers = make(map[string]*Subscriber, len(snap.Subscriptions))
+	for url, s := range snap.Subscriptions {
+		e.subscribers[url] = &Subscriber{Subscription: *s}
+	}
 	e.tasks = map[string]*taskState{}
 	now := e.cfg.Now()
 	for id, t := range snap.Tasks {
@@ -528,7 +543,7 @@ func (e *Executor) recordFailure(app *engine.App, t *taskState, now time.Time) {
 		e.gaveUp[app.ID] = why
 		e.viewDirty = true
 		e.logf("%s; no more launches until the app is applied again", why)
-		e.bus.Publish("app_gave_up_event", now, map[string]any{"appId": app.ID, "failures": d.failures, "reason": why})
+		e.bus.Publish(EventAppGaveUp, now, AppGaveUp{AppID: app.ID, Failures: d.failures, Reason: why})
 	}
 	delay := app.BackoffSeconds * math.Pow(app.BackoffFactor, float64(d.failures-1))
 	if delay > app.MaxLaunchDelaySeconds {

@@ -287,7 +287,7 @@ func TestNewLeaderResumesDeployment(t *testing.T) {
 	if len(h.e.tasks) != 4 {
 		t.Fatalf("new leader knows %d tasks, want 4", len(h.e.tasks))
 	}
-	h.e.onSubscribed(h.ctx, "fw-1")
+	h.e.onSubscribed(h.ctx, "fw-1", false)
 	if len(h.mesos.reconciled) != 2 || len(h.mesos.reconciled[0]) != 4 || len(h.mesos.reconciled[1]) != 0 {
 		t.Fatalf("reconciled %v, want the 4 known tasks (explicit), then all (implicit)", h.mesos.reconciled)
 	}

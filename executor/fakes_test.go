@@ -23,7 +23,8 @@ type memStore struct {
 }
 
 func newMemStore() *memStore {
-	return &memStore{snap: engine.Snapshot{Apps: map[string]*engine.App{}, Tasks: map[string]*engine.Task{}, Deployments: map[string]*engine.Deployment{}}}
+	return &memStore{snap: engine.Snapshot{Apps: map[string]*engine.App{}, Tasks: map[string]*engine.Task{}, Deployments: map[string]*engine.Deployment{},
+		Subscriptions: map[string]*engine.Subscription{}}}
 }
 
 func (m *memStore) Load(ctx context.Context) (*engine.Snapshot, error) {
@@ -31,7 +32,12 @@ func (m *memStore) Load(ctx context.Context) (*engine.Snapshot, error) {
 	defer m.mu.Unlock()
 	s := engine.Snapshot{Index: m.snap.Index, Serial: m.snap.Serial, FrameworkID: m.snap.FrameworkID,
 		Apps: map[string]*engine.App{}, Tasks: map[string]*engine.Task{}, Deployments: map[string]*engine.Deployment{},
-		Unreadable: append([]engine.UnreadableRecord(nil), m.snap.Unreadable...)}
+		Subscriptions: map[string]*engine.Subscription{},
+		Unreadable:    append([]engine.UnreadableRecord(nil), m.snap.Unreadable...)}
+	for k, v := range m.snap.Subscriptions {
+		cp := *v
+		s.Subscriptions[k] = &cp
+	}
 	for k, v := range m.snap.Apps {
 		s.Apps[k] = v.Clone()
 	}
@@ -77,6 +83,13 @@ func (m *memStore) Commit(ctx context.Context, expect uint64, txn engine.Txn) (u
 	for _, d := range txn.PutDeployments {
 		cp := *d
 		m.snap.Deployments[d.ID] = &cp
+	}
+	for _, s := range txn.PutSubscriptions {
+		cp := *s
+		m.snap.Subscriptions[s.CallbackURL] = &cp
+	}
+	for _, u := range txn.DeleteSubscriptions {
+		delete(m.snap.Subscriptions, u)
 	}
 	for _, id := range txn.DeleteDeployments {
 		delete(m.snap.Deployments, id)

@@ -19,10 +19,10 @@ import (
 
 // Subscribed persists the framework id, then reconciles every known task.
 func (e *Executor) Subscribed(ctx context.Context, frameworkID string, reconnected bool) {
-	_ = e.do(ctx, func() { e.onSubscribed(ctx, frameworkID) })
+	_ = e.do(ctx, func() { e.onSubscribed(ctx, frameworkID, reconnected) })
 }
 
-func (e *Executor) onSubscribed(ctx context.Context, frameworkID string) {
+func (e *Executor) onSubscribed(ctx context.Context, frameworkID string, reconnected bool) {
 	if frameworkID != e.frameworkID {
 		id := frameworkID
 		if err := e.commit(ctx, engine.Txn{FrameworkID: &id}); err != nil {
@@ -33,7 +33,11 @@ func (e *Executor) onSubscribed(ctx context.Context, frameworkID string) {
 	}
 	e.connected, e.suppressed = true, false
 	e.logf("subscribed to Mesos as framework %s", frameworkID)
-	e.bus.Publish("scheduler_registered_event", e.cfg.Now(), map[string]any{"frameworkId": frameworkID, "master": ""})
+	if reconnected {
+		e.bus.Publish(EventSchedulerReregistered, e.cfg.Now(), SchedulerReregistered{Master: e.cfg.MasterURL})
+	} else {
+		e.bus.Publish(EventSchedulerRegistered, e.cfg.Now(), SchedulerRegistered{FrameworkID: frameworkID, Master: e.cfg.MasterURL})
+	}
 	e.reconcile(ctx)
 	e.viewDirty = true
 }
@@ -66,7 +70,27 @@ func (e *Executor) Disconnected(ctx context.Context, err error) {
 	e.post(func() {
 		e.connected = false
 		e.viewDirty = true
-		e.bus.Publish("scheduler_disconnected_event", e.cfg.Now(), map[string]any{"message": errString(err)})
+		e.bus.Publish(EventSchedulerDisconnected, e.cfg.Now(), SchedulerDisconnected{Message: errString(err)})
+	})
+}
+
+// publishTaskState publishes a task's new state: Marathon's status_update_event
+// and instance_changed_event.
+func (e *Executor) publishTaskState(t *taskState, now time.Time) {
+	ips, ports := t.IPAddresses, t.Ports
+	if ips == nil {
+		ips = []engine.IPAddr{}
+	}
+	if ports == nil {
+		ports = []int{}
+	}
+	e.bus.Publish(EventStatusUpdate, now, StatusUpdate{
+		SlaveID: t.SlaveID, TaskID: t.ID, InstanceID: t.ID, TaskStatus: t.State, Message: t.Message,
+		AppID: t.AppID, Host: t.Host, IPAddresses: ips, Ports: ports, Version: t.Version,
+	})
+	e.bus.Publish(EventInstanceChanged, now, InstanceChanged{
+		InstanceID: t.ID, TaskID: t.ID, Condition: Condition(t.State), RunSpecID: t.AppID,
+		AgentID: t.SlaveID, Host: t.Host, RunSpecVersion: t.Version,
 	})
 }
 
@@ -142,10 +166,11 @@ func (e *Executor) handleUpdate(ctx context.Context, st mesos.TaskStatus) {
 	if st.Healthy != nil {
 		healthy := *st.Healthy
 		if healthy != t.mesosHealthy {
-			e.bus.Publish("health_status_changed_event", now, map[string]any{
-				"appId": t.AppID, "taskId": t.ID, "instanceId": t.ID, "version": t.Version, "alive": healthy,
+			e.bus.Publish(EventHealthStatusChanged, now, HealthStatusChanged{
+				AppID: t.AppID, TaskID: t.ID, InstanceID: t.ID, Version: t.Version, Alive: healthy,
 			})
 		}
+		e.cfg.Metrics.HealthCheck("MESOS", healthy)
 		t.mesosHealthy, t.mesosHealthSeen = healthy, true
 		if healthy && t.healthyAt.IsZero() {
 			t.healthyAt = now
@@ -156,14 +181,16 @@ func (e *Executor) handleUpdate(ctx context.Context, st mesos.TaskStatus) {
 	t.State = state
 	e.viewDirty = true
 	if prev != state {
-		e.bus.Publish("status_update_event", now, map[string]any{
-			"slaveId": t.SlaveID, "taskId": t.ID, "taskStatus": state, "message": t.Message,
-			"appId": t.AppID, "host": t.Host, "ipAddresses": t.IPAddresses, "ports": t.Ports, "version": t.Version,
-		})
+		e.publishTaskState(t, now)
 	}
 	switch {
 	case state == engine.TaskRunning:
 		if t.runningAt.IsZero() {
+			if t.launchApp != nil {
+				// Launched by this executor: stagedAt is when it was placed on an
+				// offer and launched.
+				e.cfg.Metrics.TaskLaunched(now.Sub(t.stagedAt))
+			}
 			t.runningAt = now
 			t.StartedAt = FormatTime(now)
 			e.dirtyTasks[id] = true
@@ -240,6 +267,7 @@ func portStrings(ports []int) []string {
 // handleOffers matches pending instances against the offers.
 func (e *Executor) handleOffers(ctx context.Context, offers []mesos.Offer) {
 	now := e.cfg.Now()
+	e.cfg.Metrics.OffersProcessed(len(offers))
 	for _, o := range offers {
 		e.agents[o.AgentID.Value] = agentInfo{hostname: o.Hostname, attributes: scheduler.Attributes(o.Attributes)}
 	}
@@ -290,8 +318,8 @@ func (e *Executor) handleOffers(ctx context.Context, offers []mesos.Offer) {
 			if prev := e.unplaced[r.App.ID]; prev == nil || prev.Message != un.Message {
 				e.logf("%s: %s", r.App.ID, un.Message)
 				// Stride's own event type; Marathon clients drop types they do not know.
-				e.bus.Publish("instances_unplaced_event", now, map[string]any{
-					"appId": r.App.ID, "count": un.Count, "agentsConsidered": un.AgentsConsidered, "reason": un.Message,
+				e.bus.Publish(EventInstancesUnplaced, now, InstancesUnplaced{
+					AppID: r.App.ID, Count: un.Count, AgentsConsidered: un.AgentsConsidered, Reason: un.Message,
 				})
 			}
 			e.unplaced[r.App.ID] = un
@@ -335,6 +363,7 @@ func (e *Executor) decline(ctx context.Context, ids []string, refuse float64) {
 	if len(ids) == 0 || e.mesos == nil {
 		return
 	}
+	e.cfg.Metrics.OffersDeclined(len(ids))
 	if err := e.mesos.Decline(ctx, ids, refuse); err != nil {
 		e.logf("decline: %v", err)
 	}

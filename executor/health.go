@@ -12,6 +12,11 @@ import (
 	"github.com/stride-run/stride/engine"
 )
 
+// healthFailedPrefix starts the kill reason of a task its health checks
+// condemned; the rest is the check's failure (Marathon's reason in
+// unhealthy_instance_kill_event).
+const healthFailedPrefix = "health check failed: "
+
 // healthStatus is one executor-side health check of one task (Marathon's Health).
 type healthStatus struct {
 	ran                 bool
@@ -196,10 +201,11 @@ func (e *Executor) healthResult(taskID string, idx int, hc engine.HealthCheck, c
 			h.firstSuccess = now
 		}
 		h.lastSuccess = now
+		e.cfg.Metrics.HealthCheck(hc.Protocol, true)
 		if !wasAlive {
 			e.viewDirty = true
-			e.bus.Publish("health_status_changed_event", now, map[string]any{
-				"appId": t.AppID, "taskId": t.ID, "instanceId": t.ID, "version": t.Version, "alive": true,
+			e.bus.Publish(EventHealthStatusChanged, now, HealthStatusChanged{
+				AppID: t.AppID, TaskID: t.ID, InstanceID: t.ID, Version: t.Version, Alive: true,
 			})
 		}
 		all := true
@@ -221,17 +227,16 @@ func (e *Executor) healthResult(taskID string, idx int, hc engine.HealthCheck, c
 	h.consecutiveFailures++
 	h.lastFailure, h.lastFailureCause = now, cause
 	e.viewDirty = true
-	e.bus.Publish("failed_health_check_event", now, map[string]any{
-		"appId": t.AppID, "taskId": t.ID, "instanceId": t.ID, "healthCheck": hc, "version": t.Version,
-	})
+	e.cfg.Metrics.HealthCheck(hc.Protocol, false)
+	e.bus.Publish(EventFailedHealthCheck, now, FailedHealthCheck{AppID: t.AppID, TaskID: t.ID, InstanceID: t.ID, HealthCheck: hc})
 	if wasAlive {
-		e.bus.Publish("health_status_changed_event", now, map[string]any{
-			"appId": t.AppID, "taskId": t.ID, "instanceId": t.ID, "version": t.Version, "alive": false,
+		e.bus.Publish(EventHealthStatusChanged, now, HealthStatusChanged{
+			AppID: t.AppID, TaskID: t.ID, InstanceID: t.ID, Version: t.Version, Alive: false,
 		})
 	}
 	if hc.MaxConsecutiveFailures > 0 && h.consecutiveFailures >= hc.MaxConsecutiveFailures && t.condemned == "" {
 		// The kill itself is decided by healthKills (killsafety.go): rate
 		// limited, held by the circuit breaker, replaced first when there is room.
-		t.condemned = "health check failed: " + cause
+		t.condemned = healthFailedPrefix + cause
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/stride-run/stride/engine"
@@ -136,7 +137,7 @@ func (e *Executor) appHealthKills(ctx context.Context, id string, tasks []*taskS
 		}
 		if ks.breaker == "" {
 			e.logf("%s: %s", id, why)
-			e.bus.Publish("health_kill_breaker_open_event", now, map[string]any{"appId": id, "failing": failing, "running": running, "reason": why})
+			e.bus.Publish(EventHealthKillBreakerOpen, now, HealthKillBreaker{AppID: id, Failing: failing, Running: running, Reason: why})
 		}
 		if ks.breaker != why {
 			ks.breaker, e.viewDirty = why, true
@@ -145,7 +146,7 @@ func (e *Executor) appHealthKills(ctx context.Context, id string, tasks []*taskS
 	}
 	if ks.breaker != "" {
 		e.logf("%s: health-check kills resume (%d of %d running tasks fail their checks)", id, failing, running)
-		e.bus.Publish("health_kill_breaker_closed_event", now, map[string]any{"appId": id, "failing": failing, "running": running})
+		e.bus.Publish(EventHealthKillBreakerClosed, now, HealthKillBreaker{AppID: id, Failing: failing, Running: running})
 		ks.breaker, e.viewDirty = "", true
 	}
 
@@ -186,9 +187,9 @@ func (e *Executor) appHealthKills(ctx context.Context, id string, tasks []*taskS
 // healthKill kills a task its health checks condemned, and counts the kill.
 func (e *Executor) healthKill(ctx context.Context, ks *killSafety, t *taskState, now time.Time) {
 	ks.kills = append(ks.kills, now)
-	e.bus.Publish("unhealthy_instance_kill_event", now, map[string]any{
-		"appId": t.AppID, "taskId": t.ID, "instanceId": t.ID, "version": t.Version,
-		"reason": t.condemned, "host": t.Host, "slaveId": t.SlaveID,
+	e.bus.Publish(EventUnhealthyInstanceKill, now, UnhealthyInstanceKill{
+		AppID: t.AppID, TaskID: t.ID, InstanceID: t.ID, Version: t.Version,
+		Reason: strings.TrimPrefix(t.condemned, healthFailedPrefix), Host: t.Host, SlaveID: t.SlaveID,
 	})
 	t.failedHealth = true
 	e.killTask(ctx, t, t.condemned)

@@ -56,8 +56,7 @@ func (h *harness) checkAll(appID, cause string, n ...int) {
 func TestSickCheckerOpensTheBreakerAndKillsNothing(t *testing.T) {
 	h := newHarness(t)
 	h.deployChecked(checkedApp("/api", 4, engine.UpgradeStrategy{MinimumHealthCapacity: 1, MaximumOverCapacity: 1}))
-	events, cancel := h.e.Bus().Subscribe(0)
-	defer cancel()
+	events := h.events()
 	h.checkAll("/api", "connection refused") // the checker lost the network
 	for i := 0; i < 5; i++ {
 		h.tick()
@@ -93,17 +92,14 @@ func TestSickCheckerOpensTheBreakerAndKillsNothing(t *testing.T) {
 	}
 }
 
-func hasEvent(events <-chan Event, typ string) bool {
-	for {
-		select {
-		case ev := <-events:
-			if ev.EventType == typ {
-				return true
-			}
-		default:
-			return false
-		}
+// hasEvent reports whether an event of type typ was published since the log's
+// last read.
+func hasEvent(events *eventLog, typ string) bool {
+	found := false
+	for _, ev := range events.next() {
+		found = found || ev.Type == typ
 	}
+	return found
 }
 
 func TestHealthKillsAreRateLimited(t *testing.T) {

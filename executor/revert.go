@@ -134,7 +134,12 @@ func (e *Executor) endDeployment(ctx context.Context, d *engine.Deployment, stat
 		}
 	}
 	e.logf("deployment %s %s: %s", d.ID, status, cp.Reason)
-	e.bus.Publish("deployment_failed", e.cfg.Now(), map[string]any{"id": d.ID, "plan": marathonPlan(cp), "reason": cp.Reason})
+	now := e.cfg.Now()
+	e.cfg.Metrics.DeploymentFinished(status)
+	if status == engine.DeploymentFailed && d.CurrentStep < len(d.Plan.Steps) {
+		e.bus.Publish(EventDeploymentStepFailure, now, DeploymentStepEvent{Plan: marathonPlan(cp), CurrentStep: marathonStep(d.Plan.Steps[d.CurrentStep])})
+	}
+	e.bus.Publish(EventDeploymentFailed, now, DeploymentFailed{ID: d.ID, Plan: marathonPlan(cp), Reason: cp.Reason})
 	if l == nil {
 		return nil, nil
 	}

@@ -475,17 +475,19 @@ func (e *Executor) advanceDeployment(ctx context.Context, dep *engine.Deployment
 		if !done {
 			break
 		}
-		e.bus.Publish("deployment_step_success", now, map[string]any{
-			"plan": marathonPlan(dep), "currentStep": marathonStep(dep.Plan.Steps[dep.CurrentStep]),
-		})
+		step := dep.Plan.Steps[dep.CurrentStep]
+		for _, a := range step.Actions {
+			if a.Action == engine.ActionDestroy {
+				e.bus.Publish(EventAppTerminated, now, AppTerminated{AppID: a.ID})
+			}
+		}
+		e.bus.Publish(EventDeploymentStepSuccess, now, DeploymentStepEvent{Plan: marathonPlan(dep), CurrentStep: marathonStep(step)})
 		dep.CurrentStep++
 		startStep(dep, now)
 		dirty = true
 		if dep.CurrentStep < len(dep.Plan.Steps) {
 			e.logf("deployment %s: step %d/%d", dep.ID, dep.CurrentStep+1, len(dep.Plan.Steps))
-			e.bus.Publish("deployment_info", now, map[string]any{
-				"plan": marathonPlan(dep), "currentStep": marathonStep(dep.Plan.Steps[dep.CurrentStep]),
-			})
+			e.bus.Publish(EventDeploymentInfo, now, DeploymentStepEvent{Plan: marathonPlan(dep), CurrentStep: marathonStep(dep.Plan.Steps[dep.CurrentStep])})
 		}
 	}
 	if dep.CurrentStep >= len(dep.Plan.Steps) {
@@ -513,7 +515,8 @@ func (e *Executor) advanceDeployment(ctx context.Context, dep *engine.Deployment
 		delete(e.deployments, id)
 		e.remember(dep)
 		e.logf("deployment %s succeeded", dep.ID)
-		e.bus.Publish("deployment_success", now, map[string]any{"id": dep.ID, "plan": marathonPlan(dep)})
+		e.cfg.Metrics.DeploymentFinished(engine.DeploymentSucceeded)
+		e.bus.Publish(EventDeploymentSuccess, now, DeploymentSuccess{ID: dep.ID, Plan: marathonPlan(dep)})
 	}
 }
 

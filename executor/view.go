@@ -37,6 +37,8 @@ type View struct {
 	// readiness checks of its tasks (Marathon's readinessCheckResults), sorted
 	// by task id.
 	Readiness map[string][]ReadinessResult
+	// Subscribers are the event callback subscriptions, sorted by URL.
+	Subscribers []Subscriber
 
 	appIndex map[string]int
 	// next is closed when a newer view is published.
@@ -281,6 +283,7 @@ func (e *Executor) publish() {
 		v.Queued = append(v.Queued, &cp)
 	}
 	v.Recent = append([]*engine.Deployment(nil), e.recent...)
+	v.Subscribers = e.subscriberList()
 	if old := e.view.Swap(v); old != nil {
 		close(old.next)
 	}

@@ -33,7 +33,7 @@ type applyFlags struct {
 func (c *cli) applyFlagSet(name, usage string, af *applyFlags) *flag.FlagSet {
 	fs := c.flagSet(name, usage)
 	af.configFlags.register(fs)
-	addressFlag(fs, &af.address)
+	af.serverConn.register(fs)
 	fs.BoolVar(&af.autoApprove, "auto-approve", false, "do not ask for confirmation")
 	fs.BoolVar(&af.detach, "detach", false, "start the deployment and return without following it")
 	fs.BoolVar(&af.force, "force", false, "cancel running deployments of the same apps instead of refusing (Marathon's ?force=true)")
@@ -143,7 +143,10 @@ func (c *cli) applySaved(path string, af *applyFlags) int {
 // startAndFollow asks the server to deploy and, unless -detach, follows the
 // deployment until it finishes.
 func (c *cli) startAndFollow(af *applyFlags, req api.ApplyRequest) int {
-	client := api.NewClient(c.serverAddress(af.address))
+	client, err := c.newClient(af.serverConn)
+	if err != nil {
+		return c.errorf(af.noColor, "%v", err)
+	}
 	ctx, stop := signal.NotifyContext(c.ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	req.AutoRevert, req.Queue, req.ProgressDeadlineSeconds = af.autoRevert, af.queue, af.deadlineSeconds()

@@ -63,8 +63,8 @@ func (c *cli) status(args []string) int {
 // queryArgs parses the options of the read-only commands (status, tasks):
 // -address, -no-color and at most one APP (returned canonical, "" for none).
 func (c *cli) queryArgs(fs *flag.FlagSet, args []string) (client *api.Client, app string, noColor, ok bool) {
-	var address string
-	addressFlag(fs, &address)
+	var sc serverConn
+	sc.register(fs)
 	fs.BoolVar(&noColor, "no-color", false, "disable coloured output")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -77,12 +77,12 @@ func (c *cli) queryArgs(fs *flag.FlagSet, args []string) (client *api.Client, ap
 	if len(pos) == 1 {
 		app = engine.CanonicalID(pos[0])
 	}
-	return api.NewClient(c.serverAddress(address)), app, noColor, true
-}
-
-// addressFlag registers -address, the Stride server a command talks to.
-func addressFlag(fs *flag.FlagSet, address *string) {
-	fs.StringVar(address, "address", "", "the Stride server (default $STRIDE_ADDR or "+defaultAddress+")")
+	client, err = c.newClient(sc)
+	if err != nil {
+		c.errorf(noColor, "%v", err)
+		return nil, "", noColor, false
+	}
+	return client, app, noColor, true
 }
 
 func healthyText(a *api.AppInfo) string {

@@ -27,6 +27,7 @@ import (
 
 	"github.com/stride-run/stride/engine"
 	"github.com/stride-run/stride/executor"
+	"github.com/stride-run/stride/executor/metrics"
 )
 
 // Version is Stride's version, reported by /v2/info.
@@ -51,6 +52,10 @@ type Backend interface {
 	KillTasks(ctx context.Context, ids []string) ([]engine.Task, error)
 	// Bus returns the event bus.
 	Bus() *executor.Bus
+	// Subscribe records an event callback subscription (created false: it
+	// existed already); Unsubscribe removes one (removed false: there was none).
+	Subscribe(ctx context.Context, sub engine.Subscription) (created bool, err error)
+	Unsubscribe(ctx context.Context, callbackURL, clientIP string) (removed bool, err error)
 }
 
 // Info describes the server for /v2/info and /v2/leader.
@@ -78,6 +83,13 @@ type Info struct {
 	// elected) and carries out DELETE /v2/leader. Without it the server is the
 	// only one and always leads.
 	Leadership Leadership
+	// Metrics, when set, is served at /metrics and /metrics/prometheus and
+	// counts the event streams.
+	Metrics *metrics.Metrics
+	// Auth, when set, is asked for every request but /ping (see Auth).
+	Auth *Auth
+	// TLS says the API is served over HTTPS (/v2/info's http_config).
+	TLS bool
 }
 
 // Leadership is the server's side of leader election, as the API needs it.
@@ -100,6 +112,9 @@ type Server struct {
 	// writeTimeout bounds how long a write waits for the executor.
 	writeTimeout time.Duration
 
+	// promHandler and jsonHandler serve Info.Metrics (nil without).
+	promHandler, jsonHandler http.Handler
+
 	closeOnce sync.Once
 	closed    chan struct{}
 }
@@ -107,7 +122,11 @@ type Server struct {
 // New returns the API handler over a backend.
 func New(b Backend, info Info) *Server {
 	info.Limits = info.Limits.WithDefaults()
-	return &Server{b: b, info: info, guard: NewGuard(info), now: time.Now, writeTimeout: 30 * time.Second, closed: make(chan struct{})}
+	s := &Server{b: b, info: info, guard: NewGuard(info), now: time.Now, writeTimeout: 30 * time.Second, closed: make(chan struct{})}
+	if info.Metrics != nil {
+		s.promHandler, s.jsonHandler = info.Metrics.PrometheusHandler(), info.Metrics.JSONHandler()
+	}
+	return s
 }
 
 // NewGuard returns the browser-safety guard New puts in front of the API.
@@ -141,6 +160,10 @@ const (
 	pathDeployments = "/v2/deployments"
 	pathQueue       = "/v2/queue"
 	strideDeploy    = "/stride/v1/deployments"
+
+	pathSubscriptions = "/v2/eventSubscriptions"
+	pathMetrics       = "/metrics"
+	pathMetricsProm   = "/metrics/prometheus"
 )
 
 // ServeHTTP implements http.Handler.
@@ -149,9 +172,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := r.URL.Path
+	if p != "/ping" && !s.info.Auth.Check(w, r) {
+		return
+	}
 	switch {
 	case p == "/ping":
 		s.ping(w, r)
+	case p == pathMetrics || p == pathMetricsProm:
+		s.metrics(w, r)
+	case p == pathSubscriptions || p == pathSubscriptions+"/":
+		s.subscriptions(w, r)
 	case p == "/v2/info":
 		s.getInfo(w, r)
 	case p == "/v2/leader":
@@ -373,6 +403,37 @@ type httpConfig struct {
 	HTTPSPort int `json:"https_port"`
 }
 
+// httpConfig is /v2/info's http_config: the one port the API is served on,
+// as https_port with TLS.
+func (s *Server) httpConfig(port int) httpConfig {
+	if s.info.TLS {
+		return httpConfig{HTTPSPort: port}
+	}
+	return httpConfig{HTTPPort: port}
+}
+
+// eventSubscriber is /v2/info's event_subscriber: Marathon's http_callback
+// subscriber with the subscribed URLs (without password and query), null when
+// there is none.
+func eventSubscriber(v *executor.View) *json.RawMessage {
+	if len(v.Subscribers) == 0 {
+		return nil
+	}
+	urls := make([]string, len(v.Subscribers))
+	for i, sub := range v.Subscribers {
+		urls[i] = engine.RedactURL(sub.CallbackURL)
+	}
+	raw, err := marshal(struct {
+		Type          string   `json:"type"`
+		HTTPEndpoints []string `json:"http_endpoints"`
+	}{"http_callback", urls})
+	if err != nil {
+		return nil
+	}
+	m := json.RawMessage(raw)
+	return &m
+}
+
 type strideInfo struct {
 	Version        string `json:"version"`
 	StateSerial    uint64 `json:"state_serial"`
@@ -406,7 +467,8 @@ func (s *Server) getInfo(w http.ResponseWriter, r *http.Request) {
 			TaskLaunchTimeout: 300000, TaskReservationTimeout: 20000,
 		},
 		ZookeeperConfig: zookeeperConfig{ZKTimeout: 10000, ZKSessionTimeout: 10000, ZKMaxVersions: 50},
-		HTTPConfig:      httpConfig{HTTPPort: p},
+		HTTPConfig:      s.httpConfig(p),
+		EventSubscriber: eventSubscriber(v),
 		Stride:          strideInfo{Version: Version, StateSerial: v.Serial, DataDir: s.info.DataDir, MesosConnected: v.Connected},
 	})
 }

@@ -45,6 +45,7 @@ type fakeBackend struct {
 	killErr   error
 	revertDep *engine.Deployment
 	revertErr error
+	subErr    error
 }
 
 func newFake(v *executor.View) *fakeBackend {
@@ -97,6 +98,19 @@ func (f *fakeBackend) Plan(ctx context.Context, req executor.ApplyRequest) (*eng
 		p = &engine.Plan{FormatVersion: engine.PlanFormatVersion, Changes: []*engine.Change{}, Steps: []engine.Step{}}
 	}
 	return p, nil
+}
+
+func (f *fakeBackend) Subscribe(ctx context.Context, sub engine.Subscription) (bool, error) {
+	f.record("Subscribe " + sub.CallbackURL)
+	if f.subErr != nil {
+		return false, f.subErr
+	}
+	return true, nil
+}
+
+func (f *fakeBackend) Unsubscribe(ctx context.Context, url, clientIP string) (bool, error) {
+	f.record("Unsubscribe " + url)
+	return true, nil
 }
 
 func (f *fakeBackend) Cancel(ctx context.Context, id string) error {

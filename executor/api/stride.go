@@ -298,6 +298,11 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, ApplyResponse{Plan: plan})
 		return
 	}
+	for _, c := range plan.Changes {
+		if c.Action != engine.ActionDestroy {
+			s.postEvent(r, c.After)
+		}
+	}
 	w.Header().Set("Marathon-Deployment-Id", dep.ID)
 	w.Header().Set("Location", strideDeploy+"/"+dep.ID)
 	code := http.StatusCreated

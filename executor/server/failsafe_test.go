@@ -226,9 +226,9 @@ func TestSickCheckerOpensTheBreaker(t *testing.T) {
 	for opened := false; !opened; {
 		select {
 		case ev := <-events:
-			switch ev.EventType {
+			switch ev.Type {
 			case "unhealthy_instance_kill_event":
-				t.Fatalf("killed %v while every check failed at once", ev.Data["taskId"])
+				t.Fatalf("killed a task while every check failed at once: %s", ev.JSON)
 			case "health_kill_breaker_open_event":
 				opened = true
 			}
@@ -300,7 +300,7 @@ func TestHealthKillsAreRateLimited(t *testing.T) {
 	for drained := false; !drained; {
 		select {
 		case ev := <-events:
-			if ev.EventType == "unhealthy_instance_kill_event" {
+			if ev.Type == "unhealthy_instance_kill_event" {
 				kills++
 			}
 		default:

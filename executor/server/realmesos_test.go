@@ -21,8 +21,10 @@ import (
 	"time"
 
 	"github.com/stride-run/stride/engine"
+	"github.com/stride-run/stride/executor"
 	"github.com/stride-run/stride/executor/api"
 	"github.com/stride-run/stride/executor/mesostest"
+	"github.com/stride-run/stride/executor/metrics"
 )
 
 // realTimeout bounds what the real cluster does (an unoptimised build on a small
@@ -93,6 +95,48 @@ func (e *testEnv) checkServing(appID string) {
 	}
 }
 
+// checkRealEvents checks what a real master's status updates became: Marathon's
+// events for each task (taskId and instanceId, its agent, RUNNING, healthy) and
+// the launch latency of each.
+func checkRealEvents(t *testing.T, events <-chan *executor.Event, st *executor.AppStatus, m *metrics.Metrics) {
+	t.Helper()
+	running, changed, healthy := map[string]executor.StatusUpdate{}, map[string]bool{}, map[string]bool{}
+	for len(running) < len(st.Tasks) || len(changed) < len(st.Tasks) || len(healthy) < len(st.Tasks) {
+		var ev *executor.Event
+		select {
+		case ev = <-events:
+		case <-time.After(realTimeout):
+			t.Fatalf("events of the running tasks: %d status updates, %d instance changes, %d healthy", len(running), len(changed), len(healthy))
+		}
+		switch ev.Type {
+		case executor.EventStatusUpdate:
+			var su executor.StatusUpdate
+			if err := ev.Decode(&su); err == nil && su.TaskStatus == engine.TaskRunning {
+				running[su.TaskID] = su
+			}
+		case executor.EventInstanceChanged:
+			var ic executor.InstanceChanged
+			if err := ev.Decode(&ic); err == nil && ic.Condition == "Running" && ic.InstanceID == ic.TaskID {
+				changed[ic.InstanceID] = true
+			}
+		case executor.EventHealthStatusChanged:
+			var hc executor.HealthStatusChanged
+			if err := ev.Decode(&hc); err == nil && hc.Alive && hc.InstanceID == hc.TaskID {
+				healthy[hc.TaskID] = true
+			}
+		}
+	}
+	for _, tk := range st.Tasks {
+		su, ok := running[tk.ID]
+		if !ok || su.InstanceID != tk.ID || su.Host != tk.Host || su.SlaveID != tk.SlaveID || su.AppID != tk.AppID || len(su.Ports) != len(tk.Ports) {
+			t.Errorf("status_update_event of %s: %+v", tk.ID, su)
+		}
+	}
+	if n := m.Document().Timers["stride.task.launch.seconds"].Count; n < int64(len(st.Tasks)) {
+		t.Errorf("launch latency recorded %d times, want at least %d", n, len(st.Tasks))
+	}
+}
+
 // TestRealMesosApplyScaleKillDestroy deploys the test app on a real cluster with a
 // hostname:UNIQUE constraint and an HTTP health check, scales it down, kills a
 // task's process and sees it replaced, and destroys it.
@@ -103,8 +147,11 @@ func TestRealMesosApplyScaleKillDestroy(t *testing.T) {
 	a.Constraints = []engine.Constraint{{Field: "hostname", Operator: engine.OpUnique}}
 
 	// Create: three instances, one per agent, healthy.
+	events, stop := e.srv.Executor().Bus().Subscribe(0)
+	defer stop()
 	e.waitDeployment(e.apply(specOf(a)).DeploymentID, realTimeout)
 	st := e.appStatus("/real/web")
+	checkRealEvents(t, events, st, e.srv.metrics)
 	if st.TasksRunning != 3 || st.TasksHealthy != 3 {
 		t.Fatalf("after create: %d running, %d healthy; want 3 and 3", st.TasksRunning, st.TasksHealthy)
 	}

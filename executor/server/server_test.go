@@ -280,8 +280,9 @@ func TestApplyScaleRestartDestroy(t *testing.T) {
 	for len(order) < 6 {
 		select {
 		case ev := <-events:
-			if ev.EventType == "status_update_event" && ev.Data["taskStatus"] == engine.TaskKilled {
-				order = append(order, ev.Data["appId"].(string))
+			var su executor.StatusUpdate
+			if ev.Type == executor.EventStatusUpdate && ev.Decode(&su) == nil && su.TaskStatus == engine.TaskKilled {
+				order = append(order, su.AppID)
 			}
 		case <-time.After(5 * time.Second):
 			t.Fatalf("saw only %d kills: %v", len(order), order)
@@ -368,7 +369,8 @@ func TestCrashLoopBacksOffExponentially(t *testing.T) {
 	for len(staged) < 4 {
 		select {
 		case ev := <-events:
-			if ev.EventType == "status_update_event" && ev.Data["appId"] == "/crash" && ev.Data["taskStatus"] == engine.TaskRunning {
+			var su executor.StatusUpdate
+			if ev.Type == executor.EventStatusUpdate && ev.Decode(&su) == nil && su.AppID == "/crash" && su.TaskStatus == engine.TaskRunning {
 				staged = append(staged, time.Now())
 			}
 		case <-deadline:
@@ -436,7 +438,8 @@ func TestFailingHealthCheckReplacesTask(t *testing.T) {
 	for !killed {
 		select {
 		case ev := <-events:
-			killed = ev.EventType == "unhealthy_instance_kill_event" && ev.Data["taskId"] == victim.ID
+			var k executor.UnhealthyInstanceKill
+			killed = ev.Type == executor.EventUnhealthyInstanceKill && ev.Decode(&k) == nil && k.TaskID == victim.ID && k.InstanceID == victim.ID
 		case <-deadline:
 			t.Fatal("no unhealthy_instance_kill_event for the task told to be unhealthy")
 		}

@@ -10,6 +10,8 @@
 //	app_versions  app id + "\x00" + version -> Marathon app JSON (history)
 //	tasks         task id -> task JSON
 //	deployments   deployment id -> deployment JSON
+//	subscriptions callback URL -> subscription JSON (created by the first
+//	              subscription: files written before it existed lack it)
 //
 // Every Commit is one bbolt read-write transaction, synced to disk (bbolt's default)
 // before it returns; every Load is one read transaction, so it sees one commit or the
@@ -67,6 +69,9 @@ var (
 	bucketAppVersions = []byte("app_versions")
 	bucketTasks       = []byte("tasks")
 	bucketDeployments = []byte("deployments")
+	// bucketSubscriptions is optional: a file of format 1 written before
+	// subscriptions existed has none, and reads as having no subscription.
+	bucketSubscriptions = []byte("subscriptions")
 
 	allBuckets = [][]byte{bucketMeta, bucketApps, bucketAppVersions, bucketTasks, bucketDeployments}
 
@@ -286,8 +291,8 @@ func (s *Store) Load(ctx context.Context) (*engine.Snapshot, error) {
 		return nil, fmt.Errorf("load state: %w", err)
 	}
 	var (
-		snap                 engine.Snapshot
-		apps, tasks, deploys []record
+		snap                       engine.Snapshot
+		apps, tasks, deploys, subs []record
 	)
 	err := s.view(func(tx *bbolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
@@ -305,6 +310,9 @@ func (s *Store) Load(ctx context.Context) (*engine.Snapshot, error) {
 		apps = copyBucket(tx.Bucket(bucketApps))
 		tasks = copyBucket(tx.Bucket(bucketTasks))
 		deploys = copyBucket(tx.Bucket(bucketDeployments))
+		if b := tx.Bucket(bucketSubscriptions); b != nil {
+			subs = copyBucket(b)
+		}
 		return nil
 	})
 	if err != nil {
@@ -314,6 +322,7 @@ func (s *Store) Load(ctx context.Context) (*engine.Snapshot, error) {
 	snap.Apps = decodeAll(&snap, bucketApps, apps, decodeApp)
 	snap.Tasks = decodeAll(&snap, bucketTasks, tasks, decodeTask)
 	snap.Deployments = decodeAll(&snap, bucketDeployments, deploys, decodeDeployment)
+	snap.Subscriptions = decodeAll(&snap, bucketSubscriptions, subs, decodeSubscription)
 	return &snap, nil
 }
 
@@ -347,6 +356,12 @@ func decodeDeployment(data []byte) (*engine.Deployment, string, error) {
 	d := new(engine.Deployment)
 	err := json.Unmarshal(data, d)
 	return d, d.ID, err
+}
+
+func decodeSubscription(data []byte) (*engine.Subscription, string, error) {
+	s := new(engine.Subscription)
+	err := json.Unmarshal(data, s)
+	return s, s.CallbackURL, err
 }
 
 // parallelDecodeMin is the number of records from which decodeAll spreads the work
@@ -459,6 +474,20 @@ func (s *Store) Commit(ctx context.Context, expectIndex uint64, txn engine.Txn) 
 		if err := deleteAll(tx.Bucket(bucketDeployments), "deployment", txn.DeleteDeployments); err != nil {
 			return err
 		}
+		if len(enc.subscriptions) > 0 {
+			b, err := tx.CreateBucketIfNotExists(bucketSubscriptions)
+			if err != nil {
+				return fmt.Errorf("create bucket %s: %w", bucketSubscriptions, err)
+			}
+			if err := putAll(b, "subscription", enc.subscriptions); err != nil {
+				return err
+			}
+		}
+		if b := tx.Bucket(bucketSubscriptions); b != nil {
+			if err := deleteAll(b, "subscription", txn.DeleteSubscriptions); err != nil {
+				return err
+			}
+		}
 		if txn.FrameworkID != nil {
 			if err := meta.Put(keyFrameworkID, []byte(*txn.FrameworkID)); err != nil {
 				return fmt.Errorf("put framework id: %w", err)
@@ -488,7 +517,7 @@ type encoded struct {
 }
 
 type encodedTxn struct {
-	apps, tasks, deployments []encoded
+	apps, tasks, deployments, subscriptions []encoded
 }
 
 // encodeTxn validates and marshals every record of txn.
@@ -527,6 +556,16 @@ func encodeTxn(txn engine.Txn) (*encodedTxn, error) {
 			return nil, err
 		}
 		enc.deployments = append(enc.deployments, e)
+	}
+	for i, s := range txn.PutSubscriptions {
+		if s == nil {
+			return nil, fmt.Errorf("PutSubscriptions[%d] is nil", i)
+		}
+		e, err := encodeOne("subscription", s.CallbackURL, s)
+		if err != nil {
+			return nil, err
+		}
+		enc.subscriptions = append(enc.subscriptions, e)
 	}
 	return &enc, nil
 }

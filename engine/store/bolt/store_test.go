@@ -668,3 +668,56 @@ func TestUnreadableRecordsAreListed(t *testing.T) {
 		t.Fatalf("after the repair: %d apps, unreadable %+v", len(snap.Apps), snap.Unreadable)
 	}
 }
+
+// TestSubscriptionsBucketIsOptional: a state file written before subscriptions
+// existed (format 1 without the bucket, as a new file still is until the first
+// subscription) loads as having none, takes deletes, and gets the bucket with
+// the first subscription.
+func TestSubscriptionsBucketIsOptional(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, dir)
+	commitApps(t, s, storetest.App("/a", 1))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, StateFile)
+	hasBucket := func() bool {
+		t.Helper()
+		var ok bool
+		writeDB(t, path, func(tx *bbolt.Tx) error { ok = tx.Bucket(bucketSubscriptions) != nil; return nil })
+		return ok
+	}
+	if hasBucket() {
+		t.Fatal("a new state file has a subscriptions bucket: the test cannot check old files")
+	}
+	s = openT(t, dir)
+	snap, err := s.Load(t.Context())
+	if err != nil {
+		t.Fatalf("Load of a file without the bucket: %v", err)
+	}
+	if len(snap.Subscriptions) != 0 || len(snap.Apps) != 1 {
+		t.Fatalf("loaded %d subscriptions, %d apps; want 0, 1", len(snap.Subscriptions), len(snap.Apps))
+	}
+	idx, err := s.Commit(t.Context(), snap.Index, engine.Txn{DeleteSubscriptions: []string{"http://127.0.0.1:1/e"}})
+	if err != nil {
+		t.Fatalf("delete without the bucket: %v", err)
+	}
+	sub := storetest.Subscription("http://127.0.0.1:1/e", 1)
+	if _, err := s.Commit(t.Context(), idx, engine.Txn{PutSubscriptions: []*engine.Subscription{sub}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !hasBucket() {
+		t.Fatal("the first subscription did not create the bucket")
+	}
+	s = openT(t, dir)
+	snap, err = s.Load(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := snap.Subscriptions[sub.CallbackURL]; got == nil || *got != *sub {
+		t.Fatalf("subscriptions after reopening: %+v, want %+v", snap.Subscriptions, sub)
+	}
+}

@@ -9,10 +9,11 @@
 //	tasks/<id>                 task JSON
 //	deployments/<id>           deployment JSON, its apps as references to versions/
 //	                           where recorded (see large.go)
+//	subscriptions/<url>        event callback subscription JSON
 //	chunks/<record path>/<i>   the parts of a value larger than one Consul value
 //	journal/<n>/<i>            the parts of a large commit (see below)
 //
-// Ids and versions are path-escaped (url.PathEscape), so "/shop/api" is the single
+// Ids, versions and callback URLs are path-escaped (url.PathEscape), so "/shop/api" is the single
 // segment "%2Fshop%2Fapi" and one id's keys never prefix another's. Values larger
 // than CompressAbove are gzip-compressed and recognised by gzip's magic bytes.
 //
@@ -332,6 +333,11 @@ func (s *Store) Load(ctx context.Context) (*engine.Snapshot, error) {
 	snap.Deployments = decodeAll(snap, "deployments", s.records(snap, vals, "deployments"), func(b []byte) (*engine.Deployment, string, error) {
 		return decodeDeployment(b, func(id, v string) (*engine.App, error) { return s.versionOf(vals, id, v) })
 	})
+	snap.Subscriptions = decodeAll(snap, "subscriptions", s.records(snap, vals, "subscriptions"), func(b []byte) (*engine.Subscription, string, error) {
+		sub := new(engine.Subscription)
+		err := json.Unmarshal(b, sub)
+		return sub, sub.CallbackURL, err
+	})
 	s.shared.mu.Lock()
 	s.setRefs(vals)
 	s.shared.mu.Unlock()
@@ -578,6 +584,21 @@ func (s *Store) encode(ctx context.Context, txn engine.Txn) ([]op, map[string]ma
 	}
 	for _, id := range txn.DeleteDeployments {
 		ops = append(ops, s.deleteOps(s.key("deployments", esc(id)))...)
+	}
+	for i, sub := range txn.PutSubscriptions {
+		if sub == nil {
+			return nil, nil, fmt.Errorf("PutSubscriptions[%d] is nil", i)
+		}
+		data, err := marshal("subscriptions", sub.CallbackURL, sub)
+		if err != nil {
+			return nil, nil, err
+		}
+		ops = append(ops, op{Key: s.key("subscriptions", esc(sub.CallbackURL)), Value: s.pack(data)})
+	}
+	for _, u := range txn.DeleteSubscriptions {
+		if u != "" {
+			ops = append(ops, op{Key: s.key("subscriptions", esc(u)), Delete: true})
+		}
 	}
 	return ops, refs, nil
 }

@@ -178,3 +178,13 @@ func Deployment(id string, apps ...*engine.App) *engine.Deployment {
 		FinishedAt:  "",
 	}
 }
+
+// Subscription returns the n-th value of the event callback subscription of
+// callbackURL.
+func Subscription(callbackURL string, n int) *engine.Subscription {
+	return &engine.Subscription{
+		CallbackURL: callbackURL,
+		ClientIP:    fmt.Sprintf("10.0.%d.%d", n/256%256, n%256),
+		CreatedAt:   Version(n),
+	}
+}

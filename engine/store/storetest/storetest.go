@@ -80,7 +80,9 @@ func Reopen(t *testing.T, open func(t *testing.T) engine.Store) {
 		{PutApps: []*engine.App{a1, a2}, FrameworkID: &fw},
 		{PutTasks: []*engine.Task{Task("/shop/api", 1), Task("/shop/api", 2), Task("/shop/web", 3)}},
 		{PutDeployments: []*engine.Deployment{Deployment("d-1", a1, a2)}, DeleteTasks: []string{Task("/shop/api", 2).ID}},
-		{PutApps: []*engine.App{App("/shop/api", 3)}},
+		{PutApps: []*engine.App{App("/shop/api", 3)}, PutSubscriptions: []*engine.Subscription{
+			Subscription("http://127.0.0.1:10001/event", 1), Subscription("https://hooks.example.com/stride?token=a%2Fb&x=1", 2),
+		}},
 	}
 	for _, txn := range txns {
 		mustCommit(t, s, want.Index, txn)
@@ -93,7 +95,7 @@ func Reopen(t *testing.T, open func(t *testing.T) engine.Store) {
 	if _, err := s.Commit(ctx, want.Index-1, engine.Txn{}); !errors.Is(err, engine.ErrConflict) {
 		t.Errorf("Commit with the index before the reopen: got %v, want ErrConflict", err)
 	}
-	txn := engine.Txn{DeleteApps: []string{"/shop/web"}, DeleteDeployments: []string{"d-1"}}
+	txn := engine.Txn{DeleteApps: []string{"/shop/web"}, DeleteDeployments: []string{"d-1"}, DeleteSubscriptions: []string{"http://127.0.0.1:10001/event"}}
 	mustCommit(t, s, want.Index, txn)
 	want.apply(txn)
 	closeStore(t, s)
@@ -115,9 +117,10 @@ type model struct{ engine.Snapshot }
 
 func emptyModel() *model {
 	return &model{engine.Snapshot{
-		Apps:        map[string]*engine.App{},
-		Tasks:       map[string]*engine.Task{},
-		Deployments: map[string]*engine.Deployment{},
+		Apps:          map[string]*engine.App{},
+		Tasks:         map[string]*engine.Task{},
+		Deployments:   map[string]*engine.Deployment{},
+		Subscriptions: map[string]*engine.Subscription{},
 	}}
 }
 
@@ -145,6 +148,12 @@ func (m *model) apply(txn engine.Txn) {
 	}
 	for _, id := range txn.DeleteDeployments {
 		delete(m.Deployments, id)
+	}
+	for _, s := range txn.PutSubscriptions {
+		m.Subscriptions[s.CallbackURL] = s
+	}
+	for _, u := range txn.DeleteSubscriptions {
+		delete(m.Subscriptions, u)
 	}
 	if txn.FrameworkID != nil {
 		m.FrameworkID = *txn.FrameworkID
@@ -246,6 +255,8 @@ func testSerial(t *testing.T, s engine.Store) {
 		{"put deployment", engine.Txn{PutDeployments: []*engine.Deployment{Deployment("d", App("/a", 3))}}, 0},
 		{"delete deployment", engine.Txn{DeleteDeployments: []string{"d"}}, 0},
 		{"framework id", engine.Txn{FrameworkID: &fw}, 0},
+		{"put subscription", engine.Txn{PutSubscriptions: []*engine.Subscription{Subscription("http://127.0.0.1:1/e", 1)}}, 0},
+		{"delete subscription", engine.Txn{DeleteSubscriptions: []string{"http://127.0.0.1:1/e"}}, 0},
 		{"empty", engine.Txn{}, 0},
 		{"delete app", engine.Txn{DeleteApps: []string{"/b"}}, 1},
 		{"app and tasks", engine.Txn{PutApps: []*engine.App{App("/c", 4)}, PutTasks: []*engine.Task{Task("/c", 2)}}, 1},
@@ -310,6 +321,18 @@ var kinds = []kind{
 			return txn
 		},
 		del: func(ids ...string) engine.Txn { return engine.Txn{DeleteDeployments: ids} },
+	},
+	{
+		name: "subscriptions",
+		make: func(id string, n int) any { return Subscription(id, n) },
+		put: func(recs ...any) engine.Txn {
+			var txn engine.Txn
+			for _, r := range recs {
+				txn.PutSubscriptions = append(txn.PutSubscriptions, r.(*engine.Subscription))
+			}
+			return txn
+		},
+		del: func(ids ...string) engine.Txn { return engine.Txn{DeleteSubscriptions: ids} },
 	},
 }
 
@@ -376,6 +399,11 @@ func testRoundTrip(t *testing.T, s engine.Store) {
 		PutApps:        []*engine.App{minimal, noPorts, docker, command},
 		PutTasks:       []*engine.Task{Task("/shop/docker", 1), Task("/shop/command", 2), bare},
 		PutDeployments: []*engine.Deployment{Deployment("full", docker, command, minimal), emptyPlan},
+		PutSubscriptions: []*engine.Subscription{
+			Subscription("http://user:pass@127.0.0.1:10001/event?token=a%2Fb&x=1", 1),
+			Subscription("https://[::1]:8443/ü/hook", 2),
+			{CallbackURL: "http://bare.example/"},
+		},
 	}
 	mustCommit(t, s, 0, txn)
 	want.apply(txn)
@@ -591,6 +619,10 @@ func testModel(t *testing.T, s engine.Store) {
 			fw := fmt.Sprintf("fw-%d", step)
 			txn.FrameworkID = &fw
 		}
+		for _, id := range pick(4, 1, "http://127.0.0.1:10001/s", taken) {
+			txn.PutSubscriptions = append(txn.PutSubscriptions, Subscription(id, rng.IntN(1000)))
+		}
+		txn.DeleteSubscriptions = pick(4, 1, "http://127.0.0.1:10001/s", taken)
 
 		if rng.IntN(6) == 0 {
 			stale := want.Index + 1 + uint64(rng.IntN(3))
