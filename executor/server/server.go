@@ -22,6 +22,7 @@ import (
 	"github.com/stride-run/stride/executor/catalog"
 	"github.com/stride-run/stride/executor/driver"
 	"github.com/stride-run/stride/executor/localmesos"
+	"github.com/stride-run/stride/executor/ui"
 )
 
 // Config configures a server.
@@ -290,7 +291,7 @@ func (s *Server) apiInfo() api.Info {
 	return api.Info{
 		HTTPAddr: s.addr, MesosURL: s.mesosURL, DataDir: s.cfg.DataDir, Advertise: s.cfg.Advertise,
 		Hostnames: s.cfg.Hostnames, AllowedOrigins: s.cfg.AllowedOrigins, Limits: s.cfg.Limits,
-		Leadership: leadership{s},
+		Leadership: leadership{s}, UI: ui.Handler(),
 	}
 }
 
@@ -331,7 +332,9 @@ func (s *Server) startTerm(runCtx context.Context, term Term) error {
 	ex.SetMesos(fencedMesos{Mesos: drv, term: term})
 	tctx, cancel := context.WithCancel(runCtx)
 	at := &activeTerm{term: term, ex: ex, cancel: cancel, over: make(chan struct{}), reg: reg}
-	at.api = api.New(ex, s.apiInfo())
+	info := s.apiInfo()
+	info.History = term.Store()
+	at.api = api.New(ex, info)
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
