@@ -97,11 +97,25 @@ export class EventStream {
     for (const fn of this.statusListeners) fn(s);
   }
 
-  start() { this.loop(); return this; }
+  start() {
+    this.stopped = false;
+    if (!this.running) this.loop();
+    return this;
+  }
 
+  /** Ends the stream (start() opens it again, with Last-Event-ID). */
   stop() { this.stopped = true; if (this.ctrl) this.ctrl.abort(); }
 
   async loop() {
+    this.running = true;
+    try {
+      await this.follow();
+    } finally {
+      this.running = false;
+    }
+  }
+
+  async follow() {
     let delay = 500;
     while (!this.stopped) {
       const ctrl = new AbortController();

@@ -9,7 +9,13 @@ import { DeploymentsPage } from './pages/deployments.js';
 import { EventsPage } from './pages/events.js';
 import { ClusterPage } from './pages/cluster.js';
 
-setStream(new EventStream('/v2/events').start());
+const stream = new EventStream('/v2/events').start();
+setStream(stream);
+// A page left for another (or for the back/forward cache) lets its stream go:
+// an open stream would hold one of the browser's few connections to the server
+// while the page sits in the cache. Shown again, it reconnects and resyncs.
+addEventListener('pagehide', () => stream.stop());
+addEventListener('pageshow', (e) => { if (e.persisted) stream.start(); });
 
 function useHash() {
   const [hash, setHash] = useState(location.hash);
@@ -71,19 +77,19 @@ function Shell() {
       if (segs.length > 1) {
         const id = '/' + segs.slice(1).join('/');
         title = id;
-        body = html`<${AppPage} key=${id} id=${id} params=${params} />`;
+        body = html`<${AppPage} key=${hash} id=${id} params=${params} />`;
       } else {
         title = 'Apps';
-        body = html`<${AppsPage} params=${params} />`;
+        body = html`<${AppsPage} key=${hash} params=${params} />`;
       }
       break;
     case 'deployments':
       title = 'Deployments';
-      body = html`<${DeploymentsPage} params=${params} />`;
+      body = html`<${DeploymentsPage} key=${hash} params=${params} />`;
       break;
     case 'events':
       title = 'Events';
-      body = html`<${EventsPage} params=${params} />`;
+      body = html`<${EventsPage} key=${hash} params=${params} />`;
       break;
     case 'cluster':
       title = 'Cluster';
@@ -94,6 +100,13 @@ function Shell() {
       body = html`<h1>Not found</h1><p>There is no page <code>${hash}</code>. <a href="#/apps">Apps</a></p>`;
   }
   useEffect(() => { document.title = `${title} · Stride`; }, [title]);
+  // A new page takes the focus, as a page load would: keyboard and screen
+  // reader users start from its top, not from the link they left.
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) { first.current = false; return; }
+    if (mainRef.current) mainRef.current.focus({ preventScroll: false });
+  }, [segs.join('/')]);
   return html`
     <a class="skip" href="#main" onClick=${(e) => { e.preventDefault(); mainRef.current && mainRef.current.focus(); }}>Skip to content</a>
     <header class="top">

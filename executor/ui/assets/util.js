@@ -275,7 +275,7 @@ export function ActionResult({ action }) {
   if (!r) return null;
   return html`
     <div class=${'notice ' + (r.ok ? 'ok' : 'error')} role="status" data-result=${r.ok ? 'ok' : 'error'} data-status=${r.status}>
-      ${r.message}
+      <span data-message>${r.message}</span>
       ${r.deploymentId && html` <a href=${deploymentHref(r.deploymentId)}>Follow deployment ${shortID(r.deploymentId)}</a>`}
       ${' '}<button type="button" class="link" onClick=${action.clear} aria-label="Dismiss">Dismiss</button>
     </div>`;

@@ -104,11 +104,22 @@ func (b *Browser) Problems() []string {
 }
 
 // CheckConsole fails the test with the console errors and uncaught exceptions
-// the pages wrote since the last check.
-func (b *Browser) CheckConsole(t testing.TB, where string) {
+// the pages wrote since the last check, except those containing one of the
+// expected strings (a request the test made fail on purpose, say).
+func (b *Browser) CheckConsole(t testing.TB, where string, expected ...string) {
 	t.Helper()
-	if p := b.Problems(); len(p) > 0 {
-		t.Errorf("%s: the console has errors:\n  %s", where, strings.Join(p, "\n  "))
+	var bad []string
+next:
+	for _, p := range b.Problems() {
+		for _, e := range expected {
+			if strings.Contains(p, e) {
+				continue next
+			}
+		}
+		bad = append(bad, p)
+	}
+	if len(bad) > 0 {
+		t.Errorf("%s: the console has errors:\n  %s", where, strings.Join(bad, "\n  "))
 	}
 }
 

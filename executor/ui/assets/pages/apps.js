@@ -1,7 +1,7 @@
 // pages/apps.js: every app, in its group tree, with its counts, health, running
 // deployment and why instances wait. Tasks are not loaded here (a cluster's
 // tasks are many): the app page lists them.
-import { html, useState, useEffect, useMemo, useRef, Component } from '../lib.js';
+import { html, useState, useEffect, useMemo, useRef, Component, useLayoutEffect } from '../lib.js';
 import { appHealth, worse, Status, useLive, appHref, deploymentHref, shortID, hashFor, ErrorNotice } from '../util.js';
 
 const statusOrder = ['unhealthy', 'waiting', 'backoff', 'degraded', 'deploying', 'checking', 'healthy', 'suspended'];
@@ -70,14 +70,14 @@ function num(n, col) {
 /** One app's row; re-rendered only when what it shows changed. */
 class AppRow extends Component {
   shouldComponentUpdate(next) { return next.sig !== this.props.sig; }
-  render({ row }) {
+  render({ row, index }) {
     const { app, health, wait } = row.item;
     const name = app.id.slice(app.id.lastIndexOf('/') + 1);
     const dep = (app.deployments || [])[0];
     let why = '';
     if (wait && wait.waiting) why = wait.waiting;
     else if (wait && wait.delaySeconds > 0) why = `backing off: next launch in ${Math.ceil(wait.delaySeconds)} s`;
-    return html`<tr data-app=${app.id} data-status=${health.key}>
+    return html`<tr data-app=${app.id} data-status=${health.key} aria-rowindex=${index}>
       <td class="id-cell"><span class="indent" style=${'--d:' + (row.depth + 1)}></span><a href=${appHref(app.id)} title=${app.id} aria-label=${app.id}>${name}</a></td>
       <td><${Status} h=${health} /></td>
       ${num(app.instances || 0, 'instances')}
@@ -86,14 +86,14 @@ class AppRow extends Component {
       ${num(app.tasksStaged || 0, 'staged')}
       ${num(app.tasksUnhealthy || 0, 'unhealthy')}
       <td class="hide-sm">${dep ? html`<a href=${deploymentHref(dep.id)} title=${dep.id}>${shortID(dep.id)}</a>` : ''}</td>
-      <td class="why">${why}</td>
+      <td class="why" title=${why || null}>${why}</td>
     </tr>`;
   }
 }
 
-function GroupRow({ row, toggle }) {
+function GroupRow({ row, toggle, index }) {
   const s = row.sum;
-  return html`<tr class="group" data-group=${row.id}>
+  return html`<tr class="group" data-group=${row.id} aria-rowindex=${index}>
     <td class="id-cell"><span class="indent" style=${'--d:' + row.depth}></span>
       <button type="button" class="toggle" aria-expanded=${row.open ? 'true' : 'false'} onClick=${() => toggle(row.id)}
         title=${(row.open ? 'Collapse ' : 'Expand ') + row.id}>${row.open ? '▾' : '▸'} ${row.id}</button>
@@ -107,6 +107,49 @@ function GroupRow({ row, toggle }) {
     <td class="hide-sm">${s.deploying ? `${s.deploying} deploying` : ''}</td>
     <td></td>
   </tr>`;
+}
+
+// Windowing: a long list renders only the rows in and near the viewport (the
+// rest are two spacer rows of the right height), so the page costs the same
+// with 10 apps or 10,000. Rows then have one fixed height (style.css).
+const windowFrom = 200; // fewer rows than this are all rendered
+const overscan = 25; // rows rendered beyond each edge of the viewport
+
+function useRowWindow(count, bodyRef) {
+  const windowed = count > windowFrom;
+  const [range, setRange] = useState([0, Math.min(count, 60)]);
+  const rowHeight = useRef(0);
+  useLayoutEffect(() => {
+    if (!windowed) return undefined;
+    let frame = 0;
+    const update = () => {
+      frame = 0;
+      const body = bodyRef.current;
+      if (!body) return;
+      const row = body.querySelector('tr[data-app], tr[data-group]');
+      if (row) rowHeight.current = row.getBoundingClientRect().height || rowHeight.current;
+      const h = rowHeight.current || 38;
+      const top = body.getBoundingClientRect().top;
+      const first = Math.max(0, Math.min(count, Math.floor(-top / h) - overscan));
+      const last = Math.max(first, Math.min(count, Math.ceil((innerHeight - top) / h) + overscan));
+      setRange((r) => (r[0] === first && r[1] === last ? r : [first, last]));
+    };
+    const schedule = () => { if (!frame) frame = requestAnimationFrame(update); };
+    update();
+    addEventListener('scroll', schedule, { passive: true });
+    addEventListener('resize', schedule);
+    // A focused row's neighbours are rendered before Tab reaches them.
+    const body = bodyRef.current;
+    if (body) body.addEventListener('focusin', schedule);
+    return () => {
+      removeEventListener('scroll', schedule);
+      removeEventListener('resize', schedule);
+      if (body) body.removeEventListener('focusin', schedule);
+      cancelAnimationFrame(frame);
+    };
+  }, [count, windowed]);
+  if (!windowed) return { windowed, first: 0, last: count, height: 0 };
+  return { windowed, first: range[0], last: Math.min(range[1], count), height: rowHeight.current || 38 };
 }
 
 export function AppsPage({ params }) {
@@ -148,6 +191,8 @@ export function AppsPage({ params }) {
   const shown = useMemo(() => (items || []).filter((it) =>
     (!needle || it.app.id.toLowerCase().includes(needle)) && (!status || it.health.key === status)), [items, needle, status]);
   const rows = useMemo(() => treeRows(shown, collapsed), [shown, collapsed]);
+  const bodyRef = useRef(null);
+  const win = useRowWindow(rows.length, bodyRef);
 
   const counts = useMemo(() => {
     const c = {};
@@ -194,18 +239,22 @@ export function AppsPage({ params }) {
     ${labelError ? html`<div class="notice error" role="alert">${apps.error.message}</div>` : html`<${ErrorNotice} error=${apps.error} what="the apps" />`}
     ${items && html`
       <div class="table-wrap">
-        <table class="apps">
+        <table class=${'apps' + (win.windowed ? ' windowed' : '')} data-total=${rows.length} aria-rowcount=${rows.length + 1}>
           <caption class="sr-only">Apps by group, with their task counts and health</caption>
-          <thead><tr>
+          <colgroup><col class="c-app" /><col class="c-status" /><col class="c-num" /><col class="c-num" /><col class="c-num" />
+            <col class="c-num hide-sm" /><col class="c-num hide-sm" /><col class="c-dep hide-sm" /><col /></colgroup>
+          <thead><tr aria-rowindex="1">
             <th scope="col">App</th><th scope="col">Status</th><th scope="col" class="num">Instances</th>
             <th scope="col" class="num">Running</th><th scope="col" class="num">Healthy</th>
             <th scope="col" class="num hide-sm">Staged</th><th scope="col" class="num hide-sm">Unhealthy</th>
             <th scope="col" class="hide-sm">Deployment</th><th scope="col">Why instances wait</th>
           </tr></thead>
-          <tbody>
-            ${rows.map((row) => (row.kind === 'group'
-              ? html`<${GroupRow} key=${'g' + row.id} row=${row} toggle=${toggle} />`
-              : html`<${AppRow} key=${'a' + row.id} row=${row} sig=${row.item.sig + '|' + row.depth} />`))}
+          <tbody ref=${bodyRef}>
+            ${win.first > 0 && html`<tr class="spacer" aria-hidden="true"><td colspan="9" style=${'height:' + win.first * win.height + 'px'}></td></tr>`}
+            ${rows.slice(win.first, win.last).map((row, i) => (row.kind === 'group'
+              ? html`<${GroupRow} key=${'g' + row.id} row=${row} toggle=${toggle} index=${win.first + i + 2} />`
+              : html`<${AppRow} key=${'a' + row.id} row=${row} sig=${row.item.sig + '|' + row.depth + '|' + (win.first + i)} index=${win.first + i + 2} />`))}
+            ${win.last < rows.length && html`<tr class="spacer" aria-hidden="true"><td colspan="9" style=${'height:' + (rows.length - win.last) * win.height + 'px'}></td></tr>`}
           </tbody>
         </table>
         ${rows.length === 0 && html`<p class="muted" style="padding:0 1rem">${items.length
