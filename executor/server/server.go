@@ -282,7 +282,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			s.setErr(err)
 		}
 	}()
-	cfg.Logf("Stride API listening on http://%s", s.addr)
+	cfg.Logf("Stride API listening on http://%s (web UI: http://%s/ui/)", s.addr, s.addr)
 	return s, nil
 }
 

@@ -6,7 +6,7 @@ import { html, useState, useMemo, useRef } from '../lib.js';
 import { appPath } from '../api.js';
 import {
   useLive, useNow, Time, Status, appHealth, taskHealth, stateName, shortID, touchesApp, deploymentHref,
-  useAction, ConfirmDialog, ActionResult, send, ErrorNotice, jsonValue, fmtNum,
+  useAction, ConfirmDialog, ActionResult, send, ErrorNotice, jsonValue, fmtNum, hashFor,
 } from '../util.js';
 import { RolloutLine } from './deployments.js';
 
@@ -193,7 +193,10 @@ export function AppPage({ id }) {
 
   const lf = app.lastTaskFailure;
   return html`
-    <p class="muted"><a href="#/apps">Apps</a> / ${id.split('/').filter(Boolean).slice(0, -1).map((s) => html`${s} / `)}</p>
+    <nav class="muted" aria-label="Breadcrumb"><a href="#/apps">Apps</a> / ${id.split('/').filter(Boolean).slice(0, -1).map((s, i, all) => {
+      const group = '/' + all.slice(0, i + 1).join('/') + '/';
+      return html`<a href=${hashFor('/apps', { q: group })} title=${'The apps under ' + group}>${s}</a> / `;
+    })}</nav>
     <div class="row"><h1>${id}</h1> <${Status} h=${health} /></div>
     <p class="sub" data-counts>
       <span data-col="instances">${app.instances}</span> instances${' · '}
