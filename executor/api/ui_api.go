@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -320,7 +321,7 @@ type AppDiff struct {
 func (s *Server) strideAppsSub(w http.ResponseWriter, r *http.Request, rest string) {
 	id := canonicalPath(rest)
 	parent, last := engine.ParentID(id), id[strings.LastIndexByte(id, '/')+1:]
-	if parent == "/" && last != "" || id == "/" {
+	if id == "/" || parent == "/" { // no app id before the sub-resource
 		writeError(w, http.StatusNotFound, "Not found: "+r.URL.Path)
 		return
 	}
@@ -335,11 +336,12 @@ func (s *Server) strideAppsSub(w http.ResponseWriter, r *http.Request, rest stri
 }
 
 // history returns the app's recorded versions (newest first) and its deployed
-// version, answering the request itself when it cannot.
-func (s *Server) history(ctx context.Context, w http.ResponseWriter, id string) (versions []string, current *engine.App, ok bool) {
+// version, answering the request itself when it cannot. A deployed version the
+// store never recorded is added to the list (added is then true).
+func (s *Server) history(ctx context.Context, w http.ResponseWriter, id string) (versions []string, current *engine.App, added, ok bool) {
 	if s.info.History == nil {
 		writeError(w, http.StatusNotFound, msgNoHistory)
-		return nil, nil, false
+		return nil, nil, false, false
 	}
 	if st := s.b.View().App(id); st != nil {
 		current = st.App
@@ -347,13 +349,20 @@ func (s *Server) history(ctx context.Context, w http.ResponseWriter, id string) 
 	versions, err := s.info.History.AppVersions(ctx, id)
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf(msgHistoryRead, id, err))
-		return nil, nil, false
+		return nil, nil, false, false
 	}
 	if len(versions) == 0 && current == nil {
 		writeError(w, http.StatusNotFound, fmt.Sprintf(msgAppNotFound, id))
-		return nil, nil, false
+		return nil, nil, false, false
 	}
-	return versions, current, true
+	if current != nil && !slices.Contains(versions, current.Version) {
+		// Deployed before its versions were recorded (an older release's
+		// store): the deployed one is still a version to compare with.
+		versions = append([]string{current.Version}, versions...)
+		engine.SortVersionsNewestFirst(versions)
+		added = true
+	}
+	return versions, current, added, true
 }
 
 // appVersionAt returns app id at version: the deployed app when it is that
@@ -372,7 +381,7 @@ func (s *Server) appHistory(w http.ResponseWriter, r *http.Request, id string) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), historyTimeout)
 	defer cancel()
-	versions, current, ok := s.history(ctx, w, id)
+	versions, current, added, ok := s.history(ctx, w, id)
 	if !ok {
 		return
 	}
@@ -395,7 +404,9 @@ func (s *Server) appHistory(w http.ResponseWriter, r *http.Request, id string) {
 		case i+1 < len(apps):
 			fields, action, reason, _ := planner.Diff(apps[i+1], a)
 			sum.Action, sum.Reason, sum.Changed = action, reason, len(fields)
-		case len(apps) < engine.MaxAppVersions:
+		case len(apps) < engine.MaxAppVersions && !(added && len(apps) == 1):
+			// The first recorded version created the app (unless older ones
+			// were dropped, or none was recorded at all).
 			sum.Action = engine.ActionCreate
 		}
 		resp.Versions = append(resp.Versions, sum)
@@ -424,7 +435,7 @@ func (s *Server) appDiff(w http.ResponseWriter, r *http.Request, id string) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), historyTimeout)
 	defer cancel()
-	versions, current, ok := s.history(ctx, w, id)
+	versions, current, _, ok := s.history(ctx, w, id)
 	if !ok {
 		return
 	}

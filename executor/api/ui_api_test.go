@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -505,6 +506,41 @@ func TestCountPorts(t *testing.T) {
 		t.Run(in, func(t *testing.T) {
 			if got := countPorts(in); got != want {
 				t.Errorf("countPorts(%q) = %d, want %d", in, got, want)
+			}
+		})
+	}
+}
+
+// TestHistoryOfAnUnrecordedVersion: an app deployed before its versions were
+// recorded (an older release's store) still has its deployed version listed,
+// and diffed against what was recorded.
+func TestHistoryOfAnUnrecordedVersion(t *testing.T) {
+	tests := map[string]struct {
+		recorded []string // of /shop/api, besides the deployed one (not recorded)
+		want     []string // version:action, newest first
+	}{
+		"nothing recorded":        {want: []string{hv3 + ":"}},
+		"older versions recorded": {recorded: []string{hv2, hv1}, want: []string{hv3 + ":restart", hv2 + ":scale", hv1 + ":create"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			f := newFake(fixtureView())
+			full := historyFixture(f.View())
+			h := &fakeHistory{versions: map[string][]*engine.App{}}
+			for _, a := range full.versions["/shop/api"] {
+				if slices.Contains(tc.recorded, a.Version) {
+					h.versions["/shop/api"] = append(h.versions["/shop/api"], a)
+				}
+			}
+			s := New(f, Info{HTTPAddr: "127.0.0.1:8080", History: h})
+			var r AppVersionsResponse
+			decode(t, do(t, s, request{path: "/stride/v1/apps/shop/api/history"}), &r)
+			var got []string
+			for _, v := range r.Versions {
+				got = append(got, v.Version+":"+string(v.Action))
+			}
+			if strings.Join(got, " ") != strings.Join(tc.want, " ") || r.Current != hv3 {
+				t.Errorf("history %v (current %s), want %v", got, r.Current, tc.want)
 			}
 		})
 	}
