@@ -44,10 +44,12 @@ export function DiffView({ diff }) {
   if (!diff) return null;
   if (!diff.fields.length) return html`<p class="muted" data-diff="none">These two versions do not differ.</p>`;
   const actionText = {
-    restart: 'restarts the tasks', scale: 'scales', update: 'is applied in place (no task is touched)',
+    restart: diff.only_violating ? 'a restart of the tasks that break the new placement' : 'a restart: every task is replaced',
+    scale: 'a scale: tasks are started or stopped, none replaced',
+    update: 'an update in place: no task is touched',
   }[diff.action] || diff.action;
   return html`<div data-diff=${diff.action}>
-    <p>Going from this version to the other ${actionText}${diff.reason ? html`, because <code>${diff.reason}</code>` : ''}.</p>
+    <p>Deploying the second version over the first is ${actionText}${diff.reason ? html`, because <code>${diff.reason}</code>` : ''}.</p>
     <div class="diff" role="list" aria-label="Changed fields">
       ${diff.fields.map((f) => {
         let mark, cls, value;
@@ -107,7 +109,7 @@ function Versions({ id, app, action, now }) {
           </tr>`)}</tbody>
         </table>
       </div>
-      <h3>Diff <span class="muted">from <${Time} iso=${from} now=${now} /> to <${Time} iso=${to} now=${now} /></span></h3>
+      <h3>Diff <span class="muted">from the version of <${Time} iso=${from} now=${now} /> to the version of <${Time} iso=${to} now=${now} /></span></h3>
       <${ErrorNotice} error=${diff.error} what="the diff" />
       <${DiffView} diff=${diff.data} />`}
     ${hist.data && versions.length === 0 && html`<p class="muted">No version is recorded.</p>`}
@@ -215,7 +217,7 @@ export function AppPage({ id }) {
     <${ActionResult} action=${action} />
     <${ConfirmDialog} action=${action} body=${dialogBody} invalid=${invalid} />
     ${running.map((d) => html`<div class="panel" data-app-deployment=${d.id}>
-      <h3>Deployment <a href=${deploymentHref(d.id)} title=${d.id}>${shortID(d.id)}</a> is running
+      <h3>Deployment <a href=${deploymentHref(d.id)} title=${d.id}>${shortID(d.id)}</a> is running${' '}
         <span class="muted">(step ${d.currentStep + 1} of ${d.totalSteps}, started <${Time} iso=${d.createdAt} now=${now} />)</span></h3>
       ${d.steps.flatMap((s) => s.actions).filter((a) => a.id === id).map((a) => html`<${RolloutLine} a=${a} />`)}
     </div>`)}
