@@ -90,6 +90,12 @@ type Info struct {
 	Auth *Auth
 	// TLS says the API is served over HTTPS (/v2/info's http_config).
 	TLS bool
+	// History, when set, reads the recorded app versions
+	// (/stride/v1/apps/{id}/history and /diff); the server passes its state store.
+	History AppHistory
+	// UI, when set, is the web UI, served at /ui/ behind the same checks as
+	// every API call (see executor/ui); browsers asking for / are sent there.
+	UI http.Handler
 }
 
 // Leadership is the server's side of leader election, as the API needs it.
@@ -111,6 +117,8 @@ type Server struct {
 	now func() time.Time
 	// writeTimeout bounds how long a write waits for the executor.
 	writeTimeout time.Duration
+	// agents caches the Mesos master's agents (/stride/v1/cluster).
+	agents masterAgents
 
 	// promHandler and jsonHandler serve Info.Metrics (nil without).
 	promHandler, jsonHandler http.Handler
@@ -214,6 +222,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.apply(w, r)
 	case strings.HasPrefix(p, strideDeploy+"/"):
 		s.deploymentGet(w, r, strings.Trim(p[len(strideDeploy)+1:], "/"))
+	case p == strideDeploy:
+		s.deploymentsOverview(w, r)
+	case p == strideQueue:
+		s.strideQueueList(w, r)
+	case p == "/stride/v1/cluster":
+		s.cluster(w, r)
+	case strings.HasPrefix(p, strideApps):
+		s.strideAppsSub(w, r, p[len(strideApps):])
+	case p == uiPath || strings.HasPrefix(p, uiPath+"/"):
+		s.serveUI(w, r)
+	case p == "/":
+		s.root(w, r)
 	default:
 		writeError(w, http.StatusNotFound, "Not found: "+p)
 	}

@@ -33,6 +33,8 @@ func (m *Master) routes() http.Handler {
 	mux.HandleFunc("/master/state", m.handleState)
 	mux.HandleFunc("/master/state.json", m.handleState)
 	mux.HandleFunc("/state", m.handleState)
+	mux.HandleFunc("/master/slaves", m.handleSlaves)
+	mux.HandleFunc("/slaves", m.handleSlaves)
 	mux.HandleFunc("/master/redirect", m.handleRedirect)
 	mux.HandleFunc("/redirect", m.handleRedirect)
 	mux.HandleFunc("/health", m.handleHealth)

@@ -120,6 +120,20 @@ func (m *Master) handleState(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, m.state())
 }
 
+// handleSlaves serves GET /master/slaves: the agents of /master/state alone, as
+// Mesos answers it ({"slaves": [...], "recovered_slaves": []}).
+func (m *Master) handleSlaves(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		httpError(w, http.StatusMethodNotAllowed, "Expecting one of { 'GET' }, but received '%s'", r.Method)
+		return
+	}
+	writeJSON(w, struct {
+		Slaves          []slaveJSON `json:"slaves"`
+		RecoveredSlaves []any       `json:"recovered_slaves"`
+	}{m.state().Slaves, []any{}})
+}
+
 // state builds the /master/state document.
 func (m *Master) state() stateJSON {
 	m.mu.Lock()

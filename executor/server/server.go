@@ -27,6 +27,7 @@ import (
 	"github.com/stride-run/stride/executor/driver"
 	"github.com/stride-run/stride/executor/localmesos"
 	"github.com/stride-run/stride/executor/metrics"
+	"github.com/stride-run/stride/executor/ui"
 )
 
 // Config configures a server.
@@ -353,7 +354,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			s.setErr(err)
 		}
 	}()
-	cfg.Logf("Stride API listening on %s", s.URL())
+	cfg.Logf("Stride API listening on %s (web UI: %s/ui/)", s.URL(), s.URL())
 	return s, nil
 }
 
@@ -370,7 +371,7 @@ func (s *Server) apiInfo() api.Info {
 	return api.Info{
 		HTTPAddr: s.addr, MesosURL: s.mesosURL, DataDir: s.cfg.DataDir, Advertise: s.cfg.Advertise,
 		Hostnames: s.cfg.Hostnames, AllowedOrigins: s.cfg.AllowedOrigins, Limits: s.cfg.Limits,
-		Leadership: leadership{s}, Metrics: s.metrics, Auth: s.auth, TLS: s.tls != nil,
+		Leadership: leadership{s}, Metrics: s.metrics, Auth: s.auth, TLS: s.tls != nil, UI: ui.Handler(),
 	}
 }
 
@@ -414,7 +415,9 @@ func (s *Server) startTerm(runCtx context.Context, term Term) error {
 	tctx, cancel := context.WithCancel(runCtx)
 	at := &activeTerm{term: term, ex: ex, cancel: cancel, over: make(chan struct{}), reg: reg,
 		callbacks: callbacks.New(callbacks.Config{Bus: ex.Bus(), Logf: cfg.Logf, Metrics: s.metrics, UserAgent: "Stride/" + api.Version + " (event callback)"})}
-	at.api = api.New(ex, s.apiInfo())
+	info := s.apiInfo()
+	info.History = term.Store()
+	at.api = api.New(ex, info)
 	var wg sync.WaitGroup
 	wg.Add(3)
 	go func() {
