@@ -21,6 +21,8 @@ type ApplyRequest struct {
 	ExpectSerial *uint64
 	// Force cancels running deployments of the same apps instead of refusing.
 	Force bool
+	// Restart lists apps to restart even when unchanged (planner.Options).
+	Restart []string
 }
 
 // LockedError says which deployments hold the apps of a refused apply.
@@ -80,7 +82,7 @@ func (e *Executor) apply(ctx context.Context, req ApplyRequest) (*engine.Plan, *
 	if len(fe) > 0 {
 		return nil, nil, fe
 	}
-	plan, diags := planner.Plan(req.Spec, e.stateLocked(), planner.Options{Scope: req.Scope, Destroy: req.Destroy})
+	plan, diags := planner.Plan(req.Spec, e.stateLocked(), planner.Options{Scope: req.Scope, Destroy: req.Destroy, Restart: req.Restart})
 	if diags.HasErrors() {
 		return nil, nil, &PlanError{Message: diags.Error()}
 	}
@@ -203,6 +205,59 @@ func (e *Executor) Cancel(ctx context.Context, id string) error {
 	return err
 }
 
+// Revert starts a deployment that takes the apps of a running deployment back
+// to where they were before it (Marathon's DELETE /v2/deployments/{id}): each
+// changed app to its previous definition, each app it created removed, each it
+// destroyed created again — with the same rolling safeguards as any deployment.
+// The reverted deployment is superseded. The revert is nil when nothing is to
+// be done (ErrNoDeployment: no running deployment has that id).
+func (e *Executor) Revert(ctx context.Context, id string) (*engine.Deployment, error) {
+	var (
+		dep *engine.Deployment
+		err error
+	)
+	if derr := e.do(ctx, func() {
+		d, ok := e.deployments[id]
+		if !ok {
+			err = ErrNoDeployment
+			return
+		}
+		desired := make(map[string]*engine.App, len(e.apps))
+		for appID, a := range e.apps {
+			desired[appID] = a
+		}
+		for _, c := range d.Plan.Changes {
+			if c.Before != nil {
+				desired[c.ID] = c.Before
+			} else {
+				delete(desired, c.ID)
+			}
+		}
+		spec := &engine.Spec{Scope: "/", Apps: make([]*engine.App, 0, len(desired))}
+		for _, a := range desired {
+			spec.Apps = append(spec.Apps, a)
+		}
+		sort.Slice(spec.Apps, func(i, j int) bool { return spec.Apps[i].ID < spec.Apps[j].ID })
+		_, dep, err = e.apply(ctx, ApplyRequest{Spec: spec, Scope: "/", Force: true})
+		if err == nil && dep == nil {
+			// Nothing to undo (the deployment changed nothing yet that its
+			// apps' previous definitions do not have): it simply ends.
+			cp := *d
+			cp.Status, cp.Reason, cp.FinishedAt = engine.DeploymentCancelled, "reverted", FormatTime(e.cfg.Now())
+			if err = e.commit(ctx, engine.Txn{PutDeployments: []*engine.Deployment{&cp}}); err != nil {
+				return
+			}
+			delete(e.deployments, id)
+			e.remember(&cp)
+			e.bus.Publish("deployment_failed", e.cfg.Now(), map[string]any{"id": id, "plan": marathonPlan(&cp), "reason": "reverted"})
+		}
+		e.publish()
+	}); derr != nil {
+		return nil, derr
+	}
+	return dep, err
+}
+
 // ErrNoDeployment: no running deployment has that id.
 var ErrNoDeployment = errors.New("no such deployment")
 
@@ -289,7 +344,7 @@ func (e *Executor) Plan(ctx context.Context, req ApplyRequest) (*engine.Plan, er
 		if req.Spec == nil {
 			req.Spec = &engine.Spec{Scope: req.Scope}
 		}
-		p, diags := planner.Plan(req.Spec, e.stateLocked(), planner.Options{Scope: req.Scope, Destroy: req.Destroy})
+		p, diags := planner.Plan(req.Spec, e.stateLocked(), planner.Options{Scope: req.Scope, Destroy: req.Destroy, Restart: req.Restart})
 		if diags.HasErrors() {
 			err = &PlanError{Message: diags.Error()}
 			return
@@ -299,4 +354,15 @@ func (e *Executor) Plan(ctx context.Context, req ApplyRequest) (*engine.Plan, er
 		return nil, derr
 	}
 	return plan, err
+}
+
+// AppVersions returns the recorded versions of an app, newest first (from the
+// store; safe from any goroutine).
+func (e *Executor) AppVersions(ctx context.Context, id string) ([]string, error) {
+	return e.store.AppVersions(ctx, id)
+}
+
+// AppVersion returns an app as recorded at a version (engine.ErrNotFound).
+func (e *Executor) AppVersion(ctx context.Context, id, version string) (*engine.App, error) {
+	return e.store.AppVersion(ctx, id, version)
 }

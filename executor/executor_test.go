@@ -432,3 +432,50 @@ func TestDrainRunsBeforeTheKill(t *testing.T) {
 		t.Fatalf("after the kill retry: killed %v, drained %v (want each drained once)", h.mesos.killed, drained)
 	}
 }
+
+// Revert undoes a running deployment with a new one: a changed app goes back to
+// its previous definition, a created one is removed; the reverted deployment is
+// superseded.
+func TestRevertUndoesARunningDeployment(t *testing.T) {
+	h := newHarness(t)
+	web := testApp("/web", 2, "sleep 100")
+	h.apply(spec(web))
+	h.offer(1)
+	h.runLaunched()
+	h.tick()
+	if len(h.e.deployments) != 0 {
+		t.Fatal("the first deployment did not finish")
+	}
+	changed := web.Clone()
+	changed.Cmd = "sleep 200"
+	dep := h.apply(spec(changed, testApp("/new", 1, "sleep 1")))
+	if _, err := h.e.Revert(h.ctx, "no-such"); !errors.Is(err, ErrNoDeployment) {
+		t.Fatalf("revert of an unknown deployment: %v", err)
+	}
+	var rev *engine.Deployment
+	var err error
+	done := make(chan struct{})
+	go func() { rev, err = h.e.Revert(h.ctx, dep.ID); close(done) }()
+	fn := <-h.e.mailbox // the harness has no actor loop: run the call here
+	fn()
+	<-done
+	if err != nil || rev == nil {
+		t.Fatalf("revert: %v %v", rev, err)
+	}
+	if _, running := h.e.deployments[dep.ID]; running {
+		t.Fatal("the reverted deployment still runs")
+	}
+	actions := map[string]engine.Action{}
+	for _, c := range rev.Plan.Changes {
+		actions[c.ID] = c.Action
+	}
+	if actions["/web"] != engine.ActionRestart || actions["/new"] != engine.ActionDestroy || len(actions) != 2 {
+		t.Fatalf("revert plan: %v", actions)
+	}
+	if h.e.apps["/web"].Cmd != "sleep 100" {
+		t.Fatalf("/web is %q after the revert", h.e.apps["/web"].Cmd)
+	}
+	if _, ok := h.e.apps["/new"]; ok {
+		t.Fatal("/new is still an app after the revert")
+	}
+}

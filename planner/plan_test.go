@@ -431,3 +431,29 @@ func TestListIDs(t *testing.T) {
 		})
 	}
 }
+
+// Options.Restart replaces an unchanged app's tasks (and turns a scale or an
+// in-place update of it into a restart); apps not named are left alone.
+func TestPlanRestartRequested(t *testing.T) {
+	state := &engine.State{Apps: []*engine.App{app("/a", instances(3)), app("/b", instances(2)), app("/c")}}
+	spec := &engine.Spec{Scope: "/", Apps: []*engine.App{app("/a", instances(3)), app("/b", instances(4)), app("/c")}}
+	plan, diags := Plan(spec, state, Options{Restart: []string{"/a", "/b"}})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	if len(plan.Changes) != 2 {
+		t.Fatalf("%d changes, want /a and /b", len(plan.Changes))
+	}
+	for _, c := range plan.Changes {
+		if c.Action != engine.ActionRestart || c.Reason != ReasonRestart || c.Rolling == nil {
+			t.Errorf("%s: %s (%q), want a rolling restart requested", c.ID, c.Action, c.Reason)
+		}
+	}
+	if plan.Changes[1].Rolling.To != 4 {
+		t.Errorf("/b restarts to %d instances, want 4", plan.Changes[1].Rolling.To)
+	}
+	plan, _ = Plan(spec, state, Options{})
+	if len(plan.Changes) != 1 || plan.Changes[0].Action != engine.ActionScale {
+		t.Fatalf("without Restart: %+v", plan.Changes)
+	}
+}

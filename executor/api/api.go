@@ -44,8 +44,15 @@ type Backend interface {
 	Plan(ctx context.Context, req executor.ApplyRequest) (*engine.Plan, error)
 	// Cancel stops a running deployment where it is.
 	Cancel(ctx context.Context, id string) error
+	// Revert starts a deployment that undoes a running one (nil: nothing to
+	// undo; it ended).
+	Revert(ctx context.Context, id string) (*engine.Deployment, error)
 	// KillTasks kills tasks (they are replaced).
 	KillTasks(ctx context.Context, ids []string) ([]engine.Task, error)
+	// AppVersions lists an app's recorded versions, newest first; AppVersion
+	// returns one (engine.ErrNotFound).
+	AppVersions(ctx context.Context, id string) ([]string, error)
+	AppVersion(ctx context.Context, id, version string) (*engine.App, error)
 	// Bus returns the event bus.
 	Bus() *executor.Bus
 }
@@ -154,6 +161,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == "/v2/leader":
 		s.leader(w, r)
 	case p == pathApps || p == pathApps+"/":
+		if r.Method == http.MethodPost {
+			s.appCreate(w, r)
+			return
+		}
 		s.appsList(w, r)
 	case strings.HasPrefix(p, pathApps+"/"):
 		s.appsSub(w, r, p[len(pathApps)+1:])
@@ -212,7 +223,6 @@ const (
 	msgDeployNotFound = "DeploymentPlan %s does not exist"
 	msgTaskNotFound   = "Task '%s' does not exist"
 	msgInvalidTask    = "Invalid task id %s"
-	msgRollback       = "Rolling back a deployment is not supported yet: cancel it with DELETE /v2/deployments/%s?force=true (apps keep their new definitions), then apply the previous configuration"
 	msgScaleKill      = "scale=true is not supported yet: kill without scale (the tasks are replaced) and change instances in the configuration"
 	msgWipeKill       = "wipe=true is not supported: Stride has no local persistent volumes"
 	msgBusy           = "the executor is busy: %v"

@@ -161,11 +161,39 @@ func TestGoldenWrites(t *testing.T) {
 		"err-apps-post": {
 			req: request{method: "POST", path: "/v2/apps", body: "{}"},
 		},
-		"err-app-put": {
-			req: request{method: "PUT", path: "/v2/apps/shop/api", body: "{}"},
+		"app-put-scale": {
+			req: request{method: "PUT", path: "/v2/apps/shop/api", body: `{"instances": 5}`},
+			setup: func(f *fakeBackend) {
+				f.applyDep = &engine.Deployment{ID: "dep-9", Version: "2026-12-04T10:00:00.000Z"}
+			},
+			wantCalls: []string{"Apply"},
 		},
-		"err-app-restart": {
+		"app-restart": {
 			req: request{method: "POST", path: "/v2/apps/shop/api/restart", body: "{}"},
+			setup: func(f *fakeBackend) {
+				f.applyDep = &engine.Deployment{ID: "dep-9", Version: "2026-12-04T10:00:00.000Z"}
+			},
+			wantCalls: []string{"Apply"},
+		},
+		"err-app-put-unknown-field": {
+			req: request{method: "PUT", path: "/v2/apps/shop/api", body: `{"instancez": 5}`},
+		},
+		"err-app-put-invalid": {
+			req: request{method: "PUT", path: "/v2/apps/shop/api", body: `{"instances": -1}`},
+		},
+		"err-app-rollback-unknown-version": {
+			req: request{method: "PUT", path: "/v2/apps/shop/api", body: `{"version": "2001-01-01T00:00:00.000Z"}`},
+		},
+		"err-apps-post-exists": {
+			req: request{method: "POST", path: "/v2/apps", body: `{"id": "/shop/api", "cmd": "x"}`},
+		},
+		"err-app-delete-unknown": {
+			req: request{method: "DELETE", path: "/v2/apps/nope"},
+		},
+		"err-app-put-locked": {
+			req:       request{method: "PUT", path: "/v2/apps/shop/api", body: `{"instances": 5}`},
+			setup:     func(f *fakeBackend) { f.applyErr = &executor.LockedError{Deployments: []string{"dep-1"}} },
+			wantCalls: []string{"Apply"},
 		},
 		"err-queue-delay": {
 			req: request{method: "DELETE", path: "/v2/queue/shop/api/delay"},
@@ -174,8 +202,10 @@ func TestGoldenWrites(t *testing.T) {
 			req:       request{method: "DELETE", path: "/v2/deployments/dep-1?force=true"},
 			wantCalls: []string{"Cancel dep-1"},
 		},
-		"err-cancel-deployment-rollback": {
-			req: request{method: "DELETE", path: "/v2/deployments/dep-1"},
+		"revert-deployment": {
+			req:       request{method: "DELETE", path: "/v2/deployments/dep-1"},
+			setup:     func(f *fakeBackend) { f.applyDep = &engine.Deployment{ID: "dep-revert", Version: "2026-12-04T10:00:00.000Z"} },
+			wantCalls: []string{"Revert dep-1"},
 		},
 		"err-cancel-deployment-unknown": {
 			req: request{method: "DELETE", path: "/v2/deployments/dep-9?force=true"},
@@ -288,8 +318,8 @@ func TestMethodNotAllowed(t *testing.T) {
 		"ping":          {"POST", "/ping", "GET"},
 		"info":          {"DELETE", "/v2/info", "GET"},
 		"leader":        {"DELETE", "/v2/leader", "GET"},
-		"apps":          {"PATCH", "/v2/apps", "GET"},
-		"app":           {"DELETE", "/v2/apps/shop/api", "GET"},
+		"apps":          {"PATCH", "/v2/apps", "GET, POST"},
+		"app":           {"POST", "/v2/apps/shop/api", "GET, PUT, PATCH, DELETE"},
 		"app-tasks":     {"POST", "/v2/apps/shop/api/tasks", "GET, DELETE"},
 		"app-versions":  {"POST", "/v2/apps/shop/api/versions", "GET"},
 		"tasks":         {"POST", "/v2/tasks", "GET"},

@@ -140,7 +140,7 @@ func (f *appFilter) matches(a *engine.App) bool {
 }
 
 func (s *Server) appsList(w http.ResponseWriter, r *http.Request) {
-	if !allow(w, r, http.MethodGet) {
+	if !allow(w, r, http.MethodGet, http.MethodPost) {
 		return
 	}
 	q := r.URL.Query()
@@ -189,7 +189,7 @@ func (s *Server) appsSub(w http.ResponseWriter, r *http.Request, rest string) {
 	}
 	sn := s.snap()
 	if sn.appIndex(id) >= 0 {
-		s.appGet(w, r, sn, id)
+		s.appMethods(w, r, sn, id)
 		return
 	}
 	parent, last := engine.ParentID(id), id[strings.LastIndexByte(id, '/')+1:]
@@ -202,11 +202,27 @@ func (s *Server) appsSub(w http.ResponseWriter, r *http.Request, rest string) {
 	case mid == "tasks" && grand != "/":
 		s.appTask(w, r, sn, grand, last)
 	case last == "versions" && parent != "/":
-		s.appVersions(w, r, sn, parent)
+		s.appVersionsList(w, r, sn, parent)
 	case mid == "versions" && grand != "/":
-		s.appVersion(w, r, sn, grand, last)
+		s.appVersionGet(w, r, sn, grand, last)
 	case last == "restart" && parent != "/":
-		s.notYet(w, r, "restarting an app through the API")
+		s.appRestart(w, r, parent)
+	default:
+		s.appMethods(w, r, sn, id)
+	}
+}
+
+// appMethods serves /v2/apps/{id}: GET, PUT and PATCH (update or create),
+// DELETE.
+func (s *Server) appMethods(w http.ResponseWriter, r *http.Request, sn *snapshot, id string) {
+	if !allow(w, r, http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodDelete) {
+		return
+	}
+	switch r.Method {
+	case http.MethodPut, http.MethodPatch:
+		s.appPut(w, r, id)
+	case http.MethodDelete:
+		s.appDelete(w, r, id)
 	default:
 		s.appGet(w, r, sn, id)
 	}
@@ -324,39 +340,6 @@ func (s *Server) appTask(w http.ResponseWriter, r *http.Request, sn *snapshot, i
 		}
 	}
 	writeError(w, http.StatusNotFound, fmt.Sprintf(msgTaskNotFound, taskID))
-}
-
-// appVersions is GET /v2/apps/{id}/versions. Stride keeps the current version
-// only.
-func (s *Server) appVersions(w http.ResponseWriter, r *http.Request, sn *snapshot, id string) {
-	if !allow(w, r, http.MethodGet) {
-		return
-	}
-	i, ok := lookupApp(w, sn, id)
-	if !ok {
-		return
-	}
-	versions := []string{}
-	if v := sn.view.Apps[i].App.Version; v != "" {
-		versions = append(versions, v)
-	}
-	writeJSON(w, http.StatusOK, map[string][]string{"versions": versions})
-}
-
-// appVersion is GET /v2/apps/{id}/versions/{version}: the app (not wrapped).
-func (s *Server) appVersion(w http.ResponseWriter, r *http.Request, sn *snapshot, id, version string) {
-	if !allow(w, r, http.MethodGet) {
-		return
-	}
-	i, ok := lookupApp(w, sn, id)
-	if !ok {
-		return
-	}
-	if sn.view.Apps[i].App.Version != version {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("App '%s' does not exist in version %s", id, version))
-		return
-	}
-	writeRaw(w, http.StatusOK, append(append([]byte(nil), sn.appJSON[i]...), '\n'))
 }
 
 func writeText(w http.ResponseWriter, body []byte) {

@@ -114,12 +114,22 @@ func (s *Server) deploymentDelete(w http.ResponseWriter, r *http.Request, id str
 		writeError(w, http.StatusNotFound, fmt.Sprintf(msgDeployNotFound, id))
 		return
 	}
-	if !queryBool(r, "force") {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf(msgRollback, id))
-		return
-	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.writeTimeout)
 	defer cancel()
+	if !queryBool(r, "force") {
+		// Marathon's rollback: a new deployment that undoes this one.
+		dep, err := s.b.Revert(ctx, id)
+		if errors.Is(err, executor.ErrNoDeployment) {
+			writeError(w, http.StatusNotFound, fmt.Sprintf(msgDeployNotFound, id))
+			return
+		}
+		if err != nil {
+			s.writeBackendError(w, err)
+			return
+		}
+		s.result(w, http.StatusOK, dep, "")
+		return
+	}
 	if err := s.b.Cancel(ctx, id); err != nil {
 		if errors.Is(err, executor.ErrNoDeployment) {
 			// Finished between the check and the cancel.

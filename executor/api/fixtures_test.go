@@ -65,7 +65,26 @@ func (f *fakeBackend) Calls() []string {
 }
 
 func (f *fakeBackend) View() *executor.View { return f.view.Load() }
-func (f *fakeBackend) Bus() *executor.Bus   { return f.bus }
+
+// AppVersions and AppVersion serve the current version of the view's apps.
+func (f *fakeBackend) AppVersions(ctx context.Context, id string) ([]string, error) {
+	for _, st := range f.View().Apps {
+		if st.App.ID == id && st.App.Version != "" {
+			return []string{st.App.Version}, nil
+		}
+	}
+	return nil, nil
+}
+
+func (f *fakeBackend) AppVersion(ctx context.Context, id, version string) (*engine.App, error) {
+	for _, st := range f.View().Apps {
+		if st.App.ID == id && st.App.Version == version {
+			return st.App, nil
+		}
+	}
+	return nil, engine.ErrNotFound
+}
+func (f *fakeBackend) Bus() *executor.Bus { return f.bus }
 
 func (f *fakeBackend) Apply(ctx context.Context, req executor.ApplyRequest) (*engine.Plan, *engine.Deployment, error) {
 	f.record("Apply")
@@ -95,6 +114,11 @@ func (f *fakeBackend) Plan(ctx context.Context, req executor.ApplyRequest) (*eng
 		p = &engine.Plan{FormatVersion: engine.PlanFormatVersion, Changes: []*engine.Change{}, Steps: []engine.Step{}}
 	}
 	return p, nil
+}
+
+func (f *fakeBackend) Revert(ctx context.Context, id string) (*engine.Deployment, error) {
+	f.record("Revert " + id)
+	return f.applyDep, f.applyErr
 }
 
 func (f *fakeBackend) Cancel(ctx context.Context, id string) error {
