@@ -203,8 +203,10 @@ func TestGoldenWrites(t *testing.T) {
 			wantCalls: []string{"Cancel dep-1"},
 		},
 		"revert-deployment": {
-			req:       request{method: "DELETE", path: "/v2/deployments/dep-1"},
-			setup:     func(f *fakeBackend) { f.applyDep = &engine.Deployment{ID: "dep-revert", Version: "2026-12-04T10:00:00.000Z"} },
+			req: request{method: "DELETE", path: "/v2/deployments/dep-1"},
+			setup: func(f *fakeBackend) {
+				f.applyDep = &engine.Deployment{ID: "dep-revert", Version: "2026-12-04T10:00:00.000Z"}
+			},
 			wantCalls: []string{"Revert dep-1"},
 		},
 		"err-cancel-deployment-unknown": {

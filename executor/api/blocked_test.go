@@ -28,6 +28,12 @@ func (s *loadOnlyStore) AppVersions(ctx context.Context, id string) ([]string, e
 func (s *loadOnlyStore) AppVersion(ctx context.Context, id, version string) (*engine.App, error) {
 	return nil, engine.ErrNotFound
 }
+func (s *loadOnlyStore) GroupVersions(ctx context.Context, id string) ([]string, error) {
+	return []string{}, nil
+}
+func (s *loadOnlyStore) GroupVersion(ctx context.Context, id, version string) (*engine.GroupVersion, error) {
+	return nil, engine.ErrNotFound
+}
 
 // blockedExecutor returns a real executor with apps and tasks loaded whose actor
 // never runs (New without Run): every call that goes through the actor blocks.
