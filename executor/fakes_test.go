@@ -323,11 +323,11 @@ func (h *harness) count(appID string) (live, running int) {
 
 func (h *harness) apply(spec *engine.Spec) *engine.Deployment {
 	h.t.Helper()
-	_, dep, err := h.e.apply(h.ctx, ApplyRequest{Spec: spec})
+	res, err := h.e.apply(h.ctx, ApplyRequest{Spec: spec})
 	if err != nil {
 		h.t.Fatalf("apply: %v", err)
 	}
-	return dep
+	return res.Deployment
 }
 
 func (h *harness) tick() {

@@ -18,6 +18,8 @@ type View struct {
 	Apps []*AppStatus
 	// Tasks sorted by app id then task id.
 	Tasks []*engine.Task
+	// Groups holds the group records, sorted by id (the root first).
+	Groups []*engine.Group
 	// Deployments: the running ones, oldest first.
 	Deployments []*DeploymentStatus
 	// Recent finished deployments, newest last.
@@ -53,6 +55,9 @@ type AppStatus struct {
 	Delay time.Duration
 	// Pending counts instances waiting to be launched.
 	Pending int
+	// Offers are the offer statistics of the app's launch attempt (nil when it
+	// has nothing to launch).
+	Offers *OfferSummary
 }
 
 // DeploymentStatus is a running deployment with its progress per app.
@@ -83,6 +88,15 @@ func (v *View) App(id string) *AppStatus {
 	}
 	if i, ok := v.appIndex[id]; ok {
 		return v.Apps[i]
+	}
+	return nil
+}
+
+// Group returns the record of a group, or nil.
+func (v *View) Group(id string) *engine.Group {
+	i := sort.Search(len(v.Groups), func(i int) bool { return v.Groups[i].ID >= id })
+	if i < len(v.Groups) && v.Groups[i].ID == id {
+		return v.Groups[i]
 	}
 	return nil
 }
@@ -175,9 +189,17 @@ func (e *Executor) publish() {
 		if why, aside := e.quarantined[id]; aside {
 			st.Waiting = why
 		}
+		if os := e.offers[id]; os != nil {
+			st.Offers = os.summary()
+		}
 		v.appIndex[id] = len(v.Apps)
 		v.Apps = append(v.Apps, st)
 	}
+	v.Groups = make([]*engine.Group, 0, len(e.groups))
+	for _, g := range e.groups {
+		v.Groups = append(v.Groups, g)
+	}
+	sort.Slice(v.Groups, func(i, j int) bool { return v.Groups[i].ID < v.Groups[j].ID })
 	deps := make([]*engine.Deployment, 0, len(e.deployments))
 	for _, dep := range e.deployments {
 		deps = append(deps, dep)

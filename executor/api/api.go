@@ -44,9 +44,9 @@ type Backend interface {
 	Plan(ctx context.Context, req executor.ApplyRequest) (*engine.Plan, error)
 	// Cancel stops a running deployment where it is.
 	Cancel(ctx context.Context, id string) error
-	// Revert starts a deployment that undoes a running one (nil: nothing to
-	// undo; it ended).
-	Revert(ctx context.Context, id string) (*engine.Deployment, error)
+	// Revert starts a deployment that undoes a running one (no deployment:
+	// nothing to undo; it ended).
+	Revert(ctx context.Context, id string) (*executor.WriteResult, error)
 	// KillTasks kills tasks (they are replaced).
 	KillTasks(ctx context.Context, ids []string) ([]engine.Task, error)
 	// AppVersions lists an app's recorded versions, newest first; AppVersion

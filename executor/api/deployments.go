@@ -118,7 +118,7 @@ func (s *Server) deploymentDelete(w http.ResponseWriter, r *http.Request, id str
 	defer cancel()
 	if !queryBool(r, "force") {
 		// Marathon's rollback: a new deployment that undoes this one.
-		dep, err := s.b.Revert(ctx, id)
+		res, err := s.b.Revert(ctx, id)
 		if errors.Is(err, executor.ErrNoDeployment) {
 			writeError(w, http.StatusNotFound, fmt.Sprintf(msgDeployNotFound, id))
 			return
@@ -127,7 +127,7 @@ func (s *Server) deploymentDelete(w http.ResponseWriter, r *http.Request, id str
 			s.writeBackendError(w, err)
 			return
 		}
-		s.result(w, http.StatusOK, dep, "")
+		s.result(w, http.StatusOK, res.Deployment, res.Version)
 		return
 	}
 	if err := s.b.Cancel(ctx, id); err != nil {

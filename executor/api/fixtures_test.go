@@ -116,9 +116,16 @@ func (f *fakeBackend) Plan(ctx context.Context, req executor.ApplyRequest) (*eng
 	return p, nil
 }
 
-func (f *fakeBackend) Revert(ctx context.Context, id string) (*engine.Deployment, error) {
+func (f *fakeBackend) Revert(ctx context.Context, id string) (*executor.WriteResult, error) {
 	f.record("Revert " + id)
-	return f.applyDep, f.applyErr
+	if f.applyErr != nil {
+		return nil, f.applyErr
+	}
+	res := &executor.WriteResult{Deployment: f.applyDep}
+	if f.applyDep != nil {
+		res.Version = f.applyDep.Version
+	}
+	return res, nil
 }
 
 func (f *fakeBackend) Cancel(ctx context.Context, id string) error {
