@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/stride-run/stride/engine"
 )
@@ -37,10 +38,14 @@ func newDesired(e *Executor) *Desired {
 	}
 }
 
-// NewDesired returns a Desired over the given apps and groups, for backends
-// that are not an Executor (tests of the API).
-func NewDesired(apps map[string]*engine.App, groups map[string]*engine.Group) *Desired {
-	return &Desired{baseApps: apps, baseGroups: groups, apps: map[string]*engine.App{}, groups: map[string]*engine.Group{}, restart: map[string]bool{}}
+// NewDesired returns a Desired over the given apps, groups and tasks, for
+// backends that are not an Executor (tests of the API).
+func NewDesired(apps map[string]*engine.App, groups map[string]*engine.Group, tasks []*engine.Task) *Desired {
+	ts := make(map[string]*taskState, len(tasks))
+	for _, t := range tasks {
+		ts[t.ID] = &taskState{Task: *t}
+	}
+	return &Desired{baseApps: apps, baseGroups: groups, tasks: ts, apps: map[string]*engine.App{}, groups: map[string]*engine.Group{}, restart: map[string]bool{}}
 }
 
 // App returns the app with that id, or nil.
@@ -135,6 +140,46 @@ func (d *Desired) Task(id string) (engine.Task, bool) {
 		return engine.Task{}, false
 	}
 	return t.Task, true
+}
+
+// String describes the edit, one change after the other in id order: "put app
+// /a (3 instances); delete app /b; put group /g; restart /a; kill t1".
+func (d *Desired) String() string {
+	var parts []string
+	for _, id := range d.changedApps() {
+		if a := d.apps[id]; a != nil {
+			parts = append(parts, fmt.Sprintf("put app %s (%d instances)", id, a.Instances))
+		} else {
+			parts = append(parts, "delete app "+id)
+		}
+	}
+	gids := make([]string, 0, len(d.groups))
+	for id := range d.groups {
+		gids = append(gids, id)
+	}
+	sort.Strings(gids)
+	for _, id := range gids {
+		if g := d.groups[id]; g != nil {
+			parts = append(parts, fmt.Sprintf("put group %s %v", id, g.Dependencies))
+		} else {
+			parts = append(parts, "delete group "+id)
+		}
+	}
+	rs := make([]string, 0, len(d.restart))
+	for id := range d.restart {
+		rs = append(rs, id)
+	}
+	sort.Strings(rs)
+	for _, id := range rs {
+		parts = append(parts, "restart "+id)
+	}
+	for _, id := range d.kill {
+		parts = append(parts, "kill "+id)
+	}
+	if len(parts) == 0 {
+		return "no change"
+	}
+	return strings.Join(parts, "; ")
 }
 
 // changedApps returns the ids the edit put or deleted, sorted.

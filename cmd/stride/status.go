@@ -98,12 +98,12 @@ func deploymentText(a *api.AppInfo) string {
 
 func noteText(a *api.AppInfo) string {
 	var notes []string
-	if a.Stride != nil {
-		if a.Stride.Waiting != "" {
-			notes = append(notes, "waiting: "+a.Stride.Waiting)
+	if a.Extras != nil {
+		if a.Extras.Waiting != "" {
+			notes = append(notes, "waiting: "+a.Extras.Waiting)
 		}
-		if a.Stride.DelaySeconds >= 1 {
-			notes = append(notes, fmt.Sprintf("backing off %.0fs", a.Stride.DelaySeconds))
+		if a.Extras.DelaySeconds >= 1 {
+			notes = append(notes, fmt.Sprintf("backing off %.0fs", a.Extras.DelaySeconds))
 		}
 	}
 	if f := a.LastTaskFailure; f != nil && len(notes) > 0 {

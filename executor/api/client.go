@@ -149,29 +149,50 @@ type AppInfo struct {
 		Timestamp string `json:"timestamp"`
 		TaskID    string `json:"taskId"`
 	} `json:"lastTaskFailure"`
-	Stride *struct {
-		Waiting      string  `json:"waiting"`
-		DelaySeconds float64 `json:"delaySeconds"`
-		Pending      int     `json:"pending"`
-	} `json:"stride"`
+	// Extras is what Stride knows beyond Marathon (GET /stride/v1/apps): nil
+	// when the server is not a Stride server, or knows nothing more.
+	Extras *AppExtras `json:"-"`
 }
 
-// Apps lists apps with their tasks and last failures.
+// Apps lists apps with their tasks and last failures, and Stride's extras
+// (why instances wait) when the server has them.
 func (c *Client) Apps(ctx context.Context) ([]AppInfo, error) {
 	var out struct {
 		Apps []AppInfo `json:"apps"`
 	}
-	err := c.do(ctx, http.MethodGet, "/v2/apps?embed=apps.tasks&embed=apps.lastTaskFailure&embed=apps.counts", nil, &out)
-	return out.Apps, err
+	if err := c.do(ctx, http.MethodGet, "/v2/apps?embed=apps.tasks&embed=apps.lastTaskFailure&embed=apps.counts", nil, &out); err != nil {
+		return nil, err
+	}
+	var extras struct {
+		Apps []AppExtras `json:"apps"`
+	}
+	if err := c.do(ctx, http.MethodGet, strideApps, nil, &extras); err == nil {
+		byID := make(map[string]*AppExtras, len(extras.Apps))
+		for i := range extras.Apps {
+			byID[extras.Apps[i].ID] = &extras.Apps[i]
+		}
+		for i := range out.Apps {
+			out.Apps[i].Extras = byID[out.Apps[i].ID]
+		}
+	}
+	return out.Apps, nil
 }
 
-// App returns one app (id with or without its leading slash).
+// App returns one app (id with or without its leading slash), with Stride's
+// extras when the server has them.
 func (c *Client) App(ctx context.Context, id string) (*AppInfo, error) {
 	var out struct {
 		App AppInfo `json:"app"`
 	}
-	if err := c.do(ctx, http.MethodGet, "/v2/apps"+escapePath(engine.CanonicalID(id)), nil, &out); err != nil {
+	path := escapePath(engine.CanonicalID(id))
+	if err := c.do(ctx, http.MethodGet, "/v2/apps"+path, nil, &out); err != nil {
 		return nil, err
+	}
+	var extras struct {
+		App AppExtras `json:"app"`
+	}
+	if err := c.do(ctx, http.MethodGet, strideApps+path, nil, &extras); err == nil {
+		out.App.Extras = &extras.App
 	}
 	return &out.App, nil
 }

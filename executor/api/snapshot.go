@@ -34,11 +34,20 @@ type snapshot struct {
 	tasksText []byte
 
 	appsOnce sync.Once
-	// appJSON[i] is the Marathon JSON of view.Apps[i].App (nil when it failed:
-	// appErr says why).
+	// appJSON[i] is the Marathon JSON of view.Apps[i].App (see marathonApp; nil
+	// when it failed: appErr says why).
 	appJSON  [][]byte
 	appErr   error
 	appsSize int // total length of appJSON
+
+	groupOnce sync.Once
+	groups    *groupIndex
+
+	fullOnce sync.Once
+	// fullJSON[i] is Stride's full encoding of view.Apps[i].App (the state).
+	fullJSON [][]byte
+	fullErr  error
+	fullSize int
 	// appTasks[i] is view.Apps[i].Tasks sorted by task id (shared when it already is).
 	appTasks [][]*engine.Task
 }
@@ -175,7 +184,7 @@ func (sn *snapshot) encodeApps() {
 		sn.appTasks = make([][]*engine.Task, len(v.Apps))
 		total := 0
 		for i, st := range v.Apps {
-			raw, err := st.App.MarshalJSON()
+			raw, err := marathonApp(v, st.App)
 			if err != nil && sn.appErr == nil {
 				sn.appErr = fmt.Errorf("app %s: %w", st.App.ID, err)
 			}
@@ -185,6 +194,56 @@ func (sn *snapshot) encodeApps() {
 		}
 		sn.appsSize = total
 	})
+}
+
+// encodeFull encodes every app in Stride's full encoding once.
+func (sn *snapshot) encodeFull() {
+	sn.fullOnce.Do(func() {
+		v := sn.view
+		sn.fullJSON = make([][]byte, len(v.Apps))
+		for i, st := range v.Apps {
+			raw, err := st.App.MarshalJSON()
+			if err != nil && sn.fullErr == nil {
+				sn.fullErr = fmt.Errorf("app %s: %w", st.App.ID, err)
+			}
+			sn.fullJSON[i] = raw
+			sn.fullSize += len(raw)
+		}
+	})
+}
+
+// marathonApp encodes an app as Marathon's /v2 shows it: Marathon's fields
+// only, and the dependencies the app declares itself — those its groups
+// declare (which the state folds into every app under them, as the HCL files
+// do) are shown on the groups.
+func marathonApp(v *executor.View, a *engine.App) ([]byte, error) {
+	if inherited := groupDependencies(v, a.ID); len(inherited) > 0 && len(a.Dependencies) > 0 {
+		own := slices.DeleteFunc(slices.Clone(a.Dependencies), func(d string) bool { return inherited[d] })
+		if len(own) != len(a.Dependencies) {
+			cp := *a
+			cp.Dependencies = own
+			a = &cp
+		}
+	}
+	return a.MarshalMarathonJSON()
+}
+
+// groupDependencies returns the dependencies the groups holding id declare.
+func groupDependencies(v *executor.View, id string) map[string]bool {
+	var deps map[string]bool
+	for p := engine.ParentID(id); ; p = engine.ParentID(p) {
+		if g := v.Group(p); g != nil && len(g.Dependencies) > 0 {
+			if deps == nil {
+				deps = map[string]bool{}
+			}
+			for _, d := range g.Dependencies {
+				deps[d] = true
+			}
+		}
+		if p == "/" {
+			return deps
+		}
+	}
 }
 
 // appsCap is a capacity for a response holding every app (and, with tasks, every

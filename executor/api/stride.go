@@ -72,16 +72,16 @@ func (s *Server) state(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sn := s.snap()
-	sn.encodeApps()
-	if sn.appErr != nil {
-		writeError(w, http.StatusInternalServerError, "encode apps: "+sn.appErr.Error())
+	sn.encodeFull()
+	if sn.fullErr != nil {
+		writeError(w, http.StatusInternalServerError, "encode apps: "+sn.fullErr.Error())
 		return
 	}
-	b := make([]byte, 0, sn.appsCap(false))
+	b := make([]byte, 0, sn.fullSize+64)
 	b = append(b, `{"serial":`...)
 	b = strconv.AppendUint(b, sn.view.Serial, 10)
 	b = append(b, `,"apps":[`...)
-	for i, raw := range sn.appJSON {
+	for i, raw := range sn.fullJSON {
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -278,4 +278,43 @@ func (s *Server) deploymentGet(w http.ResponseWriter, r *http.Request, id string
 		resp.Apps = append(resp.Apps, sum)
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// AppExtras is what Stride knows of an app beyond Marathon's AppInfo (GET
+// /stride/v1/apps and /stride/v1/apps/{id}): why instances wait, the launch
+// backoff left, how many instances wait to be launched.
+type AppExtras struct {
+	ID string `json:"id"`
+	// Waiting says why pending instances cannot be placed (which constraint or
+	// resource excludes how many agents), or why the app is set aside.
+	Waiting string `json:"waiting,omitempty"`
+	// DelaySeconds is the launch backoff left.
+	DelaySeconds float64 `json:"delaySeconds,omitempty"`
+	// Pending counts instances waiting to be launched.
+	Pending int `json:"pending,omitempty"`
+}
+
+// strideApps is GET /stride/v1/apps (every app) and /stride/v1/apps/{id}.
+func (s *Server) strideApps(w http.ResponseWriter, r *http.Request, rest string) {
+	if !allow(w, r, http.MethodGet) {
+		return
+	}
+	extras := func(st *executor.AppStatus) AppExtras {
+		return AppExtras{ID: st.App.ID, Waiting: st.Waiting, DelaySeconds: st.Delay.Seconds(), Pending: st.Pending}
+	}
+	v := s.b.View()
+	if id := canonicalPath(strings.Trim(rest, "/")); id != "/" {
+		st := v.App(id)
+		if st == nil {
+			writeError(w, http.StatusNotFound, fmt.Sprintf(msgAppNotFound, id))
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]AppExtras{"app": extras(st)})
+		return
+	}
+	out := make([]AppExtras, len(v.Apps))
+	for i, st := range v.Apps {
+		out[i] = extras(st)
+	}
+	writeJSON(w, http.StatusOK, map[string][]AppExtras{"apps": out})
 }
