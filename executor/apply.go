@@ -148,7 +148,7 @@ func (e *Executor) prepare(req ApplyRequest) (*prepared, error) {
 		}
 		sort.Strings(restart)
 		kill = d.kill
-		opts = planner.Options{Scope: "/"}
+		opts = planner.Options{Scope: "/", DanglingDependencies: true}
 	} else {
 		spec = req.Spec
 		if spec == nil {

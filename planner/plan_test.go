@@ -457,3 +457,19 @@ func TestPlanRestartRequested(t *testing.T) {
 		t.Fatalf("without Restart: %+v", plan.Changes)
 	}
 }
+
+// With DanglingDependencies (the Marathon API's writes) a dependency on nothing
+// is a warning and orders nothing; the plan is made.
+func TestPlanDanglingDependencies(t *testing.T) {
+	s := spec(app("/api", deps("/db", "/x"), src("api.hcl", 1)), app("/db"))
+	p, diags := Plan(s, state(), Options{DanglingDependencies: true})
+	if p == nil || diags.HasErrors() {
+		t.Fatalf("no plan: %s", diagText(diags))
+	}
+	if want := "warning: Unknown dependency @ api.hcl:3:17\n/api depends on /x, which is neither declared nor deployed.\n"; diagText(diags) != want {
+		t.Errorf("got:\n%s\nwant:\n%s", diagText(diags), want)
+	}
+	if len(p.Steps) != 2 || p.Steps[0].Actions[0].ID != "/db" {
+		t.Errorf("steps: %+v", p.Steps)
+	}
+}

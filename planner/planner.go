@@ -23,6 +23,10 @@ type Options struct {
 	// strategy) even when nothing else changed: Marathon's
 	// POST /v2/apps/{id}/restart. An app with other changes is restarted too.
 	Restart []string
+	// DanglingDependencies makes a dependency that names neither a declared
+	// nor a deployed app or group a warning (it orders nothing) instead of an
+	// error: Marathon accepts such dependencies, and so does its API.
+	DanglingDependencies bool
 }
 
 // Diagnostic wording (summaries are stable; tests compare them).
@@ -76,7 +80,7 @@ func Plan(spec *engine.Spec, state *engine.State, opts Options) (*engine.Plan, h
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	p := &planning{spec: spec, scope: scope, destroyAll: opts.Destroy}
+	p := &planning{spec: spec, scope: scope, destroyAll: opts.Destroy, dangling: opts.DanglingDependencies}
 	if len(opts.Restart) > 0 {
 		p.restart = make(map[string]bool, len(opts.Restart))
 		for _, id := range opts.Restart {
@@ -98,6 +102,7 @@ type planning struct {
 	spec       *engine.Spec
 	scope      string
 	destroyAll bool
+	dangling   bool
 	restart    map[string]bool
 	diags      hcl.Diagnostics
 
@@ -361,8 +366,12 @@ func (p *planning) orderChanges() {
 			// an outside app's stale dependency is not ours to report; a
 			// declared group without apps orders nothing
 		default:
+			sev := hcl.DiagError
+			if p.dangling {
+				sev = hcl.DiagWarning
+			}
 			p.diags = append(p.diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
+				Severity: sev,
 				Summary:  summaryUnknownDep,
 				Detail:   a.ID + " depends on " + id + ", which is neither declared nor deployed.",
 				Subject:  depRangeOf(a, id),

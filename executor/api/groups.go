@@ -379,12 +379,14 @@ func (s *Server) groupCreate(w http.ResponseWriter, r *http.Request, base string
 	s.result(w, http.StatusCreated, res, "")
 }
 
-// groupPut is PUT /v2/groups/{id}: {"version": v} rolls the group back to
-// that version (nothing else of the body applies, as in Marathon);
-// {"scaleBy": f} scales every app under it (instances rounded up); any other
-// body updates the group, creating it when it does not exist: members it gives
-// replace the group's (apps and groups not listed are removed), members it
-// does not give are kept. ?dryRun=true answers the plan's steps instead.
+// groupPut is PUT /v2/groups/{id}: {"version": v} alone (an id beside it
+// allowed) rolls the group back to that version; {"scaleBy": f} scales every
+// app under it (instances rounded up; nothing else of the body applies, as in
+// Marathon); any other body updates the group, creating it when it does not
+// exist: members it gives replace the group's (apps and groups not listed are
+// removed), members it does not give are kept. A version beside a definition
+// is the definition's, as GET shows it, and ignored: a group read, changed and
+// put back is an update. ?dryRun=true answers the plan's steps instead.
 func (s *Server) groupPut(w http.ResponseWriter, r *http.Request, id string) {
 	if err := engine.CheckID(id, true); err != nil {
 		s.writeBackendError(w, invalidAt("/id", "%v", err))
@@ -396,8 +398,9 @@ func (s *Server) groupPut(w http.ResponseWriter, r *http.Request, id string) {
 	}
 	opts := s.decodeOptions(r)
 	var edit func(d *executor.Desired) error
+	rollback := u.Version != "" && !u.HasApps && !u.HasGroups && !u.HasDependencies && u.EnforceRole == nil
 	switch {
-	case u.Version != "":
+	case rollback:
 		st, ok := s.groupAt(w, r, id, u.Version)
 		if !ok {
 			return
