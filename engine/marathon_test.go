@@ -142,3 +142,28 @@ func BenchmarkMarshalMarathonApp(b *testing.B) {
 		}
 	}
 }
+
+// [{"mode": "host"}] is what no networks means: Marathon 1.5+ writes it out,
+// HCL has no networks; both read as the same app.
+func TestHostNetworkIsTheDefault(t *testing.T) {
+	for name, tc := range map[string]struct {
+		in   string
+		want int
+	}{
+		"host":             {`{"id":"/a","cmd":"x","networks":[{"mode":"host"}]}`, 0},
+		"mode left out":    {`{"id":"/a","cmd":"x","networks":[{}]}`, 0},
+		"host with labels": {`{"id":"/a","cmd":"x","networks":[{"mode":"host","labels":{"a":"b"}}]}`, 1},
+		"bridge":           {`{"id":"/a","cmd":"x","networks":[{"mode":"container/bridge"}]}`, 1},
+		"two":              {`{"id":"/a","cmd":"x","networks":[{"mode":"host"},{"mode":"host"}]}`, 2},
+	} {
+		t.Run(name, func(t *testing.T) {
+			a, err := DecodeApp([]byte(tc.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(a.Networks) != tc.want {
+				t.Fatalf("networks %+v, want %d", a.Networks, tc.want)
+			}
+		})
+	}
+}

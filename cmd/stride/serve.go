@@ -35,6 +35,7 @@ func (l *logger) logf(format string, args ...any) {
 type serverFlags struct {
 	hostnames, origins string
 	maxInstances       int
+	allowUnknown       bool
 	// Cluster mode.
 	consul, consulPrefix, consulToken    string
 	sessionTTL, lockDelay, leaderTimeout time.Duration
@@ -46,6 +47,7 @@ func (sf *serverFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&sf.hostnames, "http-hostnames", "", "further names clients use to reach the API, comma-separated (\".example.com\" for a domain); others are refused (DNS-rebinding protection)")
 	fs.StringVar(&sf.origins, "http-allowed-origins", "", "origins of web pages allowed to call the API besides its own, comma-separated (e.g. https://ui.example.com)")
 	fs.IntVar(&sf.maxInstances, "max-instances", engine.DefaultMaxInstances, "the most instances one app may ask for")
+	fs.BoolVar(&sf.allowUnknown, "api-allow-unknown-fields", false, "skip members of app and group JSON the API does not know instead of answering 422 (for clients that send extras; a request can choose with ?strict=)")
 }
 
 // apply sets the shared options on a server configuration.
@@ -53,6 +55,7 @@ func (sf *serverFlags) apply(cfg *server.Config) {
 	cfg.Hostnames = splitList(sf.hostnames)
 	cfg.AllowedOrigins = splitList(sf.origins)
 	cfg.Limits = engine.Limits{MaxInstances: sf.maxInstances}
+	cfg.AllowUnknownFields = sf.allowUnknown
 	if sf.consul != "" {
 		token := sf.consulToken
 		if token == "" {

@@ -250,3 +250,47 @@ func (c *Client) Leader(ctx context.Context) (string, error) {
 	}
 	return out.Leader, err
 }
+
+// DeploymentResult is Marathon's answer to a deployable write.
+type DeploymentResult struct {
+	DeploymentID string `json:"deploymentId"`
+	Version      string `json:"version"`
+}
+
+// Get returns the body of a GET of path (a JSON document), for callers that
+// decode it themselves.
+func (c *Client) Get(ctx context.Context, path string) ([]byte, error) {
+	var raw json.RawMessage
+	if err := c.do(ctx, http.MethodGet, path, nil, &raw); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
+
+// Groups returns the root group with every group and app under it (GET
+// /v2/groups), as Marathon's JSON.
+func (c *Client) Groups(ctx context.Context) ([]byte, error) {
+	return c.Get(ctx, "/v2/groups?embed=group.groups&embed=group.apps")
+}
+
+// AppVersions lists an app's recorded versions, newest first.
+func (c *Client) AppVersions(ctx context.Context, id string) ([]string, error) {
+	var out struct {
+		Versions []string `json:"versions"`
+	}
+	err := c.do(ctx, http.MethodGet, "/v2/apps"+escapePath(engine.CanonicalID(id))+"/versions", nil, &out)
+	return out.Versions, err
+}
+
+// Rollback deploys an app's recorded version (PUT /v2/apps/{id} {"version"}).
+func (c *Client) Rollback(ctx context.Context, id, version string, force bool) (*DeploymentResult, error) {
+	path := "/v2/apps" + escapePath(engine.CanonicalID(id))
+	if force {
+		path += "?force=true"
+	}
+	var out DeploymentResult
+	if err := c.do(ctx, http.MethodPut, path, map[string]string{"version": version}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
