@@ -67,7 +67,9 @@ func (a *App) MarshalMarathonJSON() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return filterJSON(make([]byte, 0, len(full)), full, marathonApp), nil
+	// In place: the filter only drops bytes, so it never writes ahead of where
+	// it reads.
+	return filterJSON(full[:0], full, marathonApp), nil
 }
 
 // IsMarathonAppField reports whether key is a top-level member of Marathon's app
@@ -84,7 +86,9 @@ func MarathonOnly(full []byte) []byte {
 }
 
 // filterJSON appends src (one JSON value, as this package encodes it) to dst,
-// keeping only what node allows.
+// keeping only what node allows. dst may be src[:0]: what is written never
+// overtakes what is read (len(dst) stays at or before the read position), and
+// overlapping copies go forward (append copies like memmove).
 func filterJSON(dst, src []byte, node *schemaNode) []byte {
 	dst, _ = filterValue(dst, src, skipWS(src, 0), node)
 	return dst

@@ -202,7 +202,7 @@ func (c *fakeClock) advance(d time.Duration) { c.t = c.t.Add(d) }
 
 // harness drives an Executor synchronously: no Run loop, no goroutines.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	e     *Executor
 	store *memStore
 	mesos *fakeMesos
@@ -211,7 +211,7 @@ type harness struct {
 	nOff  int
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	h := &harness{t: t, store: newMemStore(), mesos: &fakeMesos{}, clock: &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}, ctx: context.Background()}
 	e, err := New(h.ctx, Config{Store: h.store, Now: h.clock.now, StableAfter: 10 * time.Second})

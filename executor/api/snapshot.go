@@ -183,8 +183,9 @@ func (sn *snapshot) encodeApps() {
 		sn.appJSON = make([][]byte, len(v.Apps))
 		sn.appTasks = make([][]*engine.Task, len(v.Apps))
 		total := 0
+		inherited := map[string]map[string]bool{} // by parent group
 		for i, st := range v.Apps {
-			raw, err := marathonApp(v, st.App)
+			raw, err := marathonAppCached(v, st.App, inherited)
 			if err != nil && sn.appErr == nil {
 				sn.appErr = fmt.Errorf("app %s: %w", st.App.ID, err)
 			}
@@ -217,7 +218,24 @@ func (sn *snapshot) encodeFull() {
 // declare (which the state folds into every app under them, as the HCL files
 // do) are shown on the groups.
 func marathonApp(v *executor.View, a *engine.App) ([]byte, error) {
-	if inherited := groupDependencies(v, a.ID); len(inherited) > 0 && len(a.Dependencies) > 0 {
+	return marathonAppCached(v, a, nil)
+}
+
+// marathonAppCached is marathonApp with the groups' dependencies memoised by
+// parent group in cache (nil: no cache).
+func marathonAppCached(v *executor.View, a *engine.App, cache map[string]map[string]bool) ([]byte, error) {
+	if len(a.Dependencies) == 0 {
+		return a.MarshalMarathonJSON()
+	}
+	parent := engine.ParentID(a.ID)
+	inherited, ok := cache[parent]
+	if !ok {
+		inherited = groupDependencies(v, a.ID)
+		if cache != nil {
+			cache[parent] = inherited
+		}
+	}
+	if len(inherited) > 0 {
 		own := slices.DeleteFunc(slices.Clone(a.Dependencies), func(d string) bool { return inherited[d] })
 		if len(own) != len(a.Dependencies) {
 			cp := *a
