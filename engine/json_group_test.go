@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"reflect"
@@ -137,4 +138,43 @@ func TestUnmarshalAppAllowUnknown(t *testing.T) {
 	if !errors.As(err, &fe) || !reflect.DeepEqual(fe, want) {
 		t.Fatalf("lenient errors: %v, want %v", err, want)
 	}
+}
+
+// FuzzDecodeGroupUpdate: any input decodes or fails with FieldErrors or a
+// SyntaxError, never panics; what decodes has apps whose JSON decodes alone,
+// and whose Marathon encoding holds only Marathon's members.
+func FuzzDecodeGroupUpdate(f *testing.F) {
+	if data, err := os.ReadFile("../testdata/marathon/groups/group.json"); err == nil {
+		f.Add(data)
+	}
+	f.Add([]byte(`{"id":"g","apps":[{"id":"a","cmd":"x","service":{"name":"s"}}],"groups":[{"id":"h","groups":[{}]}],"scaleBy":1e300,"pods":[]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, opts := range []DecodeOptions{{}, {AllowUnknown: true}} {
+			g, err := DecodeGroupUpdate(data, opts)
+			if err != nil {
+				var fe FieldErrors
+				var se *SyntaxError
+				if !errors.As(err, &fe) && !errors.As(err, &se) {
+					t.Fatalf("unexpected error type %T: %v", err, err)
+				}
+				continue
+			}
+			var walk func(g *GroupUpdate)
+			walk = func(g *GroupUpdate) {
+				for i, a := range g.Apps {
+					if _, err := UnmarshalApp(g.AppJSON[i], opts); err != nil {
+						t.Fatalf("app %d's JSON does not decode alone: %v", i, err)
+					}
+					a.ApplyDefaults()
+					if enc, err := a.MarshalMarathonJSON(); err == nil && !json.Valid(enc) {
+						t.Fatalf("the Marathon encoding is not JSON: %s", enc)
+					}
+				}
+				for _, s := range g.Groups {
+					walk(s)
+				}
+			}
+			walk(g)
+		}
+	})
 }
