@@ -135,7 +135,11 @@ func (e *Executor) prepare(req ApplyRequest) (*prepared, error) {
 		for _, id := range d.changedApps() {
 			if a := d.apps[id]; a != nil {
 				for _, f := range a.ValidateWithin(e.cfg.Limits) {
-					fe = append(fe, engine.FieldError{Path: f.Path, Errors: append([]string{id + ":"}, f.Errors...)})
+					msgs := make([]string, len(f.Errors))
+					for i, m := range f.Errors {
+						msgs[i] = "app " + id + ": " + m
+					}
+					fe = append(fe, engine.FieldError{Path: f.Path, Errors: msgs})
 				}
 			}
 		}

@@ -350,3 +350,23 @@ func TestOfferStatistics(t *testing.T) {
 		t.Fatal("OfferReasons changed")
 	}
 }
+
+// The executor validates what an edit puts (the last line, whoever calls it),
+// and only that: a stored app outside the limits does not block other writes.
+func TestEditValidatesWhatItPuts(t *testing.T) {
+	h := newHarness(t)
+	bad := testApp("/bad", 1, "x")
+	bad.Cpus = -1
+	_, err := h.e.apply(h.ctx, ApplyRequest{Edit: func(d *Desired) error { d.PutApp(bad); return nil }})
+	var fe engine.FieldErrors
+	if !errors.As(err, &fe) || fe[0].Path != "/cpus" || !strings.HasPrefix(fe[0].Errors[0], "app /bad: ") {
+		t.Fatalf("err = %v", err)
+	}
+	stored := testApp("/stored", 1, "x")
+	stored.Instances = 1 << 30 // over the limit, written by an older release
+	h.store.snap.Apps = map[string]*engine.App{stored.ID: stored}
+	h.restart()
+	if res := h.edit(func(d *Desired) error { d.PutApp(testApp("/fine", 1, "x")); return nil }); res.Plan.Summary.Create != 1 {
+		t.Fatalf("a write next to an app set aside: %+v", res.Plan.Summary)
+	}
+}
