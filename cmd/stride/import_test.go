@@ -5,11 +5,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stride-run/stride/executor/api"
+	"github.com/stride-run/stride/executor/localmesos"
 )
 
 // The two doors into one model, end to end on `stride dev`: a change made
@@ -113,9 +115,14 @@ func TestImportPlanAndRollback(t *testing.T) {
 	var devOut syncBuffer
 	dev := newCLI(strings.NewReader(""), &devOut, &devOut)
 	dev.ctx = ctx
+	// Ports free now: other tests (and other checkouts' test runs) run
+	// stand-ins on this machine at the same time.
+	first, err := localmesos.FreePortBase(3, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
 	go func() {
-		// Ports of its own: other packages' tests run stand-ins in parallel.
-		done <- dev.run([]string{"dev", "-no-color", "-listen", addr, "-data-dir", t.TempDir(), "-first-port", "58000", cfgDir})
+		done <- dev.run([]string{"dev", "-no-color", "-listen", addr, "-data-dir", t.TempDir(), "-first-port", strconv.Itoa(first), cfgDir})
 	}()
 	defer func() {
 		cancel()

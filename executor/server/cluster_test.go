@@ -70,10 +70,6 @@ type clusterEnv struct {
 	servers []*clusterProc
 }
 
-// clusterFirstPort is where the cluster tests' stand-in agents' port ranges
-// start (other tests use 31000, 41000, 45000, 48000, 52000, 61000).
-const clusterFirstPort = 36000
-
 // newClusterEnv starts servers Stride servers against one stand-in; server i
 // talks to the Consul agent consulAddrs[i % len] (a dev agent of its own when
 // none is given).
@@ -83,8 +79,14 @@ func newClusterEnv(t *testing.T, consulAddrs []string, servers int) *clusterEnv 
 		consulAddrs = []string{consultest.Start(t, consultest.Options{}).HTTPAddr()}
 	}
 	dir := t.TempDir()
+	// Ports free now: other tests (and other checkouts' test runs) run
+	// stand-ins on this machine at the same time.
+	firstPort, err := localmesos.FreePortBase(3, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
 	m, err := localmesos.New(localmesos.Config{
-		WorkDir: filepath.Join(dir, "mesos"), Agents: 3, FirstPort: clusterFirstPort,
+		WorkDir: filepath.Join(dir, "mesos"), Agents: 3, FirstPort: firstPort,
 		OfferInterval: 50 * time.Millisecond, HeartbeatInterval: time.Second, UpdateRetry: 500 * time.Millisecond,
 	})
 	if err != nil {

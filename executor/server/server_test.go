@@ -38,9 +38,14 @@ type testEnv struct {
 func newEnv(t *testing.T, agents int) *testEnv {
 	t.Helper()
 	e := &testEnv{t: t, dataDir: t.TempDir()}
+	// Ports free now: other tests (and other checkouts' test runs) run
+	// stand-ins on this machine at the same time.
+	first, err := localmesos.FreePortBase(agents, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
 	m, err := localmesos.New(localmesos.Config{
-		// Ports of their own: other packages' tests run stand-ins in parallel.
-		WorkDir: filepath.Join(e.dataDir, "mesos"), Agents: agents, FirstPort: 41000,
+		WorkDir: filepath.Join(e.dataDir, "mesos"), Agents: agents, FirstPort: first,
 		OfferInterval: 50 * time.Millisecond, HeartbeatInterval: time.Second, UpdateRetry: 500 * time.Millisecond,
 		Logf: e.logf,
 	})
