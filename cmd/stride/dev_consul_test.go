@@ -29,7 +29,7 @@ func TestDevOnConsul(t *testing.T) {
 	dev.ctx = ctx
 	done := make(chan int, 1)
 	go func() {
-		done <- dev.run([]string{"dev", "-no-color", "-listen", addr, "-data-dir", t.TempDir(), "-first-port", "56000",
+		done <- dev.run([]string{"dev", "-no-color", "-listen", addr, "-data-dir", t.TempDir(), "-first-port", freeFirstPort(t),
 			"-consul", agent.HTTPAddr(), "-consul-prefix", prefix, "-flap-damping", "0", "../../examples/multi-tier"})
 	}()
 	client := strideapi.NewClient(addr)

@@ -141,8 +141,7 @@ func TestDevKilledKeepsTasks(t *testing.T) {
 	addr := freeAddr(t)
 	dataDir := t.TempDir()
 	example, _ := filepath.Abs("../../examples/multi-tier")
-	// Ports of its own: other packages' tests run stand-ins in parallel.
-	args := []string{"-no-color", "-listen", addr, "-data-dir", dataDir, "-first-port", "52000", example}
+	args := []string{"-no-color", "-listen", addr, "-data-dir", dataDir, "-first-port", freeFirstPort(t), example}
 	client := api.NewClient(addr)
 	want := map[string]int{"/infra/db": 1, "/shop/api": 2, "/shop/web": 3}
 	type appState struct {

@@ -7,12 +7,14 @@ import (
 	"net"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stride-run/stride/executor/api"
+	"github.com/stride-run/stride/executor/localmesos"
 )
 
 // syncBuffer is a bytes.Buffer safe for the concurrent writes of a running command.
@@ -31,6 +33,18 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// freeFirstPort returns a -first-port for stride dev's three agents whose
+// ports are free now: other tests, and other checkouts' test runs on this
+// machine, run stand-ins at the same time.
+func freeFirstPort(t *testing.T) string {
+	t.Helper()
+	first, err := localmesos.FreePortBase(3, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strconv.Itoa(first)
 }
 
 func freeAddr(t *testing.T) string {
@@ -61,8 +75,7 @@ func TestDevMultiTier(t *testing.T) {
 	done := make(chan int, 1)
 	example, _ := filepath.Abs("../../examples/multi-tier")
 	go func() {
-		// Ports of its own: other packages' tests run stand-ins in parallel.
-		done <- dev.run([]string{"dev", "-no-color", "-listen", addr, "-data-dir", dataDir, "-first-port", "45000", example})
+		done <- dev.run([]string{"dev", "-no-color", "-listen", addr, "-data-dir", dataDir, "-first-port", freeFirstPort(t), example})
 	}()
 
 	client := api.NewClient(addr)

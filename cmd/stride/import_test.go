@@ -5,13 +5,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stride-run/stride/executor/api"
-	"github.com/stride-run/stride/executor/localmesos"
 )
 
 // The two doors into one model, end to end on `stride dev`: a change made
@@ -115,14 +113,9 @@ func TestImportPlanAndRollback(t *testing.T) {
 	var devOut syncBuffer
 	dev := newCLI(strings.NewReader(""), &devOut, &devOut)
 	dev.ctx = ctx
-	// Ports free now: other tests (and other checkouts' test runs) run
-	// stand-ins on this machine at the same time.
-	first, err := localmesos.FreePortBase(3, 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := freeFirstPort(t)
 	go func() {
-		done <- dev.run([]string{"dev", "-no-color", "-listen", addr, "-data-dir", t.TempDir(), "-first-port", strconv.Itoa(first), cfgDir})
+		done <- dev.run([]string{"dev", "-no-color", "-listen", addr, "-data-dir", t.TempDir(), "-first-port", first, cfgDir})
 	}()
 	defer func() {
 		cancel()
