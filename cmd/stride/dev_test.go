@@ -74,8 +74,9 @@ func TestDevMultiTier(t *testing.T) {
 	dev.ctx = ctx
 	done := make(chan int, 1)
 	example, _ := filepath.Abs("../../examples/multi-tier")
+	first := freeFirstPort(t)
 	go func() {
-		done <- dev.run([]string{"dev", "-no-color", "-listen", addr, "-data-dir", dataDir, "-first-port", freeFirstPort(t), example})
+		done <- dev.run([]string{"dev", "-no-color", "-listen", addr, "-data-dir", dataDir, "-first-port", first, example})
 	}()
 
 	client := api.NewClient(addr)
