@@ -113,9 +113,9 @@ func TestImportPlanAndRollback(t *testing.T) {
 	var devOut syncBuffer
 	dev := newCLI(strings.NewReader(""), &devOut, &devOut)
 	dev.ctx = ctx
-	first := freeFirstPort(t)
+	first, dataDir := freeFirstPort(t), t.TempDir()
 	go func() {
-		done <- dev.run([]string{"dev", "-no-color", "-listen", addr, "-data-dir", t.TempDir(), "-first-port", first, cfgDir})
+		done <- dev.run([]string{"dev", "-no-color", "-listen", addr, "-data-dir", dataDir, "-first-port", first, cfgDir})
 	}()
 	defer func() {
 		cancel()
