@@ -40,6 +40,7 @@ FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./hcl
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeApp$$' -fuzztime $(FUZZTIME) ./engine
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeGroupUpdate$$' -fuzztime $(FUZZTIME) ./engine
 	$(GO) test -run '^$$' -fuzz '^FuzzNestingScan$$' -fuzztime $(FUZZTIME) ./hcl
 	$(GO) test -run '^$$' -fuzz '^FuzzStrideBodies$$' -fuzztime $(FUZZTIME) ./executor/api
 

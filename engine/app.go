@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -343,15 +345,39 @@ type Source struct {
 	Dependencies map[string]hcl.Range
 }
 
-// Group is a namespace of apps and groups. Groups carry no runtime state: an app's
-// effective dependencies already include those of its groups.
+// Group is a namespace of apps and groups. An app's effective dependencies
+// already include those of its groups (the HCL decoder and the API fold them in),
+// so a group's own fields order nothing by themselves; they are what the group
+// declares, kept so that the API can show it and rebuild it.
+//
+// In a Spec, the groups the files declare; in the state (Snapshot.Groups), every
+// group that holds an app or was created on its own through the API, with its
+// Version.
 type Group struct {
 	// ID is the absolute path, "/shop".
 	ID string `json:"id"`
-	// Dependencies are the absolute ids from the group's depends_on.
+	// Dependencies are the absolute ids from the group's depends_on (Marathon's
+	// group "dependencies"), sorted.
 	Dependencies []string          `json:"dependencies,omitempty"`
 	Labels       map[string]string `json:"labels,omitempty"`
-	Source       *Source           `json:"-"`
+	// EnforceRole is Marathon's enforceRole of a top-level group, carried as
+	// given (Stride sets no role by it).
+	EnforceRole bool `json:"enforceRole,omitempty"`
+	// Version is the ISO-8601 time of the last change at or under the group
+	// (state only; never compared).
+	Version string  `json:"version,omitempty"`
+	Source  *Source `json:"-"`
+}
+
+// Clone returns a copy of the group that shares nothing mutable with g.
+func (g *Group) Clone() *Group {
+	if g == nil {
+		return nil
+	}
+	c := *g
+	c.Dependencies = slices.Clone(g.Dependencies)
+	c.Labels = maps.Clone(g.Labels)
+	return &c
 }
 
 // RangeFor returns the range recorded for the JSON pointer path, or for its longest

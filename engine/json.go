@@ -1090,6 +1090,9 @@ type decoder struct {
 	data  []byte
 	pos   int
 	depth int
+	// allowUnknown skips unknown members instead of rejecting them
+	// (DecodeOptions.AllowUnknown).
+	allowUnknown bool
 	// path holds the JSON pointer segments (unescaped) of the value being read.
 	path []string
 	errs FieldErrors
@@ -1172,8 +1175,13 @@ func (d *decoder) typeErr(msg string) {
 	d.skipValue()
 }
 
-// unknown rejects the member key (its value is skipped).
+// unknown rejects the member key (its value is skipped), or only skips it when
+// the decoder allows unknown members.
 func (d *decoder) unknown(key []byte) {
+	if d.allowUnknown {
+		d.skipValue()
+		return
+	}
 	d.push(string(key))
 	d.typeErr(ErrUnknownField)
 	d.pop()

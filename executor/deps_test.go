@@ -81,7 +81,7 @@ func TestFailedDependencyFailsItsDependents(t *testing.T) {
 	h.crashRound("boom") // the db is down and its new version crashes
 	web := testApp("/web", 1, "web")
 	web.Dependencies = []string{"/db"}
-	_, webDep, err := h.e.apply(h.ctx, ApplyRequest{Spec: spec(db2, web)})
+	_, webDep, err := h.applyReq(ApplyRequest{Spec: spec(db2, web)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -137,7 +137,7 @@ func TestFailedAndCancelledDeploymentEvents(t *testing.T) {
 	// A new apply of the same app without force is refused: group_change_failed.
 	h.clock.advance(1)
 	v2 := testApp("/a", 1, "v2")
-	if _, _, err := h.e.apply(h.ctx, ApplyRequest{Spec: spec(v2)}); !errors.Is(err, ErrLocked) {
+	if _, _, err := h.applyReq(ApplyRequest{Spec: spec(v2)}); !errors.Is(err, ErrLocked) {
 		t.Fatalf("apply over a running deployment: %v", err)
 	}
 	evs := log.next()
@@ -145,7 +145,7 @@ func TestFailedAndCancelledDeploymentEvents(t *testing.T) {
 		t.Fatalf("group_change_failed: %v %+v", types(evs), got)
 	}
 	// With force it supersedes the first: deployment_failed for that one.
-	_, dep2, err := h.e.apply(h.ctx, ApplyRequest{Spec: spec(v2), Force: true})
+	_, dep2, err := h.applyReq(ApplyRequest{Spec: spec(v2), Force: true})
 	if err != nil {
 		t.Fatal(err)
 	}

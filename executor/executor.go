@@ -116,6 +116,9 @@ type Executor struct {
 	serial      uint64
 	frameworkID string
 	apps        map[string]*engine.App
+	// groups holds a record for every group that holds an app or was created
+	// on its own (see Desired).
+	groups      map[string]*engine.Group
 	tasks       map[string]*taskState
 	deployments map[string]*engine.Deployment
 	recent      []*engine.Deployment
@@ -155,6 +158,11 @@ type Executor struct {
 	// decideHook, when set (tests), runs first in decideApp: a way to make one
 	// app's handling panic.
 	decideHook func(appID string)
+	// lastVersion is the newest version the executor gave a change: versions
+	// are strictly increasing, even within one millisecond.
+	lastVersion time.Time
+	// offers holds each waiting app's offer statistics (see offers.go).
+	offers map[string]*offerStats
 	// ended is set when a write was refused because this server is no longer the
 	// leader it was (a compare-and-set conflict: someone else wrote; or a fenced
 	// store: the leader lock is gone). From then on the executor does nothing:
@@ -314,6 +322,7 @@ func New(ctx context.Context, cfg Config) (*Executor, error) {
 		safety:      map[string]*killSafety{},
 		waitFor:     map[string]string{},
 		failedApps:  map[string]string{},
+		offers:      map[string]*offerStats{},
 		agents:      map[string]agentInfo{},
 		dirtyTasks:  map[string]bool{},
 		seed:        cfg.Now().UnixNano(),
@@ -337,6 +346,18 @@ func (e *Executor) load(ctx context.Context) error {
 	e.apps = snap.Apps
 	if e.apps == nil {
 		e.apps = map[string]*engine.App{}
+	}
+	e.groups = snap.Groups
+	e.fillGroups()
+	e.lastVersion = time.Time{}
+	for _, a := range e.apps {
+		e.noteVersion(a.Version)
+	}
+	for _, g := range e.groups {
+		e.noteVersion(g.Version)
+	}
+	for _, d := range snap.Deployments {
+		e.noteVersion(d.Version)
 	}
 	e.deployments = map[string]*engine.Deployment{}
 	e.queued = map[string]*engine.Deployment{}

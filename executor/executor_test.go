@@ -313,11 +313,11 @@ func TestStalePlanAndLockedAppsChangeNothing(t *testing.T) {
 	h.apply(spec(testApp("/web", 1, "a")))
 	commits := len(h.store.commits)
 	stale := uint64(0)
-	_, _, err := h.e.apply(h.ctx, ApplyRequest{Spec: spec(testApp("/web", 2, "a")), ExpectSerial: &stale})
+	_, err := h.e.apply(h.ctx, ApplyRequest{Spec: spec(testApp("/web", 2, "a")), ExpectSerial: &stale})
 	if !errors.Is(err, ErrStale) || !strings.Contains(err.Error(), "stale") {
 		t.Fatalf("err = %v, want stale", err)
 	}
-	_, _, err = h.e.apply(h.ctx, ApplyRequest{Spec: spec(testApp("/web", 2, "a"))})
+	_, err = h.e.apply(h.ctx, ApplyRequest{Spec: spec(testApp("/web", 2, "a"))})
 	var locked *LockedError
 	if !errors.As(err, &locked) || len(locked.Deployments) != 1 {
 		t.Fatalf("err = %v, want locked", err)
@@ -325,8 +325,8 @@ func TestStalePlanAndLockedAppsChangeNothing(t *testing.T) {
 	if len(h.store.commits) != commits {
 		t.Fatalf("refused applies wrote %d commits", len(h.store.commits)-commits)
 	}
-	_, dep, err := h.e.apply(h.ctx, ApplyRequest{Spec: spec(testApp("/web", 2, "a")), Force: true})
-	if err != nil || dep == nil {
+	res, err := h.e.apply(h.ctx, ApplyRequest{Spec: spec(testApp("/web", 2, "a")), Force: true})
+	if err != nil || res.Deployment == nil {
 		t.Fatalf("forced apply: %v", err)
 	}
 	if h.store.snap.Deployments[locked.Deployments[0]].Status != engine.DeploymentCancelled {
@@ -440,5 +440,85 @@ func TestDrainRunsBeforeTheKill(t *testing.T) {
 	}
 	if len(h.mesos.killed) != 4 || len(drained) != 2 {
 		t.Fatalf("after the kill retry: killed %v, drained %v (want each drained once)", h.mesos.killed, drained)
+	}
+}
+
+// Revert undoes a running deployment with a new one: a changed app goes back to
+// its previous definition, a created one is removed; the reverted deployment is
+// superseded. (The harness has no actor loop: the test calls revert, which the
+// exported Revert runs on the actor.)
+func TestRevertUndoesARunningDeployment(t *testing.T) {
+	h := newHarness(t)
+	web := testApp("/web", 2, "sleep 100")
+	h.apply(spec(web))
+	h.offer(1)
+	h.runLaunched()
+	h.settle()
+	h.tick()
+	if len(h.e.deployments) != 0 {
+		t.Fatal("the first deployment did not finish")
+	}
+	changed := web.Clone()
+	changed.Cmd = "sleep 200"
+	dep := h.apply(spec(changed, testApp("/new", 1, "sleep 1")))
+	if _, err := h.e.revert(h.ctx, "no-such"); !errors.Is(err, ErrNoDeployment) {
+		t.Fatalf("revert of an unknown deployment: %v", err)
+	}
+	res, err := h.e.revert(h.ctx, dep.ID)
+	if err != nil || res.Deployment == nil {
+		t.Fatalf("revert: %+v %v", res, err)
+	}
+	rev := res.Deployment
+	if _, running := h.e.deployments[dep.ID]; running {
+		t.Fatal("the reverted deployment still runs")
+	}
+	if got := h.store.snap.Deployments[dep.ID]; got.Status != engine.DeploymentCancelled || !strings.Contains(got.Reason, rev.ID) {
+		t.Fatalf("the reverted deployment is stored %s (%s)", got.Status, got.Reason)
+	}
+	actions := map[string]engine.Action{}
+	for _, c := range rev.Plan.Changes {
+		actions[c.ID] = c.Action
+	}
+	if actions["/web"] != engine.ActionRestart || actions["/new"] != engine.ActionDestroy || len(actions) != 2 {
+		t.Fatalf("revert plan: %v", actions)
+	}
+	if h.e.apps["/web"].Cmd != "sleep 100" || h.store.snap.Apps["/web"].Cmd != "sleep 100" {
+		t.Fatalf("/web is %q after the revert", h.e.apps["/web"].Cmd)
+	}
+	if _, ok := h.e.apps["/new"]; ok {
+		t.Fatal("/new is still an app after the revert")
+	}
+	// The revert's own tasks replace the changed ones, rolling.
+	for round := 0; round < 10 && h.e.deployments[rev.ID] != nil; round++ {
+		h.tick()
+		h.offer(1)
+		h.runLaunched()
+		h.finishKills()
+		h.tick()
+	}
+	if _, running := h.e.deployments[rev.ID]; running {
+		t.Fatalf("the revert did not finish: %+v", h.e.deployments[rev.ID])
+	}
+}
+
+// Reverting a deployment that changed no definition (a restart) has nothing
+// to deploy: the deployment is cancelled, and no new one starts.
+func TestRevertOfARestartCancelsIt(t *testing.T) {
+	h := newHarness(t)
+	h.apply(spec(testApp("/web", 2, "sleep 100")))
+	h.offer(1)
+	h.runLaunched()
+	h.settle()
+	h.tick()
+	res, err := h.e.apply(h.ctx, ApplyRequest{Spec: spec(testApp("/web", 2, "sleep 100")), Restart: []string{"/web"}})
+	if err != nil || res.Deployment == nil {
+		t.Fatalf("restart: %+v %v", res, err)
+	}
+	rev, err := h.e.revert(h.ctx, res.Deployment.ID)
+	if err != nil || rev.Deployment != nil {
+		t.Fatalf("revert of a restart: %+v %v", rev, err)
+	}
+	if got := h.store.snap.Deployments[res.Deployment.ID]; got.Status != engine.DeploymentCancelled || got.Reason != reasonRevertedNoop {
+		t.Fatalf("the restart is stored %s (%s)", got.Status, got.Reason)
 	}
 }

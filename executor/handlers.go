@@ -314,6 +314,7 @@ func (e *Executor) handleOffers(ctx context.Context, offers []mesos.Offer) {
 			}
 			byOffer[p.OfferID] = append(byOffer[p.OfferID], ti)
 		}
+		e.noteOffers(r.App.ID, offers, res.Placements[ri], res.Unplaced[ri], now)
 		if un := res.Unplaced[ri]; un != nil {
 			if prev := e.unplaced[r.App.ID]; prev == nil || prev.Message != un.Message {
 				e.logf("%s: %s", r.App.ID, un.Message)

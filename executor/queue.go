@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/stride-run/stride/engine"
-	"github.com/stride-run/stride/planner"
 )
 
 // Queued deployments (stride apply -queue). An apply whose apps are held by
@@ -127,28 +126,28 @@ func (e *Executor) startQueued(ctx context.Context) {
 		if spec == nil {
 			spec = &engine.Spec{Scope: q.Queued.Scope}
 		}
-		plan, diags := planner.Plan(spec, e.stateLocked(), planner.Options{Scope: q.Queued.Scope, Destroy: q.Queued.Destroy})
+		req := ApplyRequest{Spec: spec, Scope: q.Queued.Scope, Destroy: q.Queued.Destroy}
+		p, err := e.planRequest(req)
 		switch {
-		case diags.HasErrors():
-			e.endQueued(ctx, q, engine.DeploymentFailed, fmt.Sprintf(reasonQueuePlan, diags.Error()))
+		case err != nil:
+			e.endQueued(ctx, q, engine.DeploymentFailed, fmt.Sprintf(reasonQueuePlan, err))
 			continue
-		case plan.Empty():
+		case p.plan.Empty():
 			e.endQueued(ctx, q, engine.DeploymentSucceeded, reasonQueueNothing)
 			continue
 		}
-		if locked := e.lockedBy(plan, ""); len(locked) > 0 {
+		if locked := e.lockedBy(p.plan, ""); len(locked) > 0 {
 			if why := fmt.Sprintf(reasonQueuedBehind, strings.Join(locked, ", ")); why != q.Reason {
 				q.Reason, e.viewDirty = why, true
 			}
 			continue
 		}
-		l := e.prepare(plan, nil, launchOptions{id: q.ID, autoRevert: q.AutoRevert, deadline: q.ProgressDeadlineSeconds})
-		if err := e.commit(ctx, l.txn); err != nil {
+		delete(e.queued, q.ID)
+		if _, err := e.launchWrite(ctx, p, nil, launchOptions{id: q.ID, autoRevert: q.AutoRevert, deadline: q.ProgressDeadlineSeconds}, groupOf(req)); err != nil {
+			e.queued[q.ID] = q
 			e.logf("executor: start queued deployment %s: %v", q.ID, err)
 			return
 		}
-		delete(e.queued, q.ID)
-		e.activate(l)
 	}
 }
 

@@ -18,7 +18,7 @@ func TestQueuedApplyWaitsAndTheNewestReplacesOlderOnes(t *testing.T) {
 	running := h.apply(spec(next("v2")))
 	queue := func(cmd string) *engine.Deployment {
 		t.Helper()
-		_, dep, err := h.e.apply(h.ctx, ApplyRequest{Spec: spec(next(cmd)), Queue: true, AutoRevert: true})
+		_, dep, err := h.applyReq(ApplyRequest{Spec: spec(next(cmd)), Queue: true, AutoRevert: true})
 		if err != nil || dep == nil || dep.Status != engine.DeploymentQueued {
 			t.Fatalf("queue %s: %+v, %v", cmd, dep, err)
 		}
@@ -72,12 +72,12 @@ func TestQueuedApplyWithNothingLeftToDo(t *testing.T) {
 	v2, v3 := app.Clone(), app.Clone()
 	v2.Cmd, v3.Cmd = "v2", "v3"
 	h.apply(spec(v2))
-	_, q, err := h.e.apply(h.ctx, ApplyRequest{Spec: spec(v3), Queue: true})
+	_, q, err := h.applyReq(ApplyRequest{Spec: spec(v3), Queue: true})
 	if err != nil || q == nil || q.Status != engine.DeploymentQueued {
 		t.Fatalf("queue: %+v %v", q, err)
 	}
 	// -force keeps its meaning: v3 starts at once, superseding v2.
-	if _, forced, err := h.e.apply(h.ctx, ApplyRequest{Spec: spec(v3), Force: true}); err != nil || forced.Status != engine.DeploymentRunning {
+	if _, forced, err := h.applyReq(ApplyRequest{Spec: spec(v3), Force: true}); err != nil || forced.Status != engine.DeploymentRunning {
 		t.Fatalf("forced apply: %+v %v", forced, err)
 	}
 	for i := 0; i < 10 && len(h.e.deployments) > 0; i++ {

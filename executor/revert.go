@@ -50,26 +50,35 @@ var ErrCannotRevert = errors.New("the deployment cannot be reverted")
 // without force): each changed app to its previous definition, each app it
 // created removed, each it destroyed created again — with the same rolling
 // safeguards as any deployment. The reverted deployment ends (cancelled, with
-// the revert's id). The returned revert is nil when nothing was left to undo
+// the revert's id). The result has no deployment when nothing was left to undo
 // (the deployment then simply ends); ErrNoDeployment: no running deployment has
 // that id.
-func (e *Executor) Revert(ctx context.Context, id string) (*engine.Deployment, error) {
+func (e *Executor) Revert(ctx context.Context, id string) (*WriteResult, error) {
 	var (
-		rev *engine.Deployment
+		res *WriteResult
 		err error
 	)
-	if derr := e.do(ctx, func() {
-		d, ok := e.deployments[id]
-		if !ok {
-			err = ErrNoDeployment
-			return
-		}
-		rev, err = e.endDeployment(ctx, d, engine.DeploymentCancelled, "", revertToBefore)
-		e.publish()
-	}); derr != nil {
+	if derr := e.do(ctx, func() { res, err = e.revert(ctx, id) }); derr != nil {
 		return nil, derr
 	}
-	return rev, err
+	return res, err
+}
+
+// revert is Revert on the actor.
+func (e *Executor) revert(ctx context.Context, id string) (*WriteResult, error) {
+	d, ok := e.deployments[id]
+	if !ok {
+		return nil, ErrNoDeployment
+	}
+	rev, err := e.endDeployment(ctx, d, engine.DeploymentCancelled, "", revertToBefore)
+	e.publish()
+	if err != nil {
+		return nil, err
+	}
+	if rev == nil {
+		return &WriteResult{Plan: &engine.Plan{}}, nil
+	}
+	return &WriteResult{Plan: rev.Plan, Deployment: rev, Version: rev.Version}, nil
 }
 
 // revertMode says what a revert goes back to.

@@ -38,7 +38,7 @@ func TestAutoRevertAfterTheDeadlineKeepsTheBounds(t *testing.T) {
 
 	v2 := app.Clone()
 	v2.Cmd = "v2"
-	_, failing, err := h.e.apply(h.ctx, ApplyRequest{Spec: spec(v2), AutoRevert: true, ProgressDeadline: time.Minute})
+	_, failing, err := h.applyReq(ApplyRequest{Spec: spec(v2), AutoRevert: true, ProgressDeadline: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

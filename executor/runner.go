@@ -415,6 +415,7 @@ func (e *Executor) housekeeping(ctx context.Context) {
 	if !maps.Equal(pending, e.pending) {
 		e.pending, e.viewDirty = pending, true
 	}
+	e.endLaunchAttempts(pending, now)
 	for _, t := range e.tasks {
 		if t.State == engine.TaskStaging && !t.killing && now.Sub(t.stagedAt) > e.cfg.LaunchTimeout {
 			e.killTask(ctx, t, fmt.Sprintf("still staging after %v", e.cfg.LaunchTimeout))

@@ -20,6 +20,8 @@ type View struct {
 	Apps []*AppStatus
 	// Tasks sorted by app id then task id.
 	Tasks []*engine.Task
+	// Groups holds the group records, sorted by id (the root first).
+	Groups []*engine.Group
 	// Deployments: the running ones, oldest first.
 	Deployments []*DeploymentStatus
 	// Queued deployments (waiting for the deployments that hold their apps),
@@ -71,6 +73,9 @@ type AppStatus struct {
 	// circuit breaker is open, or the rate limit makes kills wait ("" when
 	// neither).
 	KillSafety string
+	// Offers are the offer statistics of the app's launch attempt (nil when it
+	// has nothing to launch).
+	Offers *OfferSummary
 }
 
 // DeploymentStatus is a running deployment with its progress per app.
@@ -128,6 +133,15 @@ func (v *View) App(id string) *AppStatus {
 	}
 	if i, ok := v.appIndex[id]; ok {
 		return v.Apps[i]
+	}
+	return nil
+}
+
+// Group returns the record of a group, or nil.
+func (v *View) Group(id string) *engine.Group {
+	i := sort.Search(len(v.Groups), func(i int) bool { return v.Groups[i].ID >= id })
+	if i < len(v.Groups) && v.Groups[i].ID == id {
+		return v.Groups[i]
 	}
 	return nil
 }
@@ -242,9 +256,17 @@ func (e *Executor) publish() {
 		}
 		st.GaveUp = e.gaveUp[id]
 		st.KillSafety = e.killSafetyNote(id)
+		if os := e.offers[id]; os != nil {
+			st.Offers = os.summary()
+		}
 		v.appIndex[id] = len(v.Apps)
 		v.Apps = append(v.Apps, st)
 	}
+	v.Groups = make([]*engine.Group, 0, len(e.groups))
+	for _, g := range e.groups {
+		v.Groups = append(v.Groups, g)
+	}
+	sort.Slice(v.Groups, func(i, j int) bool { return v.Groups[i].ID < v.Groups[j].ID })
 	deps := make([]*engine.Deployment, 0, len(e.deployments))
 	for _, dep := range e.deployments {
 		deps = append(deps, dep)

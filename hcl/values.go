@@ -119,6 +119,37 @@ func (f *fields) fail(attr *hcl2.Attribute, ptr string, err error) {
 	delete(f.attrs, ptr)
 }
 
+// limit reads a resource limit: a number, or the string "unlimited" (nil when
+// absent).
+func (f *fields) limit(attr *hcl2.Attribute, ptr string) any {
+	if attr == nil {
+		return nil
+	}
+	v, ok := f.l.eval(attr.Expr, f.l.ctx)
+	if !ok {
+		f.failed[ptr] = true
+		return nil
+	}
+	if v.IsNull() {
+		return nil
+	}
+	f.attrs[ptr] = attr.Range
+	if v.Type() == cty.String {
+		return v.AsString() // validation says what else than "unlimited" is
+	}
+	n, err := convert.Convert(v, cty.Number)
+	if err != nil {
+		f.fail(attr, ptr, fmt.Errorf("a number or \"unlimited\" is required"))
+		return nil
+	}
+	x, err := toFloat(n)
+	if err != nil {
+		f.fail(attr, ptr, err)
+		return nil
+	}
+	return x
+}
+
 func (f *fields) str(attr *hcl2.Attribute, ptr string, dst *string) bool {
 	v, ok := f.get(attr, ptr, cty.String)
 	if ok {

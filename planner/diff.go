@@ -15,6 +15,8 @@ const (
 	ReasonDestroy = "deployed under the scope but no longer declared"
 	// ReasonDestroyAll is the reason of a destroy planned with Options.Destroy.
 	ReasonDestroyAll = "destroy requested for everything under the scope"
+	// ReasonRestart is a restart asked for (Options.Restart).
+	ReasonRestart = "restart requested"
 	// ReasonOnlyViolating ends the reason of a restart caused by placement fields
 	// alone ("constraints changed: only tasks violating them are replaced").
 	ReasonOnlyViolating = " changed: only tasks violating them are replaced"

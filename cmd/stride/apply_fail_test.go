@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stride-run/stride/executor/api"
+	"github.com/stride-run/stride/executor/localmesos"
 )
 
 // TestApplyFailsAndRollsBack: a version that never starts fails at its
@@ -27,9 +26,10 @@ func TestApplyFailsAndRollsBack(t *testing.T) {
 	dev := newCLI(strings.NewReader(""), &out, &out)
 	dev.ctx = ctx
 	done := make(chan int, 1)
+	first := strconv.Itoa(freeAgentPorts(t, 1))
 	go func() {
 		done <- dev.run([]string{"dev", "-no-color", "-listen", addr, "-data-dir", dataDir, "-agents", "1",
-			"-first-port", strconv.Itoa(freeAgentPorts(t, 1)), "-stable-after", "1s"})
+			"-first-port", first, "-stable-after", "1s"})
 	}()
 	client := api.NewClient(addr)
 	deadline := time.Now().Add(30 * time.Second)
@@ -88,27 +88,12 @@ func TestApplyFailsAndRollsBack(t *testing.T) {
 }
 
 // freeAgentPorts returns a -first-port for a stand-in of agents agents (1000
-// ports each) such that nothing listens, now, on any of those ports: between
-// 10000 and the ephemeral range (where the API's own free address comes from),
-// checked on every address (the example apps bind 0.0.0.0).
+// ports each) free now on their addresses (localmesos.FreePortBase).
 func freeAgentPorts(t *testing.T, agents int) int {
 	t.Helper()
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(os.Getpid())))
-	for try := 0; try < 50; try++ {
-		first := 10000 + rng.IntN(22000-agents*1000)
-		free := true
-		for p := first; p < first+agents*1000 && free; p++ {
-			ln, err := net.Listen("tcp", net.JoinHostPort("0.0.0.0", strconv.Itoa(p)))
-			if err != nil {
-				free = false
-				continue
-			}
-			ln.Close()
-		}
-		if free {
-			return first
-		}
+	first, err := localmesos.FreePortBase(agents, 1000)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free port range")
-	return 0
+	return first
 }

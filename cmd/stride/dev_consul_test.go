@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,8 +28,10 @@ func TestDevOnConsul(t *testing.T) {
 	dev := newCLI(strings.NewReader(""), &out, &out)
 	dev.ctx = ctx
 	done := make(chan int, 1)
+	first := freeFirstPort(t)
+	dir := t.TempDir()
 	go func() {
-		done <- dev.run([]string{"dev", "-no-color", "-listen", addr, "-data-dir", t.TempDir(), "-first-port", strconv.Itoa(freeAgentPorts(t, 3)),
+		done <- dev.run([]string{"dev", "-no-color", "-listen", addr, "-data-dir", dir, "-first-port", first,
 			"-consul", agent.HTTPAddr(), "-consul-prefix", prefix, "-flap-damping", "0", "../../examples/multi-tier"})
 	}()
 	client := strideapi.NewClient(addr)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/stride-run/stride/executor/api"
+	"github.com/stride-run/stride/executor/localmesos"
 )
 
 // syncBuffer is a bytes.Buffer safe for the concurrent writes of a running command.
@@ -32,6 +33,18 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// freeFirstPort returns a -first-port for stride dev's three agents whose
+// ports are free now: other tests, and other checkouts' test runs on this
+// machine, run stand-ins at the same time.
+func freeFirstPort(t *testing.T) string {
+	t.Helper()
+	first, err := localmesos.FreePortBase(3, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strconv.Itoa(first)
 }
 
 func freeAddr(t *testing.T) string {
@@ -61,9 +74,9 @@ func TestDevMultiTier(t *testing.T) {
 	dev.ctx = ctx
 	done := make(chan int, 1)
 	example, _ := filepath.Abs("../../examples/multi-tier")
+	first := freeFirstPort(t)
 	go func() {
-		// Ports of its own: other tests run stand-ins at the same time.
-		done <- dev.run([]string{"dev", "-no-color", "-listen", addr, "-data-dir", dataDir, "-first-port", strconv.Itoa(freeAgentPorts(t, 3)), example})
+		done <- dev.run([]string{"dev", "-no-color", "-listen", addr, "-data-dir", dataDir, "-first-port", first, example})
 	}()
 
 	client := api.NewClient(addr)

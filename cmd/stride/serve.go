@@ -40,6 +40,7 @@ type serverFlags struct {
 	// Authentication and TLS.
 	credentials, tokenFile string
 	tlsCert, tlsKey, tlsCA string
+	allowUnknown           bool
 	// Cluster mode.
 	consul, consulPrefix, consulToken    string
 	sessionTTL, lockDelay, leaderTimeout time.Duration
@@ -63,6 +64,7 @@ func (sf *serverFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&sf.stableAfter, "stable-after", 5*time.Second, "how long a task of an app without health checks must run to count as deployed")
 	fs.Float64Var(&sf.killRate, "health-kill-rate", 0.1, "the share of an app's instances its health checks may kill per minute (at least 1)")
 	fs.Float64Var(&sf.breakerShare, "health-kill-breaker", 0.5, "hold every health-check kill of an app while this share of its tasks (and at least 2) fail their checks at once (0 < share <= 1)")
+	fs.BoolVar(&sf.allowUnknown, "api-allow-unknown-fields", false, "skip members of app and group JSON the API does not know instead of answering 422 (for clients that send extras; a request can choose with ?strict=)")
 }
 
 // check refuses option values out of their bounds.
@@ -103,6 +105,7 @@ func (sf *serverFlags) apply(c *cli, cfg *server.Config) error {
 		cfg.ProgressDeadline = -1 // none (the Config's 0 means the default)
 	}
 	cfg.StableAfter, cfg.HealthKillRate, cfg.BreakerShare = sf.stableAfter, sf.killRate, sf.breakerShare
+	cfg.AllowUnknownFields = sf.allowUnknown
 	if sf.consul != "" {
 		token := sf.consulToken
 		if token == "" {

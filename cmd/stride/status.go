@@ -106,6 +106,9 @@ func deploymentText(a *api.AppInfo) string {
 // noteText says why an app is not as it should be: it gave up relaunching, its
 // health-check kills are held, its instances wait, it backs off.
 func noteText(a *api.AppInfo, st api.AppStatus) string {
+	if st.ID == "" && a.Extras != nil {
+		st = *a.Extras
+	}
 	var notes []string
 	if st.GaveUp != "" {
 		notes = append(notes, strings.TrimPrefix(st.GaveUp, a.ID+": "))
@@ -114,9 +117,6 @@ func noteText(a *api.AppInfo, st api.AppStatus) string {
 		notes = append(notes, st.KillSafety)
 	}
 	waiting, delay := st.Waiting, st.DelaySeconds
-	if a.Stride != nil && st.ID == "" {
-		waiting, delay = a.Stride.Waiting, a.Stride.DelaySeconds
-	}
 	if waiting != "" {
 		notes = append(notes, "waiting: "+waiting)
 	}

@@ -1,17 +1,24 @@
-// Package api serves Stride's HTTP interface: the Marathon-compatible /v2 surface
-// (the read side, task kills and deployment cancels; app and group writes arrive
-// with the full Marathon API) and Stride's own /stride/v1 endpoints used by
-// `stride plan` and `stride apply`.
+// Package api serves Stride's HTTP interface: Marathon's /v2 API (apps, groups,
+// tasks, deployments, queue, info, leader) and Stride's own /stride/v1 endpoints
+// used by the CLI (`stride plan`, `apply`, `status`, `import`).
 //
 // Reads come from the executor's published View and never wait on the executor's
 // actor: every encoding derived from a View is computed once and shared until the
-// executor publishes the next one. Writes are handed to the Backend.
+// executor publishes the next one. Writes are handed to the Backend: each
+// Marathon write is an Edit of the deployed state that the executor plans and
+// deploys exactly as `stride apply` (see executor.ApplyRequest).
+//
+// Marathon's resources carry Marathon's fields only (real clients break on
+// fields they do not know): apps are encoded with engine's Marathon encoding,
+// and what only Stride knows — why an instance waits, a deployment's progress
+// per app, the server's state serial — is served under /stride/v1.
 //
 // Errors have Marathon's shape, {"message": ..., "details": [{"path", "errors"}]},
-// with Marathon's status codes: 400 malformed JSON, 404 unknown app or deployment,
-// 405 (with Allow) for a method the path does not serve, 409 stale plans and locked
-// apps, 422 invalid apps. A client error is never answered with a 5xx, which
-// Marathon clients read as "this server is down".
+// with Marathon's status codes: 400 malformed JSON, 404 unknown app, group or
+// deployment, 405 (with Allow) for a method the path does not serve, 409 existing
+// ids, stale plans and locked apps, 413 bodies over the limit, 422 invalid apps
+// and groups. A client error is never answered with a 5xx, which Marathon clients
+// read as "this server is down".
 package api
 
 import (
@@ -41,15 +48,28 @@ type Backend interface {
 	View() *executor.View
 	// Apply re-plans the request against the deployed state and starts a deployment.
 	Apply(ctx context.Context, req executor.ApplyRequest) (*engine.Plan, *engine.Deployment, error)
+	// Write is Apply for the Marathon writes (an Edit), with the change's
+	// version.
+	Write(ctx context.Context, req executor.ApplyRequest) (*executor.WriteResult, error)
 	// Plan returns the plan Apply would carry out, changing nothing.
 	Plan(ctx context.Context, req executor.ApplyRequest) (*engine.Plan, error)
 	// Cancel stops a running deployment where it is.
 	Cancel(ctx context.Context, id string) error
-	// Revert starts a deployment taking the apps of a running deployment back
-	// to their previous definitions (nil when nothing was left to undo).
-	Revert(ctx context.Context, id string) (*engine.Deployment, error)
+	// Revert starts a deployment that undoes a running one (no deployment:
+	// nothing to undo; it ended).
+	Revert(ctx context.Context, id string) (*executor.WriteResult, error)
 	// KillTasks kills tasks (they are replaced).
 	KillTasks(ctx context.Context, ids []string) ([]engine.Task, error)
+	// AppVersions lists an app's recorded versions, newest first; AppVersion
+	// returns one (engine.ErrNotFound).
+	AppVersions(ctx context.Context, id string) ([]string, error)
+	AppVersion(ctx context.Context, id, version string) (*engine.App, error)
+	// GroupVersions lists a group's recorded versions, newest first; GroupAt
+	// rebuilds the group at one (engine.ErrNotFound, executor.ErrNoGroup).
+	GroupVersions(ctx context.Context, id string) ([]string, error)
+	GroupAt(ctx context.Context, id, version string) (*executor.GroupState, error)
+	// ResetDelay ends an app's launch backoff; false when it has none.
+	ResetDelay(ctx context.Context, id string) (bool, error)
 	// Bus returns the event bus.
 	Bus() *executor.Bus
 	// Subscribe records an event callback subscription (created false: it
@@ -96,6 +116,10 @@ type Info struct {
 	// UI, when set, is the web UI, served at /ui/ behind the same checks as
 	// every API call (see executor/ui); browsers asking for / are sent there.
 	UI http.Handler
+	// AllowUnknownFields makes app and group bodies lenient by default: members
+	// Stride does not know are skipped instead of rejected with a 422 (a request
+	// can still choose with ?strict=true or false).
+	AllowUnknownFields bool
 }
 
 // Leadership is the server's side of leader election, as the API needs it.
@@ -164,6 +188,7 @@ func (s *Server) Close() {
 // Route prefixes.
 const (
 	pathApps        = "/v2/apps"
+	pathGroups      = "/v2/groups"
 	pathTasks       = "/v2/tasks"
 	pathDeployments = "/v2/deployments"
 	pathQueue       = "/v2/queue"
@@ -172,6 +197,7 @@ const (
 	pathSubscriptions = "/v2/eventSubscriptions"
 	pathMetrics       = "/metrics"
 	pathMetricsProm   = "/metrics/prometheus"
+	strideApps        = "/stride/v1/apps"
 )
 
 // ServeHTTP implements http.Handler.
@@ -195,9 +221,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == "/v2/leader":
 		s.leader(w, r)
 	case p == pathApps || p == pathApps+"/":
-		s.appsList(w, r)
+		s.apps(w, r)
 	case strings.HasPrefix(p, pathApps+"/"):
 		s.appsSub(w, r, p[len(pathApps)+1:])
+	case p == pathGroups || strings.HasPrefix(p, pathGroups+"/"):
+		s.groups(w, r, strings.TrimPrefix(p, pathGroups))
 	case p == pathTasks || p == pathTasks+"/":
 		s.tasksList(w, r)
 	case p == pathTasks+"/delete":
@@ -212,10 +240,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.queueSub(w, r, p[len(pathQueue)+1:])
 	case p == "/v2/events":
 		s.events(w, r)
-	case p == "/stride/v1/apps" || p == "/stride/v1/apps/":
+	case p == strideApps || p == strideApps+"/":
 		s.appsStatus(w, r)
 	case p == "/stride/v1/state":
 		s.state(w, r)
+	case p == "/stride/v1/info":
+		s.strideInfo(w, r)
 	case p == "/stride/v1/plan":
 		s.plan(w, r)
 	case p == "/stride/v1/apply":
@@ -228,8 +258,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.strideQueueList(w, r)
 	case p == "/stride/v1/cluster":
 		s.cluster(w, r)
-	case strings.HasPrefix(p, strideApps):
-		s.strideAppsSub(w, r, p[len(strideApps):])
+	case strings.HasPrefix(p, strideApps+"/"):
+		s.strideAppsSub(w, r, p[len(strideApps)+1:])
 	case p == uiPath || strings.HasPrefix(p, uiPath+"/"):
 		s.serveUI(w, r)
 	case p == "/":
@@ -263,12 +293,16 @@ const (
 	msgInvalidObject  = "Object is not valid"
 	msgLocked         = "App is locked by one or more deployments. Override with the option '?force=true'. View details at '/v2/deployments/%s'."
 	msgAppNotFound    = "App '%s' does not exist"
+	msgAppVersionGone = "App '%s' does not exist in version %s"
+	msgAppExists      = "An app with id [%s] already exists."
 	msgGroupNotFound  = "Group '%s' does not exist"
+	msgGroupVersion   = "Group '%s' does not exist in version %s"
+	msgGroupExists    = "Group %s is already created. Use PUT to change this group."
+	msgNotChild       = "identifier %s is not child of %s. Hint: use relative paths."
 	msgDeployNotFound = "DeploymentPlan %s does not exist"
 	msgTaskNotFound   = "Task '%s' does not exist"
 	msgInvalidTask    = "Invalid task id %s"
-	msgScaleKill      = "scale=true is not supported yet: kill without scale (the tasks are replaced) and change instances in the configuration"
-	msgWipeKill       = "wipe=true is not supported: Stride has no local persistent volumes"
+	msgNoDelay        = "Application %s not found in tasks queue."
 	msgBusy           = "the executor is busy: %v"
 )
 
@@ -386,7 +420,6 @@ type info struct {
 	ZookeeperConfig zookeeperConfig  `json:"zookeeper_config"`
 	HTTPConfig      httpConfig       `json:"http_config"`
 	EventSubscriber *json.RawMessage `json:"event_subscriber"`
-	Stride          strideInfo       `json:"stride"`
 }
 
 type marathonConfig struct {
@@ -454,11 +487,26 @@ func eventSubscriber(v *executor.View) *json.RawMessage {
 	return &m
 }
 
-type strideInfo struct {
+// StrideInfo is GET /stride/v1/info: what /v2/info cannot carry.
+type StrideInfo struct {
 	Version        string `json:"version"`
 	StateSerial    uint64 `json:"state_serial"`
 	DataDir        string `json:"data_dir,omitempty"`
 	MesosConnected bool   `json:"mesos_connected"`
+	Elected        bool   `json:"elected"`
+	Leader         string `json:"leader,omitempty"`
+}
+
+func (s *Server) strideInfo(w http.ResponseWriter, r *http.Request) {
+	if !allow(w, r, http.MethodGet) {
+		return
+	}
+	v := s.b.View()
+	out := StrideInfo{Version: Version, StateSerial: v.Serial, DataDir: s.info.DataDir, MesosConnected: v.Connected, Elected: s.elected()}
+	if out.Elected {
+		out.Leader = s.leaderAddr()
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) getInfo(w http.ResponseWriter, r *http.Request) {
@@ -489,7 +537,6 @@ func (s *Server) getInfo(w http.ResponseWriter, r *http.Request) {
 		ZookeeperConfig: zookeeperConfig{ZKTimeout: 10000, ZKSessionTimeout: 10000, ZKMaxVersions: 50},
 		HTTPConfig:      s.httpConfig(p),
 		EventSubscriber: eventSubscriber(v),
-		Stride:          strideInfo{Version: Version, StateSerial: v.Serial, DataDir: s.info.DataDir, MesosConnected: v.Connected},
 	})
 }
 

@@ -197,29 +197,50 @@ type AppInfo struct {
 		Timestamp string `json:"timestamp"`
 		TaskID    string `json:"taskId"`
 	} `json:"lastTaskFailure"`
-	Stride *struct {
-		Waiting      string  `json:"waiting"`
-		DelaySeconds float64 `json:"delaySeconds"`
-		Pending      int     `json:"pending"`
-	} `json:"stride"`
+	// Extras is what Stride knows beyond Marathon (GET /stride/v1/apps): nil
+	// when the server is not a Stride server, or knows nothing more.
+	Extras *AppExtras `json:"-"`
 }
 
-// Apps lists apps with their tasks and last failures.
+// Apps lists apps with their tasks and last failures, and Stride's extras
+// (why instances wait) when the server has them.
 func (c *Client) Apps(ctx context.Context) ([]AppInfo, error) {
 	var out struct {
 		Apps []AppInfo `json:"apps"`
 	}
-	err := c.do(ctx, http.MethodGet, "/v2/apps?embed=apps.tasks&embed=apps.lastTaskFailure&embed=apps.counts", nil, &out)
-	return out.Apps, err
+	if err := c.do(ctx, http.MethodGet, "/v2/apps?embed=apps.tasks&embed=apps.lastTaskFailure&embed=apps.counts", nil, &out); err != nil {
+		return nil, err
+	}
+	var extras struct {
+		Apps []AppExtras `json:"apps"`
+	}
+	if err := c.do(ctx, http.MethodGet, strideApps, nil, &extras); err == nil {
+		byID := make(map[string]*AppExtras, len(extras.Apps))
+		for i := range extras.Apps {
+			byID[extras.Apps[i].ID] = &extras.Apps[i]
+		}
+		for i := range out.Apps {
+			out.Apps[i].Extras = byID[out.Apps[i].ID]
+		}
+	}
+	return out.Apps, nil
 }
 
-// App returns one app (id with or without its leading slash).
+// App returns one app (id with or without its leading slash), with Stride's
+// extras when the server has them.
 func (c *Client) App(ctx context.Context, id string) (*AppInfo, error) {
 	var out struct {
 		App AppInfo `json:"app"`
 	}
-	if err := c.do(ctx, http.MethodGet, "/v2/apps"+escapePath(engine.CanonicalID(id)), nil, &out); err != nil {
+	path := escapePath(engine.CanonicalID(id))
+	if err := c.do(ctx, http.MethodGet, "/v2/apps"+path, nil, &out); err != nil {
 		return nil, err
+	}
+	var extras struct {
+		App AppExtras `json:"app"`
+	}
+	if err := c.do(ctx, http.MethodGet, strideApps+path, nil, &extras); err == nil {
+		out.App.Extras = &extras.App
 	}
 	return &out.App, nil
 }
@@ -293,4 +314,48 @@ func (c *Client) Leader(ctx context.Context) (string, error) {
 		return "", nil
 	}
 	return out.Leader, err
+}
+
+// DeploymentResult is Marathon's answer to a deployable write.
+type DeploymentResult struct {
+	DeploymentID string `json:"deploymentId"`
+	Version      string `json:"version"`
+}
+
+// Get returns the body of a GET of path (a JSON document), for callers that
+// decode it themselves.
+func (c *Client) Get(ctx context.Context, path string) ([]byte, error) {
+	var raw json.RawMessage
+	if err := c.do(ctx, http.MethodGet, path, nil, &raw); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
+
+// Groups returns the root group with every group and app under it (GET
+// /v2/groups), as Marathon's JSON.
+func (c *Client) Groups(ctx context.Context) ([]byte, error) {
+	return c.Get(ctx, "/v2/groups?embed=group.groups&embed=group.apps")
+}
+
+// AppVersions lists an app's recorded versions, newest first.
+func (c *Client) AppVersions(ctx context.Context, id string) ([]string, error) {
+	var out struct {
+		Versions []string `json:"versions"`
+	}
+	err := c.do(ctx, http.MethodGet, "/v2/apps"+escapePath(engine.CanonicalID(id))+"/versions", nil, &out)
+	return out.Versions, err
+}
+
+// Rollback deploys an app's recorded version (PUT /v2/apps/{id} {"version"}).
+func (c *Client) Rollback(ctx context.Context, id, version string, force bool) (*DeploymentResult, error) {
+	path := "/v2/apps" + escapePath(engine.CanonicalID(id))
+	if force {
+		path += "?force=true"
+	}
+	var out DeploymentResult
+	if err := c.do(ctx, http.MethodPut, path, map[string]string{"version": version}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }

@@ -114,20 +114,28 @@ func (s *Server) appsStatus(w http.ResponseWriter, r *http.Request) {
 	v := s.b.View()
 	out := make([]AppStatus, 0, len(v.Apps))
 	for _, st := range v.Apps {
-		a := AppStatus{
-			ID: st.App.ID, Instances: st.App.Instances, Staged: st.TasksStaged, Running: st.TasksRunning,
-			Healthy: st.TasksHealthy, Deployments: st.Deployments, Pending: st.Pending, Waiting: st.Waiting,
-			DelaySeconds: st.Delay.Seconds(), GaveUp: st.GaveUp, KillSafety: st.KillSafety,
-		}
-		if len(st.App.HealthChecks) == 0 {
-			a.Healthy = st.TasksRunning
-		}
-		if f := st.LastTaskFailure; f != nil {
-			a.LastFailure = f.State + ": " + f.Message
-		}
-		out = append(out, a)
+		out = append(out, appStatusOf(st))
 	}
 	writeJSON(w, http.StatusOK, map[string][]AppStatus{"apps": out})
+}
+
+// appStatusOf is an app's Stride status.
+func appStatusOf(st *executor.AppStatus) AppStatus {
+	a := AppStatus{
+		ID: st.App.ID, Instances: st.App.Instances, Staged: st.TasksStaged, Running: st.TasksRunning,
+		Healthy: st.TasksHealthy, Deployments: st.Deployments, Pending: st.Pending, Waiting: st.Waiting,
+		DelaySeconds: st.Delay.Seconds(), GaveUp: st.GaveUp, KillSafety: st.KillSafety,
+	}
+	if a.Deployments == nil {
+		a.Deployments = []string{}
+	}
+	if len(st.App.HealthChecks) == 0 {
+		a.Healthy = st.TasksRunning
+	}
+	if f := st.LastTaskFailure; f != nil {
+		a.LastFailure = f.State + ": " + f.Message
+	}
+	return a
 }
 
 // state is GET /stride/v1/state.
@@ -136,16 +144,16 @@ func (s *Server) state(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sn := s.snap()
-	sn.encodeApps()
-	if sn.appErr != nil {
-		writeError(w, http.StatusInternalServerError, "encode apps: "+sn.appErr.Error())
+	sn.encodeFull()
+	if sn.fullErr != nil {
+		writeError(w, http.StatusInternalServerError, "encode apps: "+sn.fullErr.Error())
 		return
 	}
-	b := make([]byte, 0, sn.appsCap(false))
+	b := make([]byte, 0, sn.fullSize+64)
 	b = append(b, `{"serial":`...)
 	b = strconv.AppendUint(b, sn.view.Serial, 10)
 	b = append(b, `,"apps":[`...)
-	for i, raw := range sn.appJSON {
+	for i, raw := range sn.fullJSON {
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -363,4 +371,21 @@ func (s *Server) deploymentGet(w http.ResponseWriter, r *http.Request, id string
 		resp.Apps = append(resp.Apps, sum)
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// AppExtras is the name the client uses for AppStatus: what Stride knows of an
+// app beyond Marathon's AppInfo.
+type AppExtras = AppStatus
+
+// strideApp is GET /stride/v1/apps/{id}: {"app": AppStatus}.
+func (s *Server) strideApp(w http.ResponseWriter, r *http.Request, id string) {
+	if !allow(w, r, http.MethodGet) {
+		return
+	}
+	st := s.b.View().App(id)
+	if st == nil {
+		writeError(w, http.StatusNotFound, fmt.Sprintf(msgAppNotFound, id))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]AppStatus{"app": appStatusOf(st)})
 }

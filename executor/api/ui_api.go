@@ -36,7 +36,6 @@ type AppHistory interface {
 
 // Paths and limits of the UI's endpoints.
 const (
-	strideApps  = "/stride/v1/apps/"
 	strideQueue = "/stride/v1/queue"
 	// recentDefault and recentMax bound GET /stride/v1/deployments?limit=.
 	recentDefault, recentMax = 20, 100
@@ -317,21 +316,26 @@ type AppDiff struct {
 	Fields        []engine.FieldChange `json:"fields"`
 }
 
-// strideAppsSub routes /stride/v1/apps/{id}/history and /stride/v1/apps/{id}/diff.
+// strideAppsSub routes /stride/v1/apps/{id}, /stride/v1/apps/{id}/history and
+// /stride/v1/apps/{id}/diff.
 func (s *Server) strideAppsSub(w http.ResponseWriter, r *http.Request, rest string) {
 	id := canonicalPath(rest)
-	parent, last := engine.ParentID(id), id[strings.LastIndexByte(id, '/')+1:]
-	if id == "/" || parent == "/" { // no app id before the sub-resource
+	if id == "/" {
 		writeError(w, http.StatusNotFound, "Not found: "+r.URL.Path)
 		return
 	}
-	switch last {
-	case "history":
+	if s.b.View().App(id) != nil {
+		s.strideApp(w, r, id)
+		return
+	}
+	parent, last := engine.ParentID(id), id[strings.LastIndexByte(id, '/')+1:]
+	switch {
+	case parent != "/" && last == "history":
 		s.appHistory(w, r, parent)
-	case "diff":
+	case parent != "/" && last == "diff":
 		s.appDiff(w, r, parent)
 	default:
-		writeError(w, http.StatusNotFound, "Not found: "+r.URL.Path)
+		s.strideApp(w, r, id)
 	}
 }
 

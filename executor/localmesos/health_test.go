@@ -2,8 +2,10 @@ package localmesos
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -55,7 +57,8 @@ func TestHealthChecks(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			m := newMaster(t, func(c *Config) { c.Agents = 1 })
+			first := freeFirstPort(t)
+			m := newMaster(t, func(c *Config) { c.Agents, c.FirstPort = 1, first })
 			c := subscribe(t, m, jsonCodec, frameworkInfo())
 			c.ackAll = true
 			o := c.offers()[0]
@@ -102,7 +105,8 @@ func TestHealthCheckTCP(t *testing.T) {
 	// The task binds the agent's address ($HOST), or loopback only.
 	for name, bind := range map[string]string{"agent address": "", "loopback": loopback} {
 		t.Run(name, func(t *testing.T) {
-			m := newMaster(t, func(c *Config) { c.Agents = 1 })
+			first := freeFirstPort(t)
+			m := newMaster(t, func(c *Config) { c.Agents, c.FirstPort = 1, first })
 			c := subscribe(t, m, protoCodec, frameworkInfo())
 			c.ackAll = true
 			o := c.offers()[0]
@@ -136,4 +140,23 @@ func TestHealthCheckGracePeriod(t *testing.T) {
 	if s := taskState(m, "slow-starter"); s != "TASK_RUNNING" {
 		t.Errorf("state %s", s)
 	}
+}
+
+// freeFirstPort returns a FirstPort for one agent whose first port (the one
+// these tests' servers bind) is free on the agent's address and on loopback:
+// other test runs on this machine hold fixed ports (31000 is the default).
+func freeFirstPort(t *testing.T) int {
+	t.Helper()
+	for try := 0; try < 50; try++ {
+		base, err := FreePortBase(1, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l, err := net.Listen("tcp", net.JoinHostPort(loopback, strconv.Itoa(base))); err == nil {
+			_ = l.Close()
+			return base
+		}
+	}
+	t.Fatal("no free port range")
+	return 0
 }

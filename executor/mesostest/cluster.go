@@ -24,6 +24,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -43,11 +44,12 @@ const EnvVar = "STRIDE_TEST_MESOS"
 type Options struct {
 	// Agents is the number of agents (default 3, at most 200).
 	Agents int
-	// FirstPort and PortsPerAgent set the agents' port resources (defaults 61000
-	// and 200: apart from the ranges of the stand-in's tests, 31000+ and 41000+,
-	// and above Linux's ephemeral ports, 32768-60999, which the executors'
-	// libprocess and every connection take their local ports from). The defaults
-	// leave room for 22 agents.
+	// FirstPort and PortsPerAgent set the agents' port resources (defaults: a
+	// range of 200 ports per agent from 61000 up whose ports are free on the
+	// agents' addresses when the cluster starts — above Linux's ephemeral
+	// ports, 32768-60999, which the executors' libprocess and every connection
+	// take their local ports from, and apart from other test runs on the same
+	// machine). The defaults leave room for 22 agents.
 	FirstPort, PortsPerAgent int
 	// Cpus, Mem and Disk (MB) are each agent's resources (defaults 1, 1024, 1024).
 	// Mesos checks mem and disk against the machine: keep them small.
@@ -173,7 +175,11 @@ func Dist(t testing.TB) string {
 func Start(t testing.TB, opts Options) *Cluster {
 	t.Helper()
 	dist := Dist(t)
+	pickPorts := opts.FirstPort <= 0
 	opts = opts.withDefaults()
+	if pickPorts {
+		opts.FirstPort = freeBase(opts.FirstPort, opts.Agents, opts.PortsPerAgent)
+	}
 	if opts.Agents > 200 {
 		t.Fatalf("mesostest: %d agents: at most 200 (one loopback address each)", opts.Agents)
 	}
@@ -774,4 +780,34 @@ func tail(path string, n int) string {
 		}
 	}
 	return strings.Join(lines, "\n")
+}
+
+// freeBase returns the first port, from a random slot at or above lo, of a
+// range of agents×perAgent ports free on every agent's address (lo when none
+// is): concurrent test runs on one machine then rarely meet.
+func freeBase(lo, agents, perAgent int) int {
+	slots := (65536 - lo - agents*perAgent) / perAgent
+	if slots <= 0 {
+		return lo
+	}
+	start := rand.IntN(slots)
+	for k := 0; k < slots; k++ {
+		base := lo + ((start+k)%slots)*perAgent
+		free := true
+		for i := 0; i < agents && free; i++ {
+			host := fmt.Sprintf("127.0.0.%d", 2+i)
+			for p := base + i*perAgent; p < base+(i+1)*perAgent; p++ {
+				l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p)))
+				if err != nil {
+					free = false
+					break
+				}
+				_ = l.Close()
+			}
+		}
+		if free {
+			return base
+		}
+	}
+	return lo
 }

@@ -63,6 +63,10 @@ type Config struct {
 	// (-http-hostnames, -http-allowed-origins; see api.Guard).
 	Hostnames      []string
 	AllowedOrigins []string
+	// AllowUnknownFields makes the API skip members of app and group bodies it
+	// does not know instead of answering 422 (-api-allow-unknown-fields; a
+	// request may still choose with ?strict=).
+	AllowUnknownFields bool
 	// HTTP holds the API server's timeouts and connection caps (zero: defaults).
 	HTTP HTTPLimits
 	// Consul, when set, is the cluster mode: the state and the leader lock (a
@@ -372,6 +376,7 @@ func (s *Server) apiInfo() api.Info {
 		HTTPAddr: s.addr, MesosURL: s.mesosURL, DataDir: s.cfg.DataDir, Advertise: s.cfg.Advertise,
 		Hostnames: s.cfg.Hostnames, AllowedOrigins: s.cfg.AllowedOrigins, Limits: s.cfg.Limits,
 		Leadership: leadership{s}, Metrics: s.metrics, Auth: s.auth, TLS: s.tls != nil, UI: ui.Handler(),
+		AllowUnknownFields: s.cfg.AllowUnknownFields,
 	}
 }
 

@@ -75,10 +75,20 @@ func (e *testEnv) startServer() { e.startServerOn(e.master.URL(), 10*time.Second
 // timeout) until it has subscribed.
 func (e *testEnv) startServerOn(mesosURL string, timeout time.Duration) {
 	e.t.Helper()
-	srv, err := Start(context.Background(), Config{
-		Listen: "127.0.0.1:0", DataDir: e.dataDir, MesosURL: mesosURL,
-		StableAfter: 2 * time.Second, Logf: e.logf,
-	})
+	start := func() (*Server, error) {
+		return Start(context.Background(), Config{
+			Listen: "127.0.0.1:0", DataDir: e.dataDir, MesosURL: mesosURL,
+			StableAfter: 2 * time.Second, Logf: e.logf,
+		})
+	}
+	srv, err := start()
+	// A server closed in this process may still have its data dir's lock shared
+	// with a task process the stand-in is forking (the descriptor is only closed
+	// at its exec): wait for that to pass, as a restarted process would.
+	for deadline := time.Now().Add(timeout); errors.Is(err, engine.ErrLocked) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond) // polling interval, not synchronisation
+		srv, err = start()
+	}
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -418,8 +428,12 @@ func TestUnsatisfiableConstraintIsReported(t *testing.T) {
 	if d.Status != engine.DeploymentRunning || len(d.Apps) != 1 || !strings.Contains(d.Apps[0].Waiting, "UNIQUE") {
 		t.Fatalf("deployment does not show why it waits: %+v", d)
 	}
-	if body := e.get("/v2/apps/unique", "application/json"); !strings.Contains(body, "hostname:UNIQUE") {
-		t.Errorf("GET /v2/apps/unique does not carry the reason: %s", body)
+	// Why it waits is Stride's: under /stride/v1, never in Marathon's app.
+	if body := e.get("/stride/v1/apps/unique", "application/json"); !strings.Contains(body, "hostname:UNIQUE") {
+		t.Errorf("GET /stride/v1/apps/unique does not carry the reason: %s", body)
+	}
+	if body := e.get("/v2/apps/unique", "application/json"); strings.Contains(body, "hostname:UNIQUE") || strings.Contains(body, `"stride"`) {
+		t.Errorf("GET /v2/apps/unique carries Stride's fields: %s", body)
 	}
 }
 

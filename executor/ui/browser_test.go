@@ -48,9 +48,21 @@ func (b *backend) Cancel(context.Context, string) error { return errReadOnly }
 func (b *backend) KillTasks(context.Context, []string) ([]engine.Task, error) {
 	return nil, errReadOnly
 }
-func (b *backend) Revert(context.Context, string) (*engine.Deployment, error) {
+func (b *backend) Revert(context.Context, string) (*executor.WriteResult, error) {
 	return nil, errReadOnly
 }
+func (b *backend) Write(context.Context, executor.ApplyRequest) (*executor.WriteResult, error) {
+	return nil, errReadOnly
+}
+func (b *backend) AppVersions(context.Context, string) ([]string, error) { return nil, errReadOnly }
+func (b *backend) AppVersion(context.Context, string, string) (*engine.App, error) {
+	return nil, errReadOnly
+}
+func (b *backend) GroupVersions(context.Context, string) ([]string, error) { return nil, errReadOnly }
+func (b *backend) GroupAt(context.Context, string, string) (*executor.GroupState, error) {
+	return nil, errReadOnly
+}
+func (b *backend) ResetDelay(context.Context, string) (bool, error) { return false, errReadOnly }
 func (b *backend) Subscribe(context.Context, engine.Subscription) (bool, error) {
 	return false, errReadOnly
 }

@@ -211,6 +211,12 @@ func TestClosed(t *testing.T) {
 	if _, err := s.AppVersion(ctx, "/a", "v"); !errors.Is(err, ErrClosed) {
 		t.Errorf("AppVersion after Close: %v", err)
 	}
+	if _, err := s.GroupVersions(ctx, "/a"); !errors.Is(err, ErrClosed) {
+		t.Errorf("GroupVersions after Close: %v", err)
+	}
+	if _, err := s.GroupVersion(ctx, "/a", "v"); !errors.Is(err, ErrClosed) {
+		t.Errorf("GroupVersion after Close: %v", err)
+	}
 }
 
 func TestCanceledContext(t *testing.T) {
@@ -226,9 +232,11 @@ func TestCanceledContext(t *testing.T) {
 		t.Errorf("Commit: got %v, want context.Canceled", err)
 	}
 	for name, call := range map[string]func() error{
-		"Load":        func() error { _, err := s.Load(ctx); return err },
-		"AppVersions": func() error { _, err := s.AppVersions(ctx, "/a"); return err },
-		"AppVersion":  func() error { _, err := s.AppVersion(ctx, "/a", "v"); return err },
+		"Load":          func() error { _, err := s.Load(ctx); return err },
+		"AppVersions":   func() error { _, err := s.AppVersions(ctx, "/a"); return err },
+		"AppVersion":    func() error { _, err := s.AppVersion(ctx, "/a", "v"); return err },
+		"GroupVersions": func() error { _, err := s.GroupVersions(ctx, "/a"); return err },
+		"GroupVersion":  func() error { _, err := s.GroupVersion(ctx, "/a", "v"); return err },
 	} {
 		if err := call(); !errors.Is(err, context.Canceled) {
 			t.Errorf("%s: got %v, want context.Canceled", name, err)
@@ -719,5 +727,40 @@ func TestSubscriptionsBucketIsOptional(t *testing.T) {
 	}
 	if got := snap.Subscriptions[sub.CallbackURL]; got == nil || *got != *sub {
 		t.Fatalf("subscriptions after reopening: %+v, want %+v", snap.Subscriptions, sub)
+	}
+}
+
+// A state file written before groups were stored (no group buckets) opens: the
+// buckets are added, empty, and the rest is kept.
+func TestOpenAddsTheGroupBuckets(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, dir)
+	commitApps(t, s, storetest.App("/a", 1))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	writeDB(t, filepath.Join(dir, StateFile), func(tx *bbolt.Tx) error {
+		for _, b := range addedBuckets {
+			if err := tx.DeleteBucket(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	s = openT(t, dir)
+	defer s.Close()
+	snap, err := s.Load(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Apps) != 1 || len(snap.Groups) != 0 {
+		t.Fatalf("after the upgrade: %d apps, %d groups", len(snap.Apps), len(snap.Groups))
+	}
+	gv := storetest.GroupVersion("/g", 1)
+	if _, err := s.Commit(t.Context(), snap.Index, engine.Txn{PutGroups: []*engine.Group{gv.Group}, PutGroupVersions: []*engine.GroupVersion{gv}}); err != nil {
+		t.Fatal(err)
+	}
+	if vs, err := s.GroupVersions(t.Context(), "/g"); err != nil || len(vs) != 1 {
+		t.Fatalf("group versions after the upgrade: %v %v", vs, err)
 	}
 }

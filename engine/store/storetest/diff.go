@@ -35,6 +35,7 @@ func Diff(got, want *engine.Snapshot) string {
 	diffMap(&d, "Tasks", got.Tasks, want.Tasks)
 	diffMap(&d, "Deployments", got.Deployments, want.Deployments)
 	diffMap(&d, "Subscriptions", got.Subscriptions, want.Subscriptions)
+	diffMap(&d, "Groups", got.Groups, want.Groups)
 	return d.String()
 }
 

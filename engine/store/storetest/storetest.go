@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"sync"
 	"testing"
 
@@ -54,6 +55,8 @@ func Run(t *testing.T, open func(t *testing.T) engine.Store) {
 		{"ConcurrentCommitsOneWins", testConcurrentCommits},
 		{"LoadIsConsistentDuringCommits", testConsistentLoad},
 		{"MatchesModel", testModel},
+		{"Groups", testGroups},
+		{"GroupVersions", testGroupVersions},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
@@ -121,6 +124,7 @@ func emptyModel() *model {
 		Tasks:         map[string]*engine.Task{},
 		Deployments:   map[string]*engine.Deployment{},
 		Subscriptions: map[string]*engine.Subscription{},
+		Groups:        map[string]*engine.Group{},
 	}}
 }
 
@@ -154,6 +158,12 @@ func (m *model) apply(txn engine.Txn) {
 	}
 	for _, u := range txn.DeleteSubscriptions {
 		delete(m.Subscriptions, u)
+	}
+	for _, g := range txn.PutGroups {
+		m.Groups[g.ID] = g
+	}
+	for _, id := range txn.DeleteGroups {
+		delete(m.Groups, id)
 	}
 	if txn.FrameworkID != nil {
 		m.FrameworkID = *txn.FrameworkID
@@ -309,6 +319,18 @@ var kinds = []kind{
 			return txn
 		},
 		del: func(ids ...string) engine.Txn { return engine.Txn{DeleteTasks: ids} },
+	},
+	{
+		name: "groups",
+		make: func(id string, n int) any { return Group(id, n) },
+		put: func(recs ...any) engine.Txn {
+			var txn engine.Txn
+			for _, r := range recs {
+				txn.PutGroups = append(txn.PutGroups, r.(*engine.Group))
+			}
+			return txn
+		},
+		del: func(ids ...string) engine.Txn { return engine.Txn{DeleteGroups: ids} },
 	},
 	{
 		name: "deployments",
@@ -615,6 +637,10 @@ func testModel(t *testing.T, s engine.Store) {
 			txn.PutDeployments = append(txn.PutDeployments, Deployment(id, App("/m/app1", rng.IntN(1000))))
 		}
 		txn.DeleteDeployments = pick(4, 1, "deployment-", taken)
+		for _, id := range pick(4, 2, "/m/g", taken) {
+			txn.PutGroups = append(txn.PutGroups, Group(id, rng.IntN(1000)))
+		}
+		txn.DeleteGroups = pick(4, 1, "/m/g", taken)
 		if rng.IntN(5) == 0 {
 			fw := fmt.Sprintf("fw-%d", step)
 			txn.FrameworkID = &fw
@@ -638,4 +664,103 @@ func testModel(t *testing.T, s engine.Store) {
 		}
 		checkLoad(t, s, want, fmt.Sprintf("after step %d", step))
 	}
+}
+
+// testGroups: group records are stored, replaced and deleted like the others,
+// and never move Serial.
+func testGroups(t *testing.T, s engine.Store) {
+	want := emptyModel()
+	for i, txn := range []engine.Txn{
+		{PutGroups: []*engine.Group{Group("/", 1), Group("/shop", 2), Group("/shop/eu", 3)}},
+		{PutGroups: []*engine.Group{{ID: "/bare"}}},
+		{PutGroups: []*engine.Group{Group("/shop", 4)}, DeleteGroups: []string{"/shop/eu"}},
+		{PutApps: []*engine.App{App("/shop/api", 1)}, PutGroups: []*engine.Group{Group("/shop", 5)}},
+	} {
+		mustCommit(t, s, want.Index, txn)
+		want.apply(txn)
+		checkLoad(t, s, want, fmt.Sprintf("after commit %d", i))
+	}
+	if want.Serial != 1 {
+		t.Fatalf("the model's serial is %d", want.Serial)
+	}
+}
+
+// testGroupVersions checks the history rules of engine.Store for groups:
+// records come back as committed, newest first; the newest MaxGroupVersions
+// are kept; a deleted group keeps its history; a group put anew loses the old
+// one (before the same commit records new versions); unknown ids and versions
+// are ErrNotFound or empty.
+func testGroupVersions(t *testing.T, s engine.Store) {
+	ctx := context.Background()
+	idx := uint64(0)
+	commit := func(txn engine.Txn) {
+		t.Helper()
+		idx = mustCommit(t, s, idx, txn)
+	}
+	versions := func(id string) []string {
+		t.Helper()
+		vs, err := s.GroupVersions(ctx, id)
+		if err != nil {
+			t.Fatalf("GroupVersions(%q): %v", id, err)
+		}
+		return vs
+	}
+	if vs := versions("/none"); vs == nil || len(vs) != 0 {
+		t.Fatalf("GroupVersions of an unknown id: %#v, want an empty list", vs)
+	}
+	if _, err := s.GroupVersion(ctx, "/none", Version(1)); !errors.Is(err, engine.ErrNotFound) {
+		t.Fatalf("GroupVersion of an unknown id: %v, want ErrNotFound", err)
+	}
+
+	// One record per commit; the newest MaxGroupVersions kept, several per commit
+	// at the end (under MaxRecordsPerCommit).
+	first := GroupVersion("/shop", 1)
+	commit(engine.Txn{PutGroups: []*engine.Group{first.Group}, PutGroupVersions: []*engine.GroupVersion{first}})
+	for n := 2; n <= engine.MaxGroupVersions; n++ {
+		gv := GroupVersion("/shop", n)
+		commit(engine.Txn{PutGroups: []*engine.Group{gv.Group}, PutGroupVersions: []*engine.GroupVersion{gv}})
+	}
+	got, err := s.GroupVersion(ctx, "/shop", Version(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := diffAny("GroupVersion", got, first); d != "" {
+		t.Fatalf("GroupVersion(/shop, v1) differs from what was committed:\n%s", d)
+	}
+	batch := engine.Txn{PutGroups: []*engine.Group{Group("/shop", 99)}}
+	for n := engine.MaxGroupVersions + 1; n <= engine.MaxGroupVersions+3; n++ {
+		batch.PutGroupVersions = append(batch.PutGroupVersions, GroupVersion("/shop", n))
+	}
+	commit(batch)
+	vs := versions("/shop")
+	if len(vs) != engine.MaxGroupVersions || vs[0] != Version(engine.MaxGroupVersions+3) || vs[len(vs)-1] != Version(4) {
+		t.Fatalf("after %d versions: %d kept, %s .. %s; want the newest %d", engine.MaxGroupVersions+3, len(vs), vs[0], vs[len(vs)-1], engine.MaxGroupVersions)
+	}
+	if _, err := s.GroupVersion(ctx, "/shop", Version(3)); !errors.Is(err, engine.ErrNotFound) {
+		t.Fatalf("a pruned version: %v, want ErrNotFound", err)
+	}
+
+	// Deleting keeps the history; putting the id anew drops it first, and the
+	// same commit's versions are kept.
+	other := GroupVersion("/other", 1)
+	commit(engine.Txn{PutGroups: []*engine.Group{other.Group}, PutGroupVersions: []*engine.GroupVersion{other}})
+	commit(engine.Txn{DeleteGroups: []string{"/other"}})
+	if vs := versions("/other"); len(vs) != 1 {
+		t.Fatalf("a deleted group's history: %v", vs)
+	}
+	again := GroupVersion("/other", 7)
+	commit(engine.Txn{PutGroups: []*engine.Group{again.Group}, PutGroupVersions: []*engine.GroupVersion{again}})
+	if vs := versions("/other"); len(vs) != 1 || vs[0] != Version(7) {
+		t.Fatalf("a group put anew: history %v, want only %s", vs, Version(7))
+	}
+	if vs := versions("/shop"); len(vs) != engine.MaxGroupVersions {
+		t.Fatalf("another group's history changed: %d versions", len(vs))
+	}
+}
+
+// diffAny compares two values of one type as Diff compares records.
+func diffAny(name string, got, want any) string {
+	var d differ
+	diffValue(&d, name, reflect.ValueOf(got), reflect.ValueOf(want))
+	return d.String()
 }
