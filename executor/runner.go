@@ -53,7 +53,7 @@ func (e *Executor) decide() decisions {
 
 	live := map[string][]*taskState{}
 	for _, t := range e.tasks {
-		if !isGone(t.State) {
+		if e.counts(t, now) {
 			live[t.AppID] = append(live[t.AppID], t)
 		}
 	}
@@ -347,8 +347,11 @@ func (e *Executor) housekeeping(ctx context.Context) {
 		}
 	}
 	e.setSuppressed(ctx, len(d.reqs) == 0)
+	e.unreachableHousekeeping(ctx, now)
 	if e.connected && now.Sub(e.lastRecon) >= e.cfg.ReconcileInterval {
 		e.reconcile(ctx)
+	} else {
+		e.reconcileUnanswered(ctx, now)
 	}
 	if len(e.dirtyTasks) > 0 {
 		e.flushTasks(ctx)
@@ -429,8 +432,9 @@ func (e *Executor) stepDone(dep *engine.Deployment) bool {
 			continue
 		}
 		var tasks []*taskState
+		now := e.cfg.Now()
 		for _, t := range e.tasks {
-			if t.AppID == c.ID && !isGone(t.State) {
+			if t.AppID == c.ID && e.counts(t, now) {
 				tasks = append(tasks, t)
 			}
 		}
