@@ -256,12 +256,19 @@ func (e *Executor) handleOffers(ctx context.Context, offers []mesos.Offer) {
 			for i, x := range p.Ports {
 				ports[i] = int(x)
 			}
+			role := "*"
+			for _, r := range p.Resources {
+				if r.AllocationInfo != nil && r.AllocationInfo.GetRole() != "" {
+					role = r.AllocationInfo.GetRole()
+					break
+				}
+			}
 			t := &taskState{
 				Task: engine.Task{
 					ID: taskID, AppID: app.ID, Host: p.Hostname, Ports: ports, ServicePorts: []int{},
 					SlaveID: p.AgentID, StagedAt: FormatTime(now), Version: app.Version,
 					State: engine.TaskStaging, IPAddresses: []engine.IPAddr{{IPAddress: p.Hostname, Protocol: "IPv4"}},
-					HealthCheckResults: []engine.HealthResult{}, LocalVolumes: []any{}, Role: "*",
+					HealthCheckResults: []engine.HealthResult{}, LocalVolumes: []any{}, Role: role,
 				},
 				stagedAt:  now,
 				launchApp: app,
