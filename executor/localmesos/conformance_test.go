@@ -53,7 +53,8 @@ type confCluster interface {
 
 // Agent resources shared by both backends, so that the messages that quote them
 // agree: two agents of 1 cpu, 1024 MB of mem and disk, 200 ports each from
-// confFirstPort (apart from the ranges of the other packages' tests).
+// confFirstPort (a range mesostest keeps out of its shared pool; both backends
+// claim it while they run).
 const (
 	confAgents    = 2
 	confFirstPort = 63000
@@ -185,6 +186,9 @@ func TestConformance(t *testing.T) {
 		}
 		for _, name := range names {
 			t.Run(name, func(t *testing.T) {
+				// The ports of the real cluster's agents: no other test's tasks
+				// may use them meanwhile.
+				mesostest.ClaimPorts(t, confFirstPort, confFirstPort+confAgents*confPorts-1, time.Minute)
 				m := newMaster(t, func(c *Config) {
 					c.Agents, c.Cpus, c.Mem, c.Disk = confAgents, 1, 1024, 1024
 					c.FirstPort, c.PortsPerAgent = confFirstPort, confPorts
