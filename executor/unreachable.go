@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
@@ -29,8 +30,10 @@ import (
 //     task Stride does not know, and is killed as such. Two instances are never
 //     counted for one.
 //
-// "disabled" (Marathon's behaviour before partition awareness) and the default
-// {0, 0} replace and forget the task at once.
+// The default {0, 0} replaces and forgets the task at once. "disabled" (as
+// Marathon's UnreachableDisabled, for tasks that cannot move, such as those
+// with local volumes) never does: the task counts as an instance until its
+// agent comes back (or Stride decides to kill it, which forgets it).
 //
 // Worked through with inactiveAfterSeconds 60 and expungeAfterSeconds 600 for
 // an app of 3 instances, one on an agent lost at 12:00:00: until 12:01:00 the
@@ -39,13 +42,20 @@ import (
 // agent comes back at 12:05:00 its task is killed; if it never does, the task
 // is forgotten at 12:10:00.
 
+// never is the time a task of an app whose unreachable strategy is disabled may
+// stay unreachable (292 years: time.Time.Add does not overflow with it).
+const never = time.Duration(math.MaxInt64)
+
 // unreachableTimes returns how long a task of app may be unreachable before it
-// is replaced, and before it is forgotten.
+// is replaced, and before it is forgotten (never for "disabled").
 func unreachableTimes(app *engine.App) (inactive, expunge time.Duration) {
-	if app == nil || app.UnreachableStrategy == nil || app.UnreachableStrategy.Disabled {
+	if app == nil || app.UnreachableStrategy == nil {
 		return 0, 0
 	}
 	u := app.UnreachableStrategy
+	if u.Disabled {
+		return never, never
+	}
 	inactive = time.Duration(u.InactiveAfterSeconds) * time.Second
 	expunge = time.Duration(u.ExpungeAfterSeconds) * time.Second
 	return inactive, max(expunge, inactive)
@@ -112,6 +122,10 @@ func (e *Executor) taskUnreachable(ctx context.Context, t *taskState, st mesos.T
 	cp := t.Task
 	if err := e.commit(ctx, engine.Txn{PutTasks: []*engine.Task{&cp}}); err != nil {
 		e.logf("executor: %v", err)
+	}
+	if inactive == never {
+		e.logf("%s unreachable (was %s) on %s: %s; never replaced (unreachable strategy disabled)", t.ID, prev, t.Host, t.Message)
+		return
 	}
 	e.logf("%s unreachable (was %s) on %s: %s; replaced after %v, forgotten after %v", t.ID, prev, t.Host, t.Message, inactive, expunge)
 }

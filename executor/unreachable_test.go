@@ -61,10 +61,10 @@ func TestUnreachableStrategy(t *testing.T) {
 		// inactive, expunge: the times the strategy allows.
 		inactive, expunge time.Duration
 	}{
-		"default {0, 0}":    {strategy: &engine.UnreachableStrategy{}},
-		"disabled":          {strategy: &engine.UnreachableStrategy{Disabled: true}},
-		"inactive 60s, 10m": {strategy: &engine.UnreachableStrategy{InactiveAfterSeconds: 60, ExpungeAfterSeconds: 600}, inactive: minute, expunge: 10 * minute},
-		"inactive 0, 10m":   {strategy: &engine.UnreachableStrategy{InactiveAfterSeconds: 0, ExpungeAfterSeconds: 600}, expunge: 10 * minute},
+		"default {0, 0}":     {strategy: &engine.UnreachableStrategy{}},
+		"none (the default)": {strategy: nil},
+		"inactive 60s, 10m":  {strategy: &engine.UnreachableStrategy{InactiveAfterSeconds: 60, ExpungeAfterSeconds: 600}, inactive: minute, expunge: 10 * minute},
+		"inactive 0, 10m":    {strategy: &engine.UnreachableStrategy{InactiveAfterSeconds: 0, ExpungeAfterSeconds: 600}, expunge: 10 * minute},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -146,6 +146,29 @@ func TestUnreachableStrategy(t *testing.T) {
 				t.Fatal("the killed stale task is still held")
 			}
 		})
+	}
+}
+
+// TestUnreachableStrategyDisabled: never replaced nor forgotten; back, it
+// carries on.
+func TestUnreachableStrategyDisabled(t *testing.T) {
+	h := newHarness(t)
+	app := testApp("/pinned", 2, "sleep 100")
+	app.UnreachableStrategy = &engine.UnreachableStrategy{Disabled: true}
+	victim := h.running(app)[0]
+	h.unreachable(victim, h.clock.now())
+	h.clock.advance(365 * 24 * time.Hour)
+	h.tick()
+	h.offer(3)
+	if len(h.mesos.launched) != 2 || h.e.tasks[victim] == nil {
+		t.Fatalf("after a year: %d launched, victim held %v; want no replacement, still held", len(h.mesos.launched), h.e.tasks[victim] != nil)
+	}
+	if c, _ := h.counted("/pinned"); c != 2 {
+		t.Fatalf("%d counted, want 2", c)
+	}
+	h.status(victim, mesos.TASK_RUNNING, "")
+	if len(h.mesos.killed) != 0 || h.e.tasks[victim].State != engine.TaskRunning {
+		t.Fatalf("killed %v, state %s; want it carrying on", h.mesos.killed, h.e.tasks[victim].State)
 	}
 }
 
