@@ -162,11 +162,15 @@ func (e *Executor) expunge(ctx context.Context, t *taskState, why string) {
 // unreachableHousekeeping announces the replacement of tasks that went
 // inactive, and expunges those unreachable for longer than their app allows.
 func (e *Executor) unreachableHousekeeping(ctx context.Context, now time.Time) {
-	for _, id := range e.sortedTaskIDs() {
-		t := e.tasks[id]
-		if t == nil || t.State != engine.TaskUnreachable {
-			continue
+	var ids []string
+	for id, t := range e.tasks {
+		if t.State == engine.TaskUnreachable {
+			ids = append(ids, id)
 		}
+	}
+	sortStrings(ids)
+	for _, id := range ids {
+		t := e.tasks[id]
 		inactive, expunge := unreachableTimes(e.appOf(t))
 		switch {
 		case !now.Before(t.unreachableAt.Add(expunge)):
@@ -177,14 +181,4 @@ func (e *Executor) unreachableHousekeeping(ctx context.Context, now time.Time) {
 			e.logf("%s unreachable for %v: replacing it", t.ID, inactive)
 		}
 	}
-}
-
-// sortedTaskIDs returns the ids of the tasks held, in order.
-func (e *Executor) sortedTaskIDs() []string {
-	ids := make([]string, 0, len(e.tasks))
-	for id := range e.tasks {
-		ids = append(ids, id)
-	}
-	sortStrings(ids)
-	return ids
 }
