@@ -203,9 +203,9 @@ func TestConformance(t *testing.T) {
 	t.Run("mesos", func(t *testing.T) {
 		c := mesostest.Start(t, mesostest.Options{
 			Agents: confAgents, FirstPort: confFirstPort, PortsPerAgent: confPorts,
-			// A silent agent is unreachable after 5 s (the partition scenarios),
+			// A silent agent is unreachable after 8 s (the partition scenarios),
 			// late enough not to happen on a busy machine by accident.
-			AgentPingTimeout: time.Second, MaxAgentPingTimeouts: 5,
+			AgentPingTimeout: 2 * time.Second, MaxAgentPingTimeouts: 4,
 		})
 		for _, name := range names {
 			t.Run(name, func(t *testing.T) { runScenario(t, name, realCluster{c: c, agents: map[string]int{}}) })

@@ -852,17 +852,26 @@ func tail(path string, n int) string {
 		return err.Error()
 	}
 	defer f.Close()
-	var lines []string
+	var lines, fatal []string
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		if strings.Contains(sc.Text(), "] HTTP GET for ") {
+		line := sc.Text()
+		if strings.Contains(line, "] HTTP GET for ") {
 			continue // the helpers' polling
 		}
-		lines = append(lines, sc.Text())
+		// glog's fatal lines ("F1205 16:32:31.123 ...", "Check failed") say why a
+		// process aborted, above the stack trace that fills the tail.
+		if len(fatal) < 5 && (len(line) > 1 && line[0] == 'F' && line[1] >= '0' && line[1] <= '9' || strings.Contains(line, "Check failed")) {
+			fatal = append(fatal, line)
+		}
+		lines = append(lines, line)
 		if len(lines) > n {
 			lines = lines[1:]
 		}
+	}
+	if len(fatal) > 0 {
+		lines = append(append(fatal, "..."), lines...)
 	}
 	return strings.Join(lines, "\n")
 }

@@ -220,9 +220,9 @@ func TestConformance(t *testing.T) {
 		}
 	})
 	t.Run("mesos", func(t *testing.T) {
-		// A silent agent is unreachable after 5 s (agent loss), late enough
+		// A silent agent is unreachable after 8 s (agent loss), late enough
 		// not to happen by accident on a busy machine.
-		c := mesostest.Start(t, mesostest.Options{Agents: conformanceAgents, AgentPingTimeout: time.Second, MaxAgentPingTimeouts: 5})
+		c := mesostest.Start(t, mesostest.Options{Agents: conformanceAgents, AgentPingTimeout: 2 * time.Second, MaxAgentPingTimeouts: 4})
 		be := &realBackend{c: c, agents: map[string]int{}}
 		for _, name := range names {
 			t.Run(name, func(t *testing.T) {
