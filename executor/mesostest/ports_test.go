@@ -33,10 +33,12 @@ func TestPortSlots(t *testing.T) {
 		}
 		again.release()
 	}
-	// A fixed range covers every slot it touches.
-	ls := claimRange(t, reservedFirst+10, reservedFirst+SlotSize+10, time.Minute)
-	if len(ls) != 2 || ls[0].first != reservedFirst || ls[1].first != reservedFirst+SlotSize {
-		t.Fatalf("slots of %d-%d: %+v", reservedFirst+10, reservedFirst+SlotSize+10, ls)
+	// A fixed range covers every slot it touches (one above the pool, which
+	// no other test uses: the reserved range is the localmesos tests').
+	const lo = poolEnd + 10
+	ls := claimRange(t, lo, lo+SlotSize, time.Minute)
+	if len(ls) != 2 || ls[0].first != poolEnd || ls[1].first != poolEnd+SlotSize {
+		t.Fatalf("slots of %d-%d: %+v", lo, lo+SlotSize, ls)
 	}
 	for _, l := range ls {
 		l.release()
