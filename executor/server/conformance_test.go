@@ -210,7 +210,10 @@ func TestConformance(t *testing.T) {
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	// The two halves share nothing (the stand-ins' ports are not the real
+	// agents'): they run side by side.
 	t.Run("standin", func(t *testing.T) {
+		t.Parallel()
 		for _, name := range names {
 			t.Run(name, func(t *testing.T) {
 				e := newEnv(t, conformanceAgents)
@@ -220,6 +223,7 @@ func TestConformance(t *testing.T) {
 		}
 	})
 	t.Run("mesos", func(t *testing.T) {
+		t.Parallel()
 		// A silent agent is unreachable after 8 s (agent loss), late enough
 		// not to happen by accident on a busy machine.
 		c := mesostest.Start(t, mesostest.Options{Agents: conformanceAgents, AgentPingTimeout: 2 * time.Second, MaxAgentPingTimeouts: 4})
