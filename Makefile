@@ -52,7 +52,7 @@ mesos:
 
 # Only the tests against a real Mesos cluster (they skip without STRIDE_TEST_MESOS).
 test-mesos:
-	dist=$$(scripts/mesos.sh) && STRIDE_TEST_MESOS=$$dist $(GO) test -count=1 -run RealMesos ./executor/...
+	dist=$$(scripts/mesos.sh) && STRIDE_TEST_MESOS=$$dist $(GO) test -count=1 -run 'RealMesos|Conformance' ./executor/...
 
 # The real Consul agent the cluster-mode tests run (tools/consul, Consul v1.22.0),
 # built once into ~/.cache/stride/consul-1.22.0; prints the binary's path:

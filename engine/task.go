@@ -49,6 +49,11 @@ type Task struct {
 	LocalVolumes       []any          `json:"localVolumes"`
 	// Message is the last status message from Mesos (Stride extension).
 	Message string `json:"message,omitempty"`
+	// UnreachableSince is when Mesos lost the task's agent (RFC 3339), while the
+	// task is TASK_UNREACHABLE: the app's unreachableStrategy counts from it.
+	// It is persisted for the next leader; Marathon's task JSON (/v2) does not
+	// show it.
+	UnreachableSince string `json:"unreachableSince,omitempty"`
 }
 
 // IPAddr is one of a task's IP addresses.

@@ -38,8 +38,10 @@ type tickIndex struct {
 
 func (e *Executor) newTickIndex() *tickIndex {
 	ix := &tickIndex{live: map[string][]*taskState{}, apps: e.apps}
+	now := e.cfg.Now()
 	for _, t := range e.tasks {
-		if !isGone(t.State) {
+		// An unreachable task counts until its app's inactiveAfterSeconds.
+		if e.counts(t, now) {
 			ix.live[t.AppID] = append(ix.live[t.AppID], t)
 		}
 	}

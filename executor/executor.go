@@ -58,6 +58,11 @@ type Config struct {
 	RefuseSeconds, IdleRefuseSeconds float64
 	// ReconcileInterval is how often known tasks are reconciled (10 min).
 	ReconcileInterval time.Duration
+	// ReconcileRetry is how long to wait for Mesos to answer a reconciliation
+	// before asking again for the tasks it has not answered (2 s, doubling
+	// up to a minute): a master that has just restarted drops the questions
+	// about tasks of agents that have not re-registered yet.
+	ReconcileRetry time.Duration
 	// StableAfter is how long a task without health checks must run before it
 	// counts as deployed, and as having been healthy (which resets the backoff;
 	// 5 s).
@@ -150,11 +155,13 @@ type Executor struct {
 	suppressed  bool
 	connected   bool
 	lastRecon   time.Time
-	dirtyTasks  map[string]bool
-	viewDirty   bool
-	lastView    time.Time
-	health      *healthRunner
-	seed        int64
+	// recon tracks the reconciliation under way (see reconcile.go).
+	recon      reconcileState
+	dirtyTasks map[string]bool
+	viewDirty  bool
+	lastView   time.Time
+	health     *healthRunner
+	seed       int64
 	// decideHook, when set (tests), runs first in decideApp: a way to make one
 	// app's handling panic.
 	decideHook func(appID string)
@@ -210,6 +217,10 @@ type taskState struct {
 	launchApp *engine.App
 	// readiness holds the state of the app's readiness checks (readiness.go).
 	readiness []readinessStatus
+	// unreachableAt is when Mesos lost the task's agent (State is
+	// TASK_UNREACHABLE); inactiveLogged: its replacement was announced.
+	unreachableAt  time.Time
+	inactiveLogged bool
 }
 
 // agentInfo is what the executor remembers of an agent from its offers: constraints
@@ -277,6 +288,9 @@ func New(ctx context.Context, cfg Config) (*Executor, error) {
 	}
 	if cfg.ReconcileInterval == 0 {
 		cfg.ReconcileInterval = 10 * time.Minute
+	}
+	if cfg.ReconcileRetry == 0 {
+		cfg.ReconcileRetry = 2 * time.Second
 	}
 	if cfg.StableAfter == 0 {
 		cfg.StableAfter = 5 * time.Second
@@ -380,6 +394,9 @@ func (e *Executor) load(ctx context.Context) error {
 		ts := &taskState{Task: *t, stagedAt: parseTime(t.StagedAt, now)}
 		if t.StartedAt != "" {
 			ts.runningAt = parseTime(t.StartedAt, now)
+		}
+		if t.UnreachableSince != "" {
+			ts.unreachableAt = parseTime(t.UnreachableSince, now)
 		}
 		e.tasks[id] = ts
 	}
@@ -649,8 +666,14 @@ func (e *Executor) tasksOf(appID string) []*taskState {
 	return out
 }
 
-// killTask asks Mesos to kill a task (once per KillRetry).
+// killTask asks Mesos to kill a task (once per KillRetry). A task whose agent
+// is unreachable cannot be killed: it is expunged instead (forgotten, and
+// killed as an unknown task should it come back), as Marathon does.
 func (e *Executor) killTask(ctx context.Context, t *taskState, reason string) {
+	if t.State == engine.TaskUnreachable {
+		e.expunge(ctx, t, reason)
+		return
+	}
 	now := e.cfg.Now()
 	if t.killing && now.Sub(t.killSentAt) < e.cfg.KillRetry {
 		return

@@ -42,29 +42,6 @@ func (e *Executor) onSubscribed(ctx context.Context, frameworkID string, reconne
 	e.viewDirty = true
 }
 
-// reconcile asks Mesos for the state of every task we know (explicit: tasks
-// Mesos does not know come back lost and are replaced), then for every task it
-// knows (implicit: a running task Stride has no record of is killed, so nothing
-// runs twice).
-func (e *Executor) reconcile(ctx context.Context) {
-	e.lastRecon = e.cfg.Now()
-	if e.mesos == nil || !e.connected {
-		return
-	}
-	if len(e.tasks) > 0 {
-		known := make(map[string]string, len(e.tasks))
-		for id, t := range e.tasks {
-			known[id] = t.SlaveID
-		}
-		if err := e.mesos.Reconcile(ctx, known); err != nil {
-			e.logf("reconcile: %v", err)
-		}
-	}
-	if err := e.mesos.Reconcile(ctx, nil); err != nil {
-		e.logf("reconcile (implicit): %v", err)
-	}
-}
-
 // Disconnected notes that the Mesos connection is gone.
 func (e *Executor) Disconnected(ctx context.Context, err error) {
 	e.post(func() {
@@ -147,11 +124,14 @@ func (e *Executor) handleUpdate(ctx context.Context, st mesos.TaskStatus) {
 	id := st.TaskID.Value
 	state := st.GetState().String()
 	agentID := st.GetAgentID().GetValue()
+	e.recon.answered(id)
 	t := e.tasks[id]
 	if t == nil {
 		// A task we do not know: launched by a previous incarnation whose record was
-		// never written, or one we already gave up on. Nothing must run twice.
-		if !engine.TerminalTaskState(state) && state != engine.TaskUnknown && e.mesos != nil {
+		// never written, or one we already gave up on (expunged). Nothing must run
+		// twice: it is killed once it is reachable (a KILL of an unreachable task
+		// is only answered with TASK_UNREACHABLE again).
+		if !engine.TerminalTaskState(state) && state != engine.TaskUnknown && state != engine.TaskUnreachable && e.mesos != nil {
 			e.logf("killing unknown task %s on %s", id, agentID)
 			if err := e.mesos.Kill(ctx, id, agentID, e.cfg.DefaultKillGrace); err != nil {
 				e.logf("kill unknown task %s: %v", id, err)
@@ -178,8 +158,15 @@ func (e *Executor) handleUpdate(ctx context.Context, st mesos.TaskStatus) {
 		}
 	}
 	prev := t.State
+	if state == engine.TaskUnreachable && prev != engine.TaskUnreachable {
+		e.taskUnreachable(ctx, t, st, now)
+		return
+	}
 	t.State = state
 	e.viewDirty = true
+	if prev == engine.TaskUnreachable && state != engine.TaskUnreachable {
+		e.taskReachable(ctx, t, now)
+	}
 	if prev != state {
 		e.publishTaskState(t, now)
 	}
@@ -198,7 +185,7 @@ func (e *Executor) handleUpdate(ctx context.Context, st mesos.TaskStatus) {
 				e.logf("%s running on %s (%s)", t.ID, t.Host, strings.Join(portStrings(t.Ports), ","))
 			}
 		}
-		if !t.healthStarted {
+		if !t.healthStarted && !t.killing {
 			t.healthStarted = true
 			e.health.start(t)
 		}
@@ -207,10 +194,11 @@ func (e *Executor) handleUpdate(ctx context.Context, st mesos.TaskStatus) {
 	}
 }
 
-// isGone reports whether the task is over for Stride: terminal, or unreachable or
-// unknown (replaced at once; killed should it come back).
+// isGone reports whether the task is over for Stride: terminal, or unknown to
+// Mesos (replaced at once; killed should it come back). An unreachable task is
+// not gone: the app's unreachable strategy decides (see unreachable.go).
 func isGone(state string) bool {
-	return engine.TerminalTaskState(state) || state == engine.TaskUnreachable || state == engine.TaskUnknown
+	return engine.TerminalTaskState(state) || state == engine.TaskUnknown
 }
 
 func (e *Executor) taskGone(ctx context.Context, t *taskState, state string, now time.Time) {
@@ -296,12 +284,19 @@ func (e *Executor) handleOffers(ctx context.Context, offers []mesos.Offer) {
 			for i, x := range p.Ports {
 				ports[i] = int(x)
 			}
+			role := "*"
+			for _, r := range p.Resources {
+				if r.AllocationInfo != nil && r.AllocationInfo.GetRole() != "" {
+					role = r.AllocationInfo.GetRole()
+					break
+				}
+			}
 			t := &taskState{
 				Task: engine.Task{
 					ID: taskID, AppID: app.ID, Host: p.Hostname, Ports: ports, ServicePorts: []int{},
 					SlaveID: p.AgentID, StagedAt: FormatTime(now), Version: app.Version,
 					State: engine.TaskStaging, IPAddresses: []engine.IPAddr{{IPAddress: p.Hostname, Protocol: "IPv4"}},
-					HealthCheckResults: []engine.HealthResult{}, LocalVolumes: []any{}, Role: "*",
+					HealthCheckResults: []engine.HealthResult{}, LocalVolumes: []any{}, Role: role,
 				},
 				stagedAt:  now,
 				launchApp: app,

@@ -422,8 +422,11 @@ func (e *Executor) housekeeping(ctx context.Context) {
 		}
 	}
 	e.setSuppressed(ctx, len(d.reqs) == 0)
+	e.unreachableHousekeeping(ctx, now)
 	if e.connected && now.Sub(e.lastRecon) >= e.cfg.ReconcileInterval {
 		e.reconcile(ctx)
+	} else {
+		e.reconcileUnanswered(ctx, now)
 	}
 	if len(e.dirtyTasks) > 0 {
 		e.flushTasks(ctx)

@@ -31,6 +31,11 @@ type View struct {
 	Recent []*engine.Deployment
 	// Ended is set once the executor stopped leading (see ErrTermEnded).
 	Ended error
+	// Unreconciled counts the tasks Mesos has not answered for since they
+	// were last reconciled; ReconcileRetries counts the reconciliations sent
+	// again for want of answers (see reconcile.go).
+	Unreconciled     int
+	ReconcileRetries uint64
 	// Healthy holds the ids of the tasks that count as healthy: running, not
 	// being killed, and passing every health check (Stride's and Mesos'). It is
 	// what the Consul catalog registration mirrors.
@@ -172,7 +177,8 @@ func (e *Executor) View() *View { return e.view.Load() }
 // publish builds and stores a new View (on the actor).
 func (e *Executor) publish() {
 	now := e.cfg.Now()
-	v := &View{Serial: e.serial, FrameworkID: e.frameworkID, Connected: e.connected, Ended: e.ended, appIndex: map[string]int{}, Healthy: map[string]bool{}, Readiness: map[string][]ReadinessResult{}, next: make(chan struct{})}
+	v := &View{Serial: e.serial, FrameworkID: e.frameworkID, Connected: e.connected, Ended: e.ended, appIndex: map[string]int{}, Healthy: map[string]bool{}, Readiness: map[string][]ReadinessResult{}, next: make(chan struct{}),
+		Unreconciled: len(e.recon.unanswered), ReconcileRetries: e.recon.rounds}
 	byApp := map[string][]*engine.Task{}
 	healthyCount := map[string]int{}
 	live := map[string][]*taskState{}

@@ -266,6 +266,11 @@ func (c *cli) server(args []string) int {
 	mesosURL := fs.String("mesos", "", "the Mesos master, e.g. http://127.0.0.1:5050 (comma-separated for several)")
 	dataDir := fs.String("data-dir", ".stride", "where state lives (without -consul)")
 	noColor := fs.Bool("no-color", false, "disable coloured output")
+	fwName := fs.String("mesos-framework-name", "stride", "the framework's name, as the Mesos UI and /master/frameworks show it")
+	fwRoles := fs.String("mesos-role", "*", "the roles the framework subscribes in, comma-separated: tasks run on resources unreserved or reserved for them")
+	fwFailover := fs.Duration("mesos-failover-timeout", 7*24*time.Hour, "how long Mesos keeps the tasks running while no Stride server is subscribed")
+	fwPrincipal := fs.String("mesos-principal", "", "the framework's principal (for the master's authorization and, with -mesos-secret-file, authentication)")
+	fwSecretFile := fs.String("mesos-secret-file", "", "a file holding the principal's secret: the server then authenticates to the master (HTTP basic); the secret is never logged")
 	var sf serverFlags
 	sf.register(fs)
 	sf.registerConsul(fs, true)
@@ -280,10 +285,26 @@ func (c *cli) server(args []string) int {
 		fs.Usage()
 		return exitError
 	}
+	fw := server.FrameworkConfig{Name: *fwName, Roles: splitList(*fwRoles), FailoverTimeout: *fwFailover, Principal: *fwPrincipal}
+	if *fwFailover <= 0 {
+		return c.errorf(*noColor, "-mesos-failover-timeout must be positive (Mesos would kill every task the moment the server disconnects)")
+	}
+	if *fwSecretFile != "" {
+		if *fwPrincipal == "" {
+			return c.errorf(*noColor, "-mesos-secret-file needs -mesos-principal")
+		}
+		b, err := os.ReadFile(*fwSecretFile)
+		if err != nil {
+			return c.errorf(*noColor, "-mesos-secret-file: %v", err)
+		}
+		if fw.Secret = strings.TrimRight(string(b), "\r\n"); fw.Secret == "" {
+			return c.errorf(*noColor, "-mesos-secret-file %s is empty", *fwSecretFile)
+		}
+	}
 	ctx, stop := signal.NotifyContext(c.ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := &logger{c: c}
-	cfg := server.Config{Listen: *listen, DataDir: *dataDir, MesosURL: *mesosURL, Advertise: *advertise, Logf: log.logf}
+	cfg := server.Config{Listen: *listen, DataDir: *dataDir, MesosURL: *mesosURL, Advertise: *advertise, Framework: fw, Logf: log.logf}
 	if err := sf.check(); err != nil {
 		return c.errorf(*noColor, "%v", err)
 	}

@@ -65,7 +65,7 @@ func TestInvalidAccepts(t *testing.T) {
 				return &scheduler.Call_Accept{OfferIDs: []mesos.OfferID{s.offers[0].ID}, Operations: launch(shellTask(s.offers[0], "a", "true", 9, 32))}
 			},
 			want: map[string]mesos.TaskState{"a": mesos.TASK_ERROR}, wantReason: mesos.REASON_TASK_INVALID,
-			wantMessage: "Task uses more resources cpus:9; mem:32 than available cpus:8",
+			wantMessage: "Total resources cpus(allocated: *):9; mem(allocated: *):32 required by task and its executor is more than available ports(allocated: *):[31000-31999]; cpus(allocated: *):8;",
 		},
 		"second task does not fit what the first left": {
 			accept: func(s setup) *scheduler.Call_Accept {
@@ -73,7 +73,7 @@ func TestInvalidAccepts(t *testing.T) {
 					shellTask(s.offers[0], "a", "sleep 60", 5, 32), shellTask(s.offers[0], "b", "true", 5, 32))}
 			},
 			want: map[string]mesos.TaskState{"b": mesos.TASK_ERROR}, wantReason: mesos.REASON_TASK_INVALID,
-			wantMessage: "Task uses more resources", launched: []string{"a"},
+			wantMessage: "required by task and its executor is more than available", launched: []string{"a"},
 		},
 		"ports outside the offer": {
 			accept: func(s setup) *scheduler.Call_Accept {
@@ -81,7 +81,7 @@ func TestInvalidAccepts(t *testing.T) {
 				ti.Resources = append(ti.Resources, ports(mesos.Value_Range{Begin: 80, End: 80}))
 				return &scheduler.Call_Accept{OfferIDs: []mesos.OfferID{s.offers[0].ID}, Operations: launch(ti)}
 			},
-			want: map[string]mesos.TaskState{"a": mesos.TASK_ERROR}, wantReason: mesos.REASON_TASK_INVALID, wantMessage: "ports:[80-80]",
+			want: map[string]mesos.TaskState{"a": mesos.TASK_ERROR}, wantReason: mesos.REASON_TASK_INVALID, wantMessage: "ports(allocated: *):[80-80] required by task",
 		},
 		"duplicate task ids": {
 			accept: func(s setup) *scheduler.Call_Accept {

@@ -387,12 +387,14 @@ func (m *Master) handleVersion(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// handleLoseAgent serves POST /stride/agents/<agent-id>/lose (Master.LoseAgent
-// for tools).
+// handleLoseAgent serves POST /stride/agents/<agent-id>/lose, .../partition
+// and .../heal (Master.LoseAgent, PartitionAgent and HealAgent for tools).
 func (m *Master) handleLoseAgent(w http.ResponseWriter, r *http.Request) {
 	rest := strings.TrimPrefix(r.URL.Path, "/stride/agents/")
 	id, action, ok := strings.Cut(rest, "/")
-	if !ok || action != "lose" || id == "" {
+	ops := map[string]func(string) error{"lose": m.LoseAgent, "partition": m.PartitionAgent, "heal": m.HealAgent}
+	op := ops[action]
+	if !ok || op == nil || id == "" {
 		httpError(w, http.StatusNotFound, "Not found: %s", r.URL.Path)
 		return
 	}
@@ -408,7 +410,7 @@ func (m *Master) handleLoseAgent(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusNotFound, "No agent %s", id)
 		return
 	}
-	if err := m.LoseAgent(id); err != nil {
+	if err := op(id); err != nil {
 		httpError(w, http.StatusConflict, "%v", err)
 		return
 	}

@@ -166,7 +166,7 @@ func (m *Master) state() stateJSON {
 		offered[o.agent].add(o.res)
 	}
 	for _, a := range m.agents {
-		if a.lost {
+		if a.lost || a.partitioned {
 			s.UnreachableSlaves++
 			continue
 		}
@@ -234,6 +234,12 @@ func (m *Master) state() stateJSON {
 		for _, t := range fw.sortedTasks() {
 			if !t.terminal {
 				used.add(t.res)
+			}
+			if t.agent.partitioned && !t.terminal {
+				tj := t.json()
+				tj.State = mesos.TASK_UNREACHABLE.String()
+				fj.UnreachableTasks = append(fj.UnreachableTasks, tj)
+				continue
 			}
 			fj.Tasks = append(fj.Tasks, t.json())
 		}

@@ -38,6 +38,8 @@ type Config struct {
 	DataDir string
 	// MesosURL is the Mesos master; empty with Embedded.
 	MesosURL string
+	// Framework is how the server registers with Mesos (zero: the defaults).
+	Framework FrameworkConfig
 	// Embedded starts the in-process Mesos stand-in with Agents agents.
 	Embedded bool
 	Agents   int
@@ -92,6 +94,22 @@ type Config struct {
 	TLS *TLSConfig
 	// Logf receives progress lines.
 	Logf func(format string, args ...any)
+}
+
+// FrameworkConfig is the Mesos framework the server registers as.
+type FrameworkConfig struct {
+	// Name is framework_info.name, what the Mesos UI shows ("stride").
+	Name string
+	// Roles are the roles the framework subscribes in (["*"]): offers come
+	// from resources unreserved or reserved for them.
+	Roles []string
+	// FailoverTimeout is how long Mesos keeps the tasks running while no
+	// Stride server is subscribed (7 days, as Marathon).
+	FailoverTimeout time.Duration
+	// Principal is framework_info.principal; with Secret the server
+	// authenticates as it (HTTP basic authentication) on every call. The
+	// secret is never logged.
+	Principal, Secret string
 }
 
 // HTTPLimits bounds what one client can hold of the API server.
@@ -404,6 +422,7 @@ func (s *Server) startTerm(runCtx context.Context, term Term) error {
 		StableAfter: cfg.StableAfter, ReconcileInterval: cfg.ReconcileInterval,
 		ProgressDeadline: cfg.ProgressDeadline, HealthKillRate: cfg.HealthKillRate, BreakerShare: cfg.BreakerShare,
 		MasterURL: s.mesosURL, Metrics: s.metrics,
+		Roles: cfg.Framework.Roles,
 	}
 	reg := s.registry(term)
 	if reg != nil {
@@ -413,8 +432,13 @@ func (s *Server) startTerm(runCtx context.Context, term Term) error {
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
+	fc := cfg.Framework
 	drv := driver.New(driver.Config{
-		Master: s.mesosURL, FrameworkName: "stride", FrameworkID: ex.FrameworkID(), Logf: cfg.Logf,
+		Master: s.mesosURL, FrameworkName: fc.Name, FrameworkID: ex.FrameworkID(), Logf: cfg.Logf,
+		Roles: fc.Roles, FailoverTimeout: fc.FailoverTimeout, Principal: fc.Principal, Secret: fc.Secret,
+		// The Mesos UI links the framework to the API of the server that
+		// subscribed.
+		WebUIURL: "http://" + s.self,
 	}, ex)
 	ex.SetMesos(fencedMesos{Mesos: drv, term: term})
 	tctx, cancel := context.WithCancel(runCtx)
