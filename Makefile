@@ -46,6 +46,7 @@ FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./hcl
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeApp$$' -fuzztime $(FUZZTIME) ./engine
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeGroupUpdate$$' -fuzztime $(FUZZTIME) ./engine
 	$(GO) test -run '^$$' -fuzz '^FuzzNestingScan$$' -fuzztime $(FUZZTIME) ./hcl
 	$(GO) test -run '^$$' -fuzz '^FuzzStrideBodies$$' -fuzztime $(FUZZTIME) ./executor/api
 
@@ -57,7 +58,7 @@ mesos:
 
 # Only the tests against a real Mesos cluster (they skip without STRIDE_TEST_MESOS).
 test-mesos:
-	dist=$$(scripts/mesos.sh) && STRIDE_TEST_MESOS=$$dist $(GO) test -count=1 -run RealMesos ./executor/...
+	dist=$$(scripts/mesos.sh) && STRIDE_TEST_MESOS=$$dist $(GO) test -count=1 -run 'RealMesos|Conformance' ./executor/...
 
 # The real Consul agent the cluster-mode tests run (tools/consul, Consul v1.22.0),
 # built once into ~/.cache/stride/consul-1.22.0; prints the binary's path:

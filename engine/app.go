@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"maps"
 	"slices"
 	"strings"
 
@@ -97,6 +98,22 @@ type App struct {
 	BackoffSeconds        float64 `json:"backoffSeconds"`
 	BackoffFactor         float64 `json:"backoffFactor"`
 	MaxLaunchDelaySeconds float64 `json:"maxLaunchDelaySeconds"`
+
+	// GiveUpAfter, when > 0, is how many consecutive failed launches (tasks that
+	// ended before ever being healthy) the app gets before Stride stops
+	// relaunching it and fails its deployment (beyond Marathon; HCL `backoff {
+	// give_up_after }`). 0: never give up. A later apply of the app resets it.
+	GiveUpAfter int `json:"giveUpAfter,omitempty"`
+
+	// ProgressDeadlineSeconds is how long a deployment step may go without
+	// progress for this app (no new task becoming healthy and ready) before the
+	// deployment fails (beyond Marathon; HCL `deployment { progress_deadline }`).
+	// 0: the deployment's default (the server's -progress-deadline, or apply's).
+	ProgressDeadlineSeconds int `json:"progressDeadlineSeconds,omitempty"`
+	// AutoRevert: when a deployment of this app fails, Stride rolls the app back
+	// to the last version that ran fully healthy (beyond Marathon; HCL
+	// `deployment { auto_revert }`).
+	AutoRevert bool `json:"autoRevert,omitempty"`
 
 	// TaskKillGracePeriodSeconds is the time between SIGTERM and SIGKILL; 0 = unset
 	// (the executor's default applies).
@@ -387,15 +404,39 @@ type Source struct {
 	Dependencies map[string]hcl.Range
 }
 
-// Group is a namespace of apps and groups. Groups carry no runtime state: an app's
-// effective dependencies already include those of its groups.
+// Group is a namespace of apps and groups. An app's effective dependencies
+// already include those of its groups (the HCL decoder and the API fold them in),
+// so a group's own fields order nothing by themselves; they are what the group
+// declares, kept so that the API can show it and rebuild it.
+//
+// In a Spec, the groups the files declare; in the state (Snapshot.Groups), every
+// group that holds an app or was created on its own through the API, with its
+// Version.
 type Group struct {
 	// ID is the absolute path, "/shop".
 	ID string `json:"id"`
-	// Dependencies are the absolute ids from the group's depends_on.
+	// Dependencies are the absolute ids from the group's depends_on (Marathon's
+	// group "dependencies"), sorted.
 	Dependencies []string          `json:"dependencies,omitempty"`
 	Labels       map[string]string `json:"labels,omitempty"`
-	Source       *Source           `json:"-"`
+	// EnforceRole is Marathon's enforceRole of a top-level group, carried as
+	// given (Stride sets no role by it).
+	EnforceRole bool `json:"enforceRole,omitempty"`
+	// Version is the ISO-8601 time of the last change at or under the group
+	// (state only; never compared).
+	Version string  `json:"version,omitempty"`
+	Source  *Source `json:"-"`
+}
+
+// Clone returns a copy of the group that shares nothing mutable with g.
+func (g *Group) Clone() *Group {
+	if g == nil {
+		return nil
+	}
+	c := *g
+	c.Dependencies = slices.Clone(g.Dependencies)
+	c.Labels = maps.Clone(g.Labels)
+	return &c
 }
 
 // RangeFor returns the range recorded for the JSON pointer path, or for its longest

@@ -71,7 +71,8 @@ const DefaultPortName = "default"
 //     the app has one.
 //   - KillSelection defaults to YOUNGEST_FIRST; UnreachableStrategy to {0, 0};
 //     Service.Name to DefaultServiceName(ID).
-//   - Empty maps and slices become nil (PortDefinitions excepted, see above).
+//   - Empty maps and slices become nil (PortDefinitions excepted, see above);
+//     so do networks that are only [{"mode": "host"}], the default.
 //   - Dependencies are resolved against the app's group, sorted and de-duplicated;
 //     a dependency that cannot be resolved is kept as written for Validate to report.
 func (a *App) ApplyDefaults() {
@@ -91,7 +92,9 @@ func (a *App) ApplyDefaults() {
 		}
 		a.Networks[i].Labels = nilIfEmpty(a.Networks[i].Labels)
 	}
-	if len(a.Networks) == 0 {
+	if len(a.Networks) == 0 || len(a.Networks) == 1 && a.Networks[0].Mode == "host" && a.Networks[0].Name == "" && a.Networks[0].Labels == nil {
+		// One host network is what no networks means (Marathon 1.5+ writes it
+		// out): the same app, and the same in HCL, which has no networks.
 		a.Networks = nil
 	}
 	mappings := false

@@ -364,6 +364,12 @@ func (d *decoder) appObject(a *App) {
 			d.floatField("maxLaunchDelaySeconds", &a.MaxLaunchDelaySeconds)
 		case "taskKillGracePeriodSeconds":
 			d.intField("taskKillGracePeriodSeconds", &a.TaskKillGracePeriodSeconds)
+		case "giveUpAfter":
+			d.intField("giveUpAfter", &a.GiveUpAfter)
+		case "progressDeadlineSeconds":
+			d.intField("progressDeadlineSeconds", &a.ProgressDeadlineSeconds)
+		case "autoRevert":
+			d.boolField("autoRevert", &a.AutoRevert)
 		case "killSelection":
 			d.strField("killSelection", &a.KillSelection)
 		case "unreachableStrategy":
@@ -1116,6 +1122,9 @@ type decoder struct {
 	data  []byte
 	pos   int
 	depth int
+	// allowUnknown skips unknown members instead of rejecting them
+	// (DecodeOptions.AllowUnknown).
+	allowUnknown bool
 	// path holds the JSON pointer segments (unescaped) of the value being read.
 	path []string
 	errs FieldErrors
@@ -1198,8 +1207,13 @@ func (d *decoder) typeErr(msg string) {
 	d.skipValue()
 }
 
-// unknown rejects the member key (its value is skipped).
+// unknown rejects the member key (its value is skipped), or only skips it when
+// the decoder allows unknown members.
 func (d *decoder) unknown(key []byte) {
+	if d.allowUnknown {
+		d.skipValue()
+		return
+	}
 	d.push(string(key))
 	d.typeErr(ErrUnknownField)
 	d.pop()
@@ -2092,6 +2106,16 @@ func (e *encoder) app(a *App) {
 	e.float("backoffSeconds", a.BackoffSeconds)
 	e.float("backoffFactor", a.BackoffFactor)
 	e.float("maxLaunchDelaySeconds", a.MaxLaunchDelaySeconds)
+	// Stride's own fields (beyond Marathon), written only when set.
+	if a.GiveUpAfter != 0 {
+		e.int("giveUpAfter", a.GiveUpAfter)
+	}
+	if a.ProgressDeadlineSeconds != 0 {
+		e.int("progressDeadlineSeconds", a.ProgressDeadlineSeconds)
+	}
+	if a.AutoRevert {
+		e.bool("autoRevert", true)
+	}
 	if a.TaskKillGracePeriodSeconds != 0 {
 		e.int("taskKillGracePeriodSeconds", a.TaskKillGracePeriodSeconds)
 	}

@@ -260,6 +260,14 @@ func TestDecodeErrors(t *testing.T) {
 			`{"id": "/a", "Cmd": "x"}`,
 			FieldErrors{{Path: "/Cmd", Errors: []string{ErrUnknownField}}},
 		},
+		"stride fields of the wrong type": {
+			`{"id": "/a", "giveUpAfter": "3", "progressDeadlineSeconds": 1.5, "autoRevert": "yes"}`,
+			FieldErrors{
+				{Path: "/autoRevert", Errors: []string{ErrExpectedBoolean}},
+				{Path: "/giveUpAfter", Errors: []string{ErrExpectedNumber}},
+				{Path: "/progressDeadlineSeconds", Errors: []string{ErrExpectedInt}},
+			},
+		},
 		"duplicate key": {
 			`{"id": "/a", "cmd": "x", "cmd": "y"}`,
 			FieldErrors{{Path: "/cmd", Errors: []string{ErrDuplicateField}}},
@@ -622,6 +630,31 @@ func TestMarshalShape(t *testing.T) {
 		if again := string(mustMarshal(t, a.Clone())); again != got {
 			t.Fatalf("not deterministic:\n%s\n%s", got, again)
 		}
+	}
+}
+
+// TestStrideFields: Stride's own fields (beyond Marathon) are written only when
+// set, as top-level fields, and read back.
+func TestStrideFields(t *testing.T) {
+	a := NewApp("/a")
+	a.Cmd = "x"
+	plain := string(mustMarshal(t, a))
+	for _, k := range []string{"giveUpAfter", "progressDeadlineSeconds", "autoRevert"} {
+		if strings.Contains(plain, k) {
+			t.Errorf("%s written for an app that does not set it: %s", k, plain)
+		}
+	}
+	a.GiveUpAfter, a.ProgressDeadlineSeconds, a.AutoRevert = 3, 300, true
+	got := string(mustMarshal(t, a))
+	if want := `"maxLaunchDelaySeconds":300,"giveUpAfter":3,"progressDeadlineSeconds":300,"autoRevert":true,"killSelection"`; !strings.Contains(got, want) {
+		t.Errorf("got %s\nwant it to contain %s", got, want)
+	}
+	back, err := DecodeApp([]byte(got))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.GiveUpAfter != 3 || back.ProgressDeadlineSeconds != 300 || !back.AutoRevert {
+		t.Errorf("decoded %+v", back)
 	}
 }
 

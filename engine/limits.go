@@ -54,6 +54,10 @@ const (
 	// MaxBackoffFactor bounds backoffFactor.
 	MaxBackoffSeconds = 604_800
 	MaxBackoffFactor  = 100
+	// MaxGiveUpAfter bounds giveUpAfter (consecutive failed launches).
+	MaxGiveUpAfter = 10_000
+	// MaxProgressDeadlineSeconds bounds progressDeadlineSeconds (a week).
+	MaxProgressDeadlineSeconds = 604_800
 	// MaxKillGraceSeconds bounds taskKillGracePeriodSeconds (one day).
 	MaxKillGraceSeconds = 86_400
 	// MaxUnreachableSeconds bounds the unreachable strategy's times (a year).
@@ -209,6 +213,8 @@ func (v *validator) limits(a *App) {
 	v.maxFloat("/backoffSeconds", a.BackoffSeconds, MaxBackoffSeconds)
 	v.maxFloat("/backoffFactor", a.BackoffFactor, MaxBackoffFactor)
 	v.maxFloat("/maxLaunchDelaySeconds", a.MaxLaunchDelaySeconds, MaxBackoffSeconds)
+	v.maxInt("/giveUpAfter", a.GiveUpAfter, MaxGiveUpAfter)
+	v.maxInt("/progressDeadlineSeconds", a.ProgressDeadlineSeconds, MaxProgressDeadlineSeconds)
 	v.maxInt("/taskKillGracePeriodSeconds", a.TaskKillGracePeriodSeconds, MaxKillGraceSeconds)
 	if u := a.UnreachableStrategy; u != nil && !u.Disabled {
 		v.maxInt("/unreachableStrategy/inactiveAfterSeconds", u.InactiveAfterSeconds, MaxUnreachableSeconds)

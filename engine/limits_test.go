@@ -39,10 +39,12 @@ func TestLimits(t *testing.T) {
 		"readiness timeout": {func(a *App) {
 			a.ReadinessChecks[0].IntervalSeconds, a.ReadinessChecks[0].TimeoutSeconds = 86_401, 86_400
 		}, Limits{}, one("/readinessChecks/0/intervalSeconds", "must be <= 86400, got 86401")},
-		"backoff factor":  {func(a *App) { a.BackoffFactor = 1000 }, Limits{}, one("/backoffFactor", "must be <= 100, got 1000")},
-		"kill grace":      {func(a *App) { a.TaskKillGracePeriodSeconds = 1 << 40 }, Limits{}, one("/taskKillGracePeriodSeconds", "must be <= 86400, got 1099511627776")},
-		"too many ports":  {func(a *App) { a.PortDefinitions = make([]PortDefinition, MaxPorts+1) }, Limits{}, nil},
-		"too many checks": {func(a *App) { a.HealthChecks = make([]HealthCheck, MaxChecks+1) }, Limits{}, nil},
+		"backoff factor":    {func(a *App) { a.BackoffFactor = 1000 }, Limits{}, one("/backoffFactor", "must be <= 100, got 1000")},
+		"give up after":     {func(a *App) { a.GiveUpAfter = 10_001 }, Limits{}, one("/giveUpAfter", "must be <= 10000, got 10001")},
+		"progress deadline": {func(a *App) { a.ProgressDeadlineSeconds = 604_801 }, Limits{}, one("/progressDeadlineSeconds", "must be <= 604800, got 604801")},
+		"kill grace":        {func(a *App) { a.TaskKillGracePeriodSeconds = 1 << 40 }, Limits{}, one("/taskKillGracePeriodSeconds", "must be <= 86400, got 1099511627776")},
+		"too many ports":    {func(a *App) { a.PortDefinitions = make([]PortDefinition, MaxPorts+1) }, Limits{}, nil},
+		"too many checks":   {func(a *App) { a.HealthChecks = make([]HealthCheck, MaxChecks+1) }, Limits{}, nil},
 		"too many labels": {func(a *App) {
 			a.Labels = map[string]string{}
 			for i := 0; i <= MaxListItems; i++ {

@@ -40,6 +40,10 @@ type Snapshot struct {
 	Apps        map[string]*App
 	Tasks       map[string]*Task
 	Deployments map[string]*Deployment
+	// Subscriptions are the event callback subscriptions by callback URL.
+	Subscriptions map[string]*Subscription
+	// Groups holds the current group records (see Group), by id.
+	Groups      map[string]*Group
 	FrameworkID string
 	// Unreadable lists the records that could not be decoded (a bug, a bit
 	// flip, a hand edit). They are left in the store untouched and kept out of
@@ -51,7 +55,8 @@ type Snapshot struct {
 
 // UnreadableRecord is one record a store could not decode.
 type UnreadableRecord struct {
-	// Kind is "apps", "tasks" or "deployments"; ID is the record's key.
+	// Kind is "apps", "tasks", "deployments", "groups" or "subscriptions"; ID
+	// is the record's key.
 	Kind, ID string
 	// Err says why it cannot be read.
 	Err string
@@ -75,6 +80,15 @@ type Txn struct {
 	DeleteTasks       []string
 	PutDeployments    []*Deployment
 	DeleteDeployments []string
+	// PutSubscriptions and DeleteSubscriptions (callback URLs) change the event
+	// callback subscriptions; they do not change Serial.
+	PutSubscriptions    []*Subscription
+	DeleteSubscriptions []string
+	PutGroups           []*Group
+	DeleteGroups        []string
+	// PutGroupVersions records group versions (Store.GroupVersion), each under
+	// its Group.ID and Group.Version, after PutGroups is applied.
+	PutGroupVersions []*GroupVersion
 	// FrameworkID, when non-nil, replaces the stored Mesos framework id.
 	FrameworkID *string
 }
@@ -97,6 +111,16 @@ type Store interface {
 	// AppVersion returns app id as recorded at version, or an error wrapping
 	// ErrNotFound.
 	AppVersion(ctx context.Context, id, version string) (*App, error)
+	// GroupVersions returns the recorded versions of group id, newest first:
+	// every GroupVersion a commit puts is recorded, the newest
+	// MaxGroupVersions are kept, a deleted group keeps its history, and putting
+	// a group whose id is not in the store drops the history of the earlier
+	// group of that id (before the same commit records new versions). An id
+	// with no history yields an empty list.
+	GroupVersions(ctx context.Context, id string) ([]string, error)
+	// GroupVersion returns the record of group id at version, or an error
+	// wrapping ErrNotFound.
+	GroupVersion(ctx context.Context, id, version string) (*GroupVersion, error)
 	// Close releases the store (and its lock).
 	Close() error
 }

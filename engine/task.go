@@ -49,6 +49,11 @@ type Task struct {
 	LocalVolumes       []any          `json:"localVolumes"`
 	// Message is the last status message from Mesos (Stride extension).
 	Message string `json:"message,omitempty"`
+	// UnreachableSince is when Mesos lost the task's agent (RFC 3339), while the
+	// task is TASK_UNREACHABLE: the app's unreachableStrategy counts from it.
+	// It is persisted for the next leader; Marathon's task JSON (/v2) does not
+	// show it.
+	UnreachableSince string `json:"unreachableSince,omitempty"`
 }
 
 // IPAddr is one of a task's IP addresses.
@@ -75,6 +80,9 @@ const (
 	DeploymentSucceeded = "succeeded"
 	DeploymentFailed    = "failed"
 	DeploymentCancelled = "cancelled"
+	// DeploymentQueued: waiting for the deployments that hold its apps to end
+	// (stride apply -queue); it is planned and started then.
+	DeploymentQueued = "queued"
 )
 
 // Deployment is one plan being carried out. It is persisted before any of its
@@ -90,6 +98,59 @@ type Deployment struct {
 	Reason      string `json:"reason,omitempty"`
 	CreatedAt   string `json:"createdAt"`
 	FinishedAt  string `json:"finishedAt,omitempty"`
+
+	// ProgressDeadlineSeconds is the progress deadline of the apps that set none
+	// (App.ProgressDeadlineSeconds): the apply's, else the server's default; 0:
+	// no deadline.
+	ProgressDeadlineSeconds int `json:"progressDeadlineSeconds,omitempty"`
+	// AutoRevert: when the deployment fails, every app it changed is rolled back
+	// to the last version that ran fully healthy (apps with App.AutoRevert are
+	// rolled back whatever this says).
+	AutoRevert bool `json:"autoRevert,omitempty"`
+	// Deadlines holds the progress bookkeeping of the changes of the current
+	// step, persisted so that a new leader keeps the same deadlines.
+	Deadlines []Deadline `json:"deadlines,omitempty"`
+	// RevertOf is the id of the deployment this one reverts; RevertedBy the id of
+	// the deployment that reverts this one.
+	RevertOf   string `json:"revertOf,omitempty"`
+	RevertedBy string `json:"revertedBy,omitempty"`
+	// LastGood maps each app the deployment changes to the last version of it
+	// that ran fully healthy before the deployment started (when known): what an
+	// automatic revert goes back to.
+	LastGood map[string]string `json:"lastGood,omitempty"`
+	// Keep maps an app of a revert to the versions of its tasks that already run
+	// the configuration reverted to: they count as new and are not replaced.
+	Keep map[string][]string `json:"keep,omitempty"`
+	// Queued holds what a queued deployment (Status "queued") will apply once
+	// the deployments holding its apps are over; it is planned then.
+	Queued *QueuedApply `json:"queued,omitempty"`
+}
+
+// Deadline is the progress of one change of a deployment's current step: the
+// step fails when no progress is made for Seconds after Since.
+type Deadline struct {
+	// ID is the app.
+	ID string `json:"id"`
+	// Since is when the change last made progress (or its step began), RFC 3339.
+	Since string `json:"since"`
+	// Seconds is the progress deadline that applies (0: none).
+	Seconds int `json:"seconds"`
+	// Deployed is the most new tasks seen deployed (healthy and ready) at once,
+	// Remaining the fewest tasks seen left to go (old ones, ones being killed,
+	// new ones beyond the target); progress is beating either. Deployed < 0:
+	// not counted yet.
+	Deployed  int `json:"deployed"`
+	Remaining int `json:"remaining"`
+	// Started: the change's dependencies were up and it began (it is not held
+	// for them again).
+	Started bool `json:"started,omitempty"`
+}
+
+// QueuedApply is an apply waiting for the deployments that hold its apps.
+type QueuedApply struct {
+	Spec    *Spec  `json:"spec"`
+	Scope   string `json:"scope,omitempty"`
+	Destroy bool   `json:"destroy,omitempty"`
 }
 
 // AffectedApps lists the ids the deployment touches, sorted.

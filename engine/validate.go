@@ -321,6 +321,8 @@ func (v *validator) app(a *App) {
 	v.minFloat("/maxLaunchDelaySeconds", a.MaxLaunchDelaySeconds, 0)
 	v.oneOf("/killSelection", "kill selection", a.KillSelection, killSelections)
 	v.minInt("/taskKillGracePeriodSeconds", a.TaskKillGracePeriodSeconds, 0)
+	v.minInt("/giveUpAfter", a.GiveUpAfter, 0)
+	v.minInt("/progressDeadlineSeconds", a.ProgressDeadlineSeconds, 0)
 
 	if u := a.UnreachableStrategy; u != nil && !u.Disabled {
 		v.minInt("/unreachableStrategy/inactiveAfterSeconds", u.InactiveAfterSeconds, 0)

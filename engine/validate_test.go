@@ -184,7 +184,9 @@ func TestValidate(t *testing.T) {
 		"negative max delay":     {func(a *App) { a.MaxLaunchDelaySeconds = -3 }, one("/maxLaunchDelaySeconds", "must be >= 0, got -3")},
 		"kill selection": {func(a *App) { a.KillSelection = "RANDOM" },
 			one("/killSelection", `unknown kill selection "RANDOM" (one of YOUNGEST_FIRST, OLDEST_FIRST)`)},
-		"negative kill grace": {func(a *App) { a.TaskKillGracePeriodSeconds = -1 }, one("/taskKillGracePeriodSeconds", "must be >= 0, got -1")},
+		"negative give up after":     {func(a *App) { a.GiveUpAfter = -1 }, one("/giveUpAfter", "must be >= 0, got -1")},
+		"negative progress deadline": {func(a *App) { a.ProgressDeadlineSeconds = -5 }, one("/progressDeadlineSeconds", "must be >= 0, got -5")},
+		"negative kill grace":        {func(a *App) { a.TaskKillGracePeriodSeconds = -1 }, one("/taskKillGracePeriodSeconds", "must be >= 0, got -1")},
 
 		// unreachable strategy
 		"unreachable negative": {func(a *App) { a.UnreachableStrategy = &UnreachableStrategy{InactiveAfterSeconds: -1} },

@@ -25,6 +25,7 @@ import (
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 
 	"github.com/stride-run/stride/engine"
+	"github.com/stride-run/stride/executor/metrics"
 	"github.com/stride-run/stride/executor/scheduler"
 )
 
@@ -57,9 +58,29 @@ type Config struct {
 	RefuseSeconds, IdleRefuseSeconds float64
 	// ReconcileInterval is how often known tasks are reconciled (10 min).
 	ReconcileInterval time.Duration
+	// ReconcileRetry is how long to wait for Mesos to answer a reconciliation
+	// before asking again for the tasks it has not answered (2 s, doubling
+	// up to a minute): a master that has just restarted drops the questions
+	// about tasks of agents that have not re-registered yet.
+	ReconcileRetry time.Duration
 	// StableAfter is how long a task without health checks must run before it
-	// counts as having been healthy (resets the backoff; 10 s).
+	// counts as deployed, and as having been healthy (which resets the backoff;
+	// 5 s).
 	StableAfter time.Duration
+	// HealthKillRate and HealthKillWindow bound the kills Stride's health checks
+	// cause: at most max(1, floor(instances × rate)) per app per window (0.1 per
+	// minute). BreakerShare opens an app's circuit breaker — no health kills —
+	// while at least that share of its running tasks (and at least 2) fail
+	// their checks at once (0.5). ReplaceTimeout is how long a task condemned by
+	// its checks waits for its replacement before it is killed anyway (2 min).
+	// See killsafety.go.
+	HealthKillRate   float64
+	HealthKillWindow time.Duration
+	BreakerShare     float64
+	ReplaceTimeout   time.Duration
+	// ProgressDeadline is the progress deadline of deployments whose apply and
+	// apps set none (10 min; negative: none).
+	ProgressDeadline time.Duration
 	// KillRetry is how long to wait for a kill before asking again (10 s).
 	KillRetry time.Duration
 	// LaunchTimeout is how long a task may stay staging before it is killed and
@@ -77,6 +98,11 @@ type Config struct {
 	// refuses apps outside them, and stored apps outside them are set aside
 	// rather than acted on.
 	Limits engine.Limits
+	// MasterURL is the Mesos master, as the scheduler events name it.
+	MasterURL string
+	// Metrics, when set, counts what the executor does (offers, health checks,
+	// launch latency, deployments, events).
+	Metrics *metrics.Metrics
 }
 
 // Executor carries out deployments and keeps tasks alive. Create it with New, run
@@ -95,6 +121,9 @@ type Executor struct {
 	serial      uint64
 	frameworkID string
 	apps        map[string]*engine.App
+	// groups holds a record for every group that holds an app or was created
+	// on its own (see Desired).
+	groups      map[string]*engine.Group
 	tasks       map[string]*taskState
 	deployments map[string]*engine.Deployment
 	recent      []*engine.Deployment
@@ -106,22 +135,47 @@ type Executor struct {
 	lastFailure map[string]*TaskFailure
 	// quarantined holds the apps set aside with the reason (see poison.go).
 	quarantined map[string]string
+	// lastGood holds, per app, the last version that ran fully healthy (see
+	// revert.go); gaveUp the apps that stopped relaunching, with the reason
+	// (giveUpAfter); queued the queued deployments (see queue.go).
+	lastGood map[string]string
+	gaveUp   map[string]string
+	queued   map[string]*engine.Deployment
+	// safety holds the apps' kill-safety state (killsafety.go).
+	safety map[string]*killSafety
+	// waitFor holds what each app of a current step waits for among its
+	// dependencies (deps.go), as of the last look at the deployments;
+	// failedApps the apps whose deployment failed, with the reason, until they
+	// run fully healthy again.
+	waitFor    map[string]string
+	failedApps map[string]string
+	// subscribers are the event callback subscriptions by URL.
+	subscribers map[string]*Subscriber
 	agents      map[string]agentInfo
 	suppressed  bool
 	connected   bool
 	lastRecon   time.Time
-	dirtyTasks  map[string]bool
-	viewDirty   bool
-	lastView    time.Time
-	health      *healthRunner
+	// recon tracks the reconciliation under way (see reconcile.go).
+	recon      reconcileState
+	dirtyTasks map[string]bool
+	viewDirty  bool
+	lastView   time.Time
+	health     *healthRunner
 	// decideHook, when set (tests), runs first in decideApp: a way to make one
 	// app's handling panic.
 	decideHook func(appID string)
+	// lastVersion is the newest version the executor gave a change: versions
+	// are strictly increasing, even within one millisecond.
+	lastVersion time.Time
+	// offers holds each waiting app's offer statistics (see offers.go).
+	offers map[string]*offerStats
 	// ended is set when a write was refused because this server is no longer the
 	// leader it was (a compare-and-set conflict: someone else wrote; or a fenced
 	// store: the leader lock is gone). From then on the executor does nothing:
 	// Mesos calls are dropped and Run returns ErrTermEnded.
 	ended error
+	// loadedAt is when this executor loaded the state (its term began).
+	loadedAt time.Time
 }
 
 // ErrTermEnded is returned (wrapped, with the cause) by Run when the executor
@@ -153,8 +207,19 @@ type taskState struct {
 	healthStarted bool
 	// failedHealth: killed because its health checks failed (counts for backoff).
 	failedHealth bool
+	// condemned says why the task's health checks call for its kill (""
+	// when they do not); doomedAt is when a replacement was started for it
+	// (replace, then kill). See killsafety.go.
+	condemned string
+	doomedAt  time.Time
 	// launchApp is the app definition the task was launched from.
 	launchApp *engine.App
+	// readiness holds the state of the app's readiness checks (readiness.go).
+	readiness []readinessStatus
+	// unreachableAt is when Mesos lost the task's agent (State is
+	// TASK_UNREACHABLE); inactiveLogged: its replacement was announced.
+	unreachableAt  time.Time
+	inactiveLogged bool
 }
 
 // agentInfo is what the executor remembers of an agent from its offers: constraints
@@ -203,7 +268,10 @@ func New(ctx context.Context, cfg Config) (*Executor, error) {
 		cfg.Logf = func(string, ...any) {}
 	}
 	if cfg.Bus == nil {
-		cfg.Bus = NewBus(1000)
+		cfg.Bus = NewBus(DefaultBusEvents)
+	}
+	if cfg.Metrics != nil {
+		cfg.Bus.SetObserver(cfg.Metrics.EventPublished)
 	}
 	if len(cfg.Roles) == 0 {
 		cfg.Roles = []string{"*"}
@@ -220,8 +288,26 @@ func New(ctx context.Context, cfg Config) (*Executor, error) {
 	if cfg.ReconcileInterval == 0 {
 		cfg.ReconcileInterval = 10 * time.Minute
 	}
+	if cfg.ReconcileRetry == 0 {
+		cfg.ReconcileRetry = 2 * time.Second
+	}
 	if cfg.StableAfter == 0 {
-		cfg.StableAfter = 10 * time.Second
+		cfg.StableAfter = 5 * time.Second
+	}
+	if cfg.HealthKillRate <= 0 {
+		cfg.HealthKillRate = 0.1
+	}
+	if cfg.HealthKillWindow <= 0 {
+		cfg.HealthKillWindow = time.Minute
+	}
+	if cfg.BreakerShare <= 0 || cfg.BreakerShare > 1 {
+		cfg.BreakerShare = 0.5
+	}
+	if cfg.ReplaceTimeout <= 0 {
+		cfg.ReplaceTimeout = 2 * time.Minute
+	}
+	if cfg.ProgressDeadline == 0 {
+		cfg.ProgressDeadline = 10 * time.Minute
 	}
 	if cfg.LaunchTimeout == 0 {
 		cfg.LaunchTimeout = 5 * time.Minute
@@ -245,10 +331,16 @@ func New(ctx context.Context, cfg Config) (*Executor, error) {
 		unplaced:    map[string]*scheduler.Unplaced{},
 		lastFailure: map[string]*TaskFailure{},
 		quarantined: map[string]string{},
+		gaveUp:      map[string]string{},
+		safety:      map[string]*killSafety{},
+		waitFor:     map[string]string{},
+		failedApps:  map[string]string{},
+		offers:      map[string]*offerStats{},
 		agents:      map[string]agentInfo{},
 		dirtyTasks:  map[string]bool{},
 	}
 	e.health = newHealthRunner(e)
+	e.loadedAt = cfg.Now()
 	if err := e.load(ctx); err != nil {
 		return nil, err
 	}
@@ -267,11 +359,32 @@ func (e *Executor) load(ctx context.Context) error {
 	if e.apps == nil {
 		e.apps = map[string]*engine.App{}
 	}
+	e.groups = snap.Groups
+	e.fillGroups()
+	e.lastVersion = time.Time{}
+	for _, a := range e.apps {
+		e.noteVersion(a.Version)
+	}
+	for _, g := range e.groups {
+		e.noteVersion(g.Version)
+	}
+	for _, d := range snap.Deployments {
+		e.noteVersion(d.Version)
+	}
 	e.deployments = map[string]*engine.Deployment{}
+	e.queued = map[string]*engine.Deployment{}
 	for id, d := range snap.Deployments {
-		if d.Status == engine.DeploymentRunning {
+		switch d.Status {
+		case engine.DeploymentRunning:
 			e.deployments[id] = d
+		case engine.DeploymentQueued:
+			e.queued[id] = d
 		}
+	}
+	e.loadLastGood(snap.Deployments)
+	e.subscribers = make(map[string]*Subscriber, len(snap.Subscriptions))
+	for url, s := range snap.Subscriptions {
+		e.subscribers[url] = &Subscriber{Subscription: *s}
 	}
 	e.tasks = map[string]*taskState{}
 	now := e.cfg.Now()
@@ -279,6 +392,9 @@ func (e *Executor) load(ctx context.Context) error {
 		ts := &taskState{Task: *t, stagedAt: parseTime(t.StagedAt, now)}
 		if t.StartedAt != "" {
 			ts.runningAt = parseTime(t.StartedAt, now)
+		}
+		if t.UnreachableSince != "" {
+			ts.unreachableAt = parseTime(t.UnreachableSince, now)
 		}
 		e.tasks[id] = ts
 	}
@@ -455,6 +571,16 @@ func (e *Executor) recordFailure(app *engine.App, t *taskState, now time.Time) {
 		d.failures = 0
 	}
 	d.failures++
+	if app.GiveUpAfter > 0 && d.failures >= app.GiveUpAfter && e.gaveUp[app.ID] == "" {
+		why := fmt.Sprintf(reasonGaveUp, app.ID, d.failures)
+		if f := e.lastFailure[app.ID]; f != nil {
+			why += fmt.Sprintf(reasonLastFailure, failureText(f))
+		}
+		e.gaveUp[app.ID] = why
+		e.viewDirty = true
+		e.logf("%s; no more launches until the app is applied again", why)
+		e.bus.Publish(EventAppGaveUp, now, AppGaveUp{AppID: app.ID, Failures: d.failures, Reason: why})
+	}
 	delay := app.BackoffSeconds * math.Pow(app.BackoffFactor, float64(d.failures-1))
 	if delay > app.MaxLaunchDelaySeconds {
 		delay = app.MaxLaunchDelaySeconds
@@ -538,8 +664,14 @@ func (e *Executor) tasksOf(appID string) []*taskState {
 	return out
 }
 
-// killTask asks Mesos to kill a task (once per KillRetry).
+// killTask asks Mesos to kill a task (once per KillRetry). A task whose agent
+// is unreachable cannot be killed: it is expunged instead (forgotten, and
+// killed as an unknown task should it come back), as Marathon does.
 func (e *Executor) killTask(ctx context.Context, t *taskState, reason string) {
+	if t.State == engine.TaskUnreachable {
+		e.expunge(ctx, t, reason)
+		return
+	}
 	now := e.cfg.Now()
 	if t.killing && now.Sub(t.killSentAt) < e.cfg.KillRetry {
 		return

@@ -54,6 +54,7 @@ func TestCreateWritesIntentBeforeLaunchAndSucceeds(t *testing.T) {
 		t.Fatal("deployment finished before tasks ran")
 	}
 	h.runLaunched()
+	h.settle()
 	h.tick()
 	if got := h.store.snap.Deployments[dep.ID].Status; got != engine.DeploymentSucceeded {
 		t.Fatalf("deployment status %q, want succeeded", got)
@@ -87,6 +88,7 @@ func TestRollingRestartKeepsBounds(t *testing.T) {
 			h.apply(spec(app))
 			h.offer(2)
 			h.runLaunched()
+			h.settle()
 			h.tick()
 			if len(h.e.deployments) != 0 {
 				t.Fatal("create did not finish")
@@ -117,6 +119,7 @@ func TestRollingRestartKeepsBounds(t *testing.T) {
 				h.offer(2)
 				check("after offers")
 				h.runLaunched()
+				h.settle()
 				check("after running")
 				h.clock.advance(100 * time.Millisecond)
 			}
@@ -124,7 +127,7 @@ func TestRollingRestartKeepsBounds(t *testing.T) {
 				t.Fatal("restart did not finish in 100 rounds")
 			}
 			for _, tk := range h.e.tasks {
-				if isOutdated(h.e.apps["/api"], tk) {
+				if isOutdated(h.e.apps["/api"], tk, nil) {
 					t.Errorf("task %s still runs the old version", tk.ID)
 				}
 			}
@@ -142,6 +145,7 @@ func TestScaleDownKillsYoungestFirst(t *testing.T) {
 	h.offer(1)
 	launched := append([]mesos.TaskInfo(nil), h.mesos.launched...)
 	h.runLaunched()
+	h.settle()
 	h.tick()
 	// Make the staging times distinct: first launched is oldest.
 	for i, ti := range launched {
@@ -237,6 +241,7 @@ func TestDestroyKillsDependentsFirst(t *testing.T) {
 	for i := 0; i < 5 && len(h.e.deployments) > 0; i++ {
 		h.offer(1)
 		h.runLaunched()
+		h.settle()
 		h.tick()
 	}
 	if len(h.e.deployments) != 0 {
@@ -284,7 +289,7 @@ func TestNewLeaderResumesDeployment(t *testing.T) {
 	if len(h.e.tasks) != 4 {
 		t.Fatalf("new leader knows %d tasks, want 4", len(h.e.tasks))
 	}
-	h.e.onSubscribed(h.ctx, "fw-1")
+	h.e.onSubscribed(h.ctx, "fw-1", false)
 	if len(h.mesos.reconciled) != 2 || len(h.mesos.reconciled[0]) != 4 || len(h.mesos.reconciled[1]) != 0 {
 		t.Fatalf("reconciled %v, want the 4 known tasks (explicit), then all (implicit)", h.mesos.reconciled)
 	}
@@ -298,6 +303,7 @@ func TestNewLeaderResumesDeployment(t *testing.T) {
 		t.Fatalf("new leader launched %d, want the 2 lost ones replaced", len(h.mesos.launched))
 	}
 	h.runLaunched()
+	h.settle()
 	h.tick()
 	if got := h.store.snap.Deployments[dep.ID].Status; got != engine.DeploymentSucceeded {
 		t.Fatalf("resumed deployment status %q", got)
@@ -309,11 +315,11 @@ func TestStalePlanAndLockedAppsChangeNothing(t *testing.T) {
 	h.apply(spec(testApp("/web", 1, "a")))
 	commits := len(h.store.commits)
 	stale := uint64(0)
-	_, _, err := h.e.apply(h.ctx, ApplyRequest{Spec: spec(testApp("/web", 2, "a")), ExpectSerial: &stale})
+	_, err := h.e.apply(h.ctx, ApplyRequest{Spec: spec(testApp("/web", 2, "a")), ExpectSerial: &stale})
 	if !errors.Is(err, ErrStale) || !strings.Contains(err.Error(), "stale") {
 		t.Fatalf("err = %v, want stale", err)
 	}
-	_, _, err = h.e.apply(h.ctx, ApplyRequest{Spec: spec(testApp("/web", 2, "a"))})
+	_, err = h.e.apply(h.ctx, ApplyRequest{Spec: spec(testApp("/web", 2, "a"))})
 	var locked *LockedError
 	if !errors.As(err, &locked) || len(locked.Deployments) != 1 {
 		t.Fatalf("err = %v, want locked", err)
@@ -321,8 +327,8 @@ func TestStalePlanAndLockedAppsChangeNothing(t *testing.T) {
 	if len(h.store.commits) != commits {
 		t.Fatalf("refused applies wrote %d commits", len(h.store.commits)-commits)
 	}
-	_, dep, err := h.e.apply(h.ctx, ApplyRequest{Spec: spec(testApp("/web", 2, "a")), Force: true})
-	if err != nil || dep == nil {
+	res, err := h.e.apply(h.ctx, ApplyRequest{Spec: spec(testApp("/web", 2, "a")), Force: true})
+	if err != nil || res.Deployment == nil {
 		t.Fatalf("forced apply: %v", err)
 	}
 	if h.store.snap.Deployments[locked.Deployments[0]].Status != engine.DeploymentCancelled {
@@ -344,6 +350,8 @@ func TestHealthCheckFailuresKillAndBackOff(t *testing.T) {
 	zero := 0
 	app.HealthChecks = []engine.HealthCheck{{Protocol: engine.ProtoHTTP, Path: "/", PortIndex: &zero,
 		GracePeriodSeconds: 5, IntervalSeconds: 1, TimeoutSeconds: 1, MaxConsecutiveFailures: 3}}
+	// No room above the instances: the task is killed before it is replaced.
+	app.UpgradeStrategy = engine.UpgradeStrategy{MinimumHealthCapacity: 0, MaximumOverCapacity: 0}
 	h.apply(spec(app))
 	h.offer(1)
 	id := h.mesos.launched[0].TaskID.Value
@@ -370,6 +378,7 @@ func TestHealthCheckFailuresKillAndBackOff(t *testing.T) {
 		t.Fatal("killed after 2 failures; max is 3")
 	}
 	h.e.healthResult(id, 0, hc, "500 Internal Server Error")
+	h.tick()
 	if !h.e.tasks[id].killing || len(h.mesos.killed) != 1 {
 		t.Fatal("not killed after 3 consecutive failures")
 	}
@@ -418,6 +427,7 @@ func TestDrainRunsBeforeTheKill(t *testing.T) {
 	h.apply(spec(app))
 	h.offer(1)
 	h.runLaunched()
+	h.settle()
 	h.tick()
 	small := app.Clone()
 	small.Instances = 0
@@ -460,5 +470,85 @@ func TestPlacementReplaysFromDeploymentID(t *testing.T) {
 				t.Fatalf("launched on %v, replay places on %v", got, want)
 			}
 		})
+	}
+}
+
+// Revert undoes a running deployment with a new one: a changed app goes back to
+// its previous definition, a created one is removed; the reverted deployment is
+// superseded. (The harness has no actor loop: the test calls revert, which the
+// exported Revert runs on the actor.)
+func TestRevertUndoesARunningDeployment(t *testing.T) {
+	h := newHarness(t)
+	web := testApp("/web", 2, "sleep 100")
+	h.apply(spec(web))
+	h.offer(1)
+	h.runLaunched()
+	h.settle()
+	h.tick()
+	if len(h.e.deployments) != 0 {
+		t.Fatal("the first deployment did not finish")
+	}
+	changed := web.Clone()
+	changed.Cmd = "sleep 200"
+	dep := h.apply(spec(changed, testApp("/new", 1, "sleep 1")))
+	if _, err := h.e.revert(h.ctx, "no-such"); !errors.Is(err, ErrNoDeployment) {
+		t.Fatalf("revert of an unknown deployment: %v", err)
+	}
+	res, err := h.e.revert(h.ctx, dep.ID)
+	if err != nil || res.Deployment == nil {
+		t.Fatalf("revert: %+v %v", res, err)
+	}
+	rev := res.Deployment
+	if _, running := h.e.deployments[dep.ID]; running {
+		t.Fatal("the reverted deployment still runs")
+	}
+	if got := h.store.snap.Deployments[dep.ID]; got.Status != engine.DeploymentCancelled || !strings.Contains(got.Reason, rev.ID) {
+		t.Fatalf("the reverted deployment is stored %s (%s)", got.Status, got.Reason)
+	}
+	actions := map[string]engine.Action{}
+	for _, c := range rev.Plan.Changes {
+		actions[c.ID] = c.Action
+	}
+	if actions["/web"] != engine.ActionRestart || actions["/new"] != engine.ActionDestroy || len(actions) != 2 {
+		t.Fatalf("revert plan: %v", actions)
+	}
+	if h.e.apps["/web"].Cmd != "sleep 100" || h.store.snap.Apps["/web"].Cmd != "sleep 100" {
+		t.Fatalf("/web is %q after the revert", h.e.apps["/web"].Cmd)
+	}
+	if _, ok := h.e.apps["/new"]; ok {
+		t.Fatal("/new is still an app after the revert")
+	}
+	// The revert's own tasks replace the changed ones, rolling.
+	for round := 0; round < 10 && h.e.deployments[rev.ID] != nil; round++ {
+		h.tick()
+		h.offer(1)
+		h.runLaunched()
+		h.finishKills()
+		h.tick()
+	}
+	if _, running := h.e.deployments[rev.ID]; running {
+		t.Fatalf("the revert did not finish: %+v", h.e.deployments[rev.ID])
+	}
+}
+
+// Reverting a deployment that changed no definition (a restart) has nothing
+// to deploy: the deployment is cancelled, and no new one starts.
+func TestRevertOfARestartCancelsIt(t *testing.T) {
+	h := newHarness(t)
+	h.apply(spec(testApp("/web", 2, "sleep 100")))
+	h.offer(1)
+	h.runLaunched()
+	h.settle()
+	h.tick()
+	res, err := h.e.apply(h.ctx, ApplyRequest{Spec: spec(testApp("/web", 2, "sleep 100")), Restart: []string{"/web"}})
+	if err != nil || res.Deployment == nil {
+		t.Fatalf("restart: %+v %v", res, err)
+	}
+	rev, err := h.e.revert(h.ctx, res.Deployment.ID)
+	if err != nil || rev.Deployment != nil {
+		t.Fatalf("revert of a restart: %+v %v", rev, err)
+	}
+	if got := h.store.snap.Deployments[res.Deployment.ID]; got.Status != engine.DeploymentCancelled || got.Reason != reasonRevertedNoop {
+		t.Fatalf("the restart is stored %s (%s)", got.Status, got.Reason)
 	}
 }

@@ -18,12 +18,15 @@ type memStore struct {
 	mu      sync.Mutex
 	snap    engine.Snapshot
 	commits []engine.Txn
-	// versions is the app history: id -> version -> app.
-	versions map[string]map[string]*engine.App
+	// versions is the app history: id -> version -> app; groupVersions the
+	// groups'.
+	versions      map[string]map[string]*engine.App
+	groupVersions map[string]map[string]*engine.GroupVersion
 }
 
 func newMemStore() *memStore {
-	return &memStore{snap: engine.Snapshot{Apps: map[string]*engine.App{}, Tasks: map[string]*engine.Task{}, Deployments: map[string]*engine.Deployment{}}}
+	return &memStore{snap: engine.Snapshot{Apps: map[string]*engine.App{}, Tasks: map[string]*engine.Task{}, Deployments: map[string]*engine.Deployment{},
+		Subscriptions: map[string]*engine.Subscription{}, Groups: map[string]*engine.Group{}}}
 }
 
 func (m *memStore) Load(ctx context.Context) (*engine.Snapshot, error) {
@@ -31,7 +34,15 @@ func (m *memStore) Load(ctx context.Context) (*engine.Snapshot, error) {
 	defer m.mu.Unlock()
 	s := engine.Snapshot{Index: m.snap.Index, Serial: m.snap.Serial, FrameworkID: m.snap.FrameworkID,
 		Apps: map[string]*engine.App{}, Tasks: map[string]*engine.Task{}, Deployments: map[string]*engine.Deployment{},
+		Subscriptions: map[string]*engine.Subscription{}, Groups: map[string]*engine.Group{},
 		Unreadable: append([]engine.UnreadableRecord(nil), m.snap.Unreadable...)}
+	for k, v := range m.snap.Subscriptions {
+		cp := *v
+		s.Subscriptions[k] = &cp
+	}
+	for k, v := range m.snap.Groups {
+		s.Groups[k] = v.Clone()
+	}
 	for k, v := range m.snap.Apps {
 		s.Apps[k] = v.Clone()
 	}
@@ -78,8 +89,38 @@ func (m *memStore) Commit(ctx context.Context, expect uint64, txn engine.Txn) (u
 		cp := *d
 		m.snap.Deployments[d.ID] = &cp
 	}
+	for _, s := range txn.PutSubscriptions {
+		cp := *s
+		m.snap.Subscriptions[s.CallbackURL] = &cp
+	}
+	for _, u := range txn.DeleteSubscriptions {
+		delete(m.snap.Subscriptions, u)
+	}
 	for _, id := range txn.DeleteDeployments {
 		delete(m.snap.Deployments, id)
+	}
+	if m.groupVersions == nil {
+		m.groupVersions = map[string]map[string]*engine.GroupVersion{}
+	}
+	if m.snap.Groups == nil {
+		m.snap.Groups = map[string]*engine.Group{}
+	}
+	for _, g := range txn.PutGroups {
+		if m.snap.Groups[g.ID] == nil {
+			delete(m.groupVersions, g.ID)
+		}
+		m.snap.Groups[g.ID] = g.Clone()
+	}
+	for _, id := range txn.DeleteGroups {
+		delete(m.snap.Groups, id)
+	}
+	for _, gv := range txn.PutGroupVersions {
+		if m.groupVersions[gv.Group.ID] == nil {
+			m.groupVersions[gv.Group.ID] = map[string]*engine.GroupVersion{}
+		}
+		cp := *gv
+		cp.Group = gv.Group.Clone()
+		m.groupVersions[gv.Group.ID][gv.Group.Version] = &cp
 	}
 	if txn.FrameworkID != nil {
 		m.snap.FrameworkID = *txn.FrameworkID
@@ -112,6 +153,28 @@ func (m *memStore) AppVersion(ctx context.Context, id, version string) (*engine.
 		return a.Clone(), nil
 	}
 	return nil, fmt.Errorf("app %q version %q: %w", id, version, engine.ErrNotFound)
+}
+
+func (m *memStore) GroupVersions(ctx context.Context, id string) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := []string{}
+	for v := range m.groupVersions[id] {
+		out = append(out, v)
+	}
+	engine.SortVersionsNewestFirst(out)
+	return out, nil
+}
+
+func (m *memStore) GroupVersion(ctx context.Context, id, version string) (*engine.GroupVersion, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if gv := m.groupVersions[id][version]; gv != nil {
+		cp := *gv
+		cp.Group = gv.Group.Clone()
+		return &cp, nil
+	}
+	return nil, fmt.Errorf("group %q version %q: %w", id, version, engine.ErrNotFound)
 }
 
 // fakeMesos records what the executor asks of Mesos.
@@ -151,7 +214,7 @@ func (c *fakeClock) advance(d time.Duration) { c.t = c.t.Add(d) }
 
 // harness drives an Executor synchronously: no Run loop, no goroutines.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	e     *Executor
 	store *memStore
 	mesos *fakeMesos
@@ -160,7 +223,7 @@ type harness struct {
 	nOff  int
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	h := &harness{t: t, store: newMemStore(), mesos: &fakeMesos{}, clock: &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}, ctx: context.Background()}
 	e, err := New(h.ctx, Config{Store: h.store, Now: h.clock.now, StableAfter: 10 * time.Second})
@@ -232,6 +295,10 @@ func (h *harness) runLaunched() {
 	}
 }
 
+// settle lets StableAfter pass: running tasks of apps without health checks
+// then count as deployed.
+func (h *harness) settle() { h.clock.advance(h.e.cfg.StableAfter) }
+
 // finishKills reports every task being killed as TASK_KILLED.
 func (h *harness) finishKills() {
 	for _, id := range h.sortedTaskIDs() {
@@ -277,11 +344,11 @@ func (h *harness) count(appID string) (live, running int) {
 
 func (h *harness) apply(spec *engine.Spec) *engine.Deployment {
 	h.t.Helper()
-	_, dep, err := h.e.apply(h.ctx, ApplyRequest{Spec: spec})
+	res, err := h.e.apply(h.ctx, ApplyRequest{Spec: spec})
 	if err != nil {
 		h.t.Fatalf("apply: %v", err)
 	}
-	return dep
+	return res.Deployment
 }
 
 func (h *harness) tick() {
@@ -302,4 +369,13 @@ func testApp(id string, instances int, cmd string) *engine.App {
 func spec(apps ...*engine.App) *engine.Spec {
 	sort.Slice(apps, func(i, j int) bool { return apps[i].ID < apps[j].ID })
 	return &engine.Spec{Scope: "/", Apps: apps}
+}
+
+// applyReq is the actor's apply, in Apply's shape (plan, deployment, error).
+func (h *harness) applyReq(req ApplyRequest) (*engine.Plan, *engine.Deployment, error) {
+	res, err := h.e.apply(h.ctx, req)
+	if err != nil || res == nil {
+		return nil, nil, err
+	}
+	return res.Plan, res.Deployment, nil
 }

@@ -19,10 +19,10 @@ import (
 
 // Subscribed persists the framework id, then reconciles every known task.
 func (e *Executor) Subscribed(ctx context.Context, frameworkID string, reconnected bool) {
-	_ = e.do(ctx, func() { e.onSubscribed(ctx, frameworkID) })
+	_ = e.do(ctx, func() { e.onSubscribed(ctx, frameworkID, reconnected) })
 }
 
-func (e *Executor) onSubscribed(ctx context.Context, frameworkID string) {
+func (e *Executor) onSubscribed(ctx context.Context, frameworkID string, reconnected bool) {
 	if frameworkID != e.frameworkID {
 		id := frameworkID
 		if err := e.commit(ctx, engine.Txn{FrameworkID: &id}); err != nil {
@@ -33,32 +33,13 @@ func (e *Executor) onSubscribed(ctx context.Context, frameworkID string) {
 	}
 	e.connected, e.suppressed = true, false
 	e.logf("subscribed to Mesos as framework %s", frameworkID)
-	e.bus.Publish(EventSchedulerRegistered, e.cfg.Now(), map[string]any{"frameworkId": frameworkID, "master": ""})
+	if reconnected {
+		e.bus.Publish(EventSchedulerReregistered, e.cfg.Now(), SchedulerReregistered{Master: e.cfg.MasterURL})
+	} else {
+		e.bus.Publish(EventSchedulerRegistered, e.cfg.Now(), SchedulerRegistered{FrameworkID: frameworkID, Master: e.cfg.MasterURL})
+	}
 	e.reconcile(ctx)
 	e.viewDirty = true
-}
-
-// reconcile asks Mesos for the state of every task we know (explicit: tasks
-// Mesos does not know come back lost and are replaced), then for every task it
-// knows (implicit: a running task Stride has no record of is killed, so nothing
-// runs twice).
-func (e *Executor) reconcile(ctx context.Context) {
-	e.lastRecon = e.cfg.Now()
-	if e.mesos == nil || !e.connected {
-		return
-	}
-	if len(e.tasks) > 0 {
-		known := make(map[string]string, len(e.tasks))
-		for id, t := range e.tasks {
-			known[id] = t.SlaveID
-		}
-		if err := e.mesos.Reconcile(ctx, known); err != nil {
-			e.logf("reconcile: %v", err)
-		}
-	}
-	if err := e.mesos.Reconcile(ctx, nil); err != nil {
-		e.logf("reconcile (implicit): %v", err)
-	}
 }
 
 // Disconnected notes that the Mesos connection is gone.
@@ -66,7 +47,27 @@ func (e *Executor) Disconnected(ctx context.Context, err error) {
 	e.post(func() {
 		e.connected = false
 		e.viewDirty = true
-		e.bus.Publish(EventSchedulerDisconnected, e.cfg.Now(), map[string]any{"message": errString(err)})
+		e.bus.Publish(EventSchedulerDisconnected, e.cfg.Now(), SchedulerDisconnected{Message: errString(err)})
+	})
+}
+
+// publishTaskState publishes a task's new state: Marathon's status_update_event
+// and instance_changed_event.
+func (e *Executor) publishTaskState(t *taskState, now time.Time) {
+	ips, ports := t.IPAddresses, t.Ports
+	if ips == nil {
+		ips = []engine.IPAddr{}
+	}
+	if ports == nil {
+		ports = []int{}
+	}
+	e.bus.Publish(EventStatusUpdate, now, StatusUpdate{
+		SlaveID: t.SlaveID, TaskID: t.ID, InstanceID: t.ID, TaskStatus: t.State, Message: t.Message,
+		AppID: t.AppID, Host: t.Host, IPAddresses: ips, Ports: ports, Version: t.Version,
+	})
+	e.bus.Publish(EventInstanceChanged, now, InstanceChanged{
+		InstanceID: t.ID, TaskID: t.ID, Condition: Condition(t.State), RunSpecID: t.AppID,
+		AgentID: t.SlaveID, Host: t.Host, RunSpecVersion: t.Version,
 	})
 }
 
@@ -123,11 +124,14 @@ func (e *Executor) handleUpdate(ctx context.Context, st mesos.TaskStatus) {
 	id := st.TaskID.Value
 	state := st.GetState().String()
 	agentID := st.GetAgentID().GetValue()
+	e.recon.answered(id)
 	t := e.tasks[id]
 	if t == nil {
 		// A task we do not know: launched by a previous incarnation whose record was
-		// never written, or one we already gave up on. Nothing must run twice.
-		if !engine.TerminalTaskState(state) && state != engine.TaskUnknown && e.mesos != nil {
+		// never written, or one we already gave up on (expunged). Nothing must run
+		// twice: it is killed once it is reachable (a KILL of an unreachable task
+		// is only answered with TASK_UNREACHABLE again).
+		if !engine.TerminalTaskState(state) && state != engine.TaskUnknown && state != engine.TaskUnreachable && e.mesos != nil {
 			e.logf("killing unknown task %s on %s", id, agentID)
 			if err := e.mesos.Kill(ctx, id, agentID, e.cfg.DefaultKillGrace); err != nil {
 				e.logf("kill unknown task %s: %v", id, err)
@@ -142,10 +146,11 @@ func (e *Executor) handleUpdate(ctx context.Context, st mesos.TaskStatus) {
 	if st.Healthy != nil {
 		healthy := *st.Healthy
 		if healthy != t.mesosHealthy {
-			e.bus.Publish(EventHealthStatusChanged, now, map[string]any{
-				"appId": t.AppID, "taskId": t.ID, "instanceId": t.ID, "version": t.Version, "alive": healthy,
+			e.bus.Publish(EventHealthStatusChanged, now, HealthStatusChanged{
+				AppID: t.AppID, TaskID: t.ID, InstanceID: t.ID, Version: t.Version, Alive: healthy,
 			})
 		}
+		e.cfg.Metrics.HealthCheck("MESOS", healthy)
 		t.mesosHealthy, t.mesosHealthSeen = healthy, true
 		if healthy && t.healthyAt.IsZero() {
 			t.healthyAt = now
@@ -153,17 +158,26 @@ func (e *Executor) handleUpdate(ctx context.Context, st mesos.TaskStatus) {
 		}
 	}
 	prev := t.State
+	if state == engine.TaskUnreachable && prev != engine.TaskUnreachable {
+		e.taskUnreachable(ctx, t, st, now)
+		return
+	}
 	t.State = state
 	e.viewDirty = true
+	if prev == engine.TaskUnreachable && state != engine.TaskUnreachable {
+		e.taskReachable(ctx, t, now)
+	}
 	if prev != state {
-		e.bus.Publish(EventStatusUpdate, now, map[string]any{
-			"slaveId": t.SlaveID, "taskId": t.ID, "taskStatus": state, "message": t.Message,
-			"appId": t.AppID, "host": t.Host, "ipAddresses": t.IPAddresses, "ports": t.Ports, "version": t.Version,
-		})
+		e.publishTaskState(t, now)
 	}
 	switch {
 	case state == engine.TaskRunning:
 		if t.runningAt.IsZero() {
+			if t.launchApp != nil {
+				// Launched by this executor: stagedAt is when it was placed on an
+				// offer and launched.
+				e.cfg.Metrics.TaskLaunched(now.Sub(t.stagedAt))
+			}
 			t.runningAt = now
 			t.StartedAt = FormatTime(now)
 			e.dirtyTasks[id] = true
@@ -171,7 +185,7 @@ func (e *Executor) handleUpdate(ctx context.Context, st mesos.TaskStatus) {
 				e.logf("%s running on %s (%s)", t.ID, t.Host, strings.Join(portStrings(t.Ports), ","))
 			}
 		}
-		if !t.healthStarted {
+		if !t.healthStarted && !t.killing {
 			t.healthStarted = true
 			e.health.start(t)
 		}
@@ -180,10 +194,11 @@ func (e *Executor) handleUpdate(ctx context.Context, st mesos.TaskStatus) {
 	}
 }
 
-// isGone reports whether the task is over for Stride: terminal, or unreachable or
-// unknown (replaced at once; killed should it come back).
+// isGone reports whether the task is over for Stride: terminal, or unknown to
+// Mesos (replaced at once; killed should it come back). An unreachable task is
+// not gone: the app's unreachable strategy decides (see unreachable.go).
 func isGone(state string) bool {
-	return engine.TerminalTaskState(state) || state == engine.TaskUnreachable || state == engine.TaskUnknown
+	return engine.TerminalTaskState(state) || state == engine.TaskUnknown
 }
 
 func (e *Executor) taskGone(ctx context.Context, t *taskState, state string, now time.Time) {
@@ -240,6 +255,7 @@ func portStrings(ports []int) []string {
 // handleOffers matches pending instances against the offers.
 func (e *Executor) handleOffers(ctx context.Context, offers []mesos.Offer) {
 	now := e.cfg.Now()
+	e.cfg.Metrics.OffersProcessed(len(offers))
 	for _, o := range offers {
 		e.agents[o.AgentID.Value] = agentInfo{hostname: o.Hostname, attributes: scheduler.Attributes(o.Attributes)}
 	}
@@ -267,12 +283,19 @@ func (e *Executor) handleOffers(ctx context.Context, offers []mesos.Offer) {
 			for i, x := range p.Ports {
 				ports[i] = int(x)
 			}
+			role := "*"
+			for _, r := range p.Resources {
+				if r.AllocationInfo != nil && r.AllocationInfo.GetRole() != "" {
+					role = r.AllocationInfo.GetRole()
+					break
+				}
+			}
 			t := &taskState{
 				Task: engine.Task{
 					ID: taskID, AppID: app.ID, Host: p.Hostname, Ports: ports, ServicePorts: []int{},
 					SlaveID: p.AgentID, StagedAt: FormatTime(now), Version: app.Version,
 					State: engine.TaskStaging, IPAddresses: []engine.IPAddr{{IPAddress: p.Hostname, Protocol: "IPv4"}},
-					HealthCheckResults: []engine.HealthResult{}, LocalVolumes: []any{}, Role: "*",
+					HealthCheckResults: []engine.HealthResult{}, LocalVolumes: []any{}, Role: role,
 				},
 				stagedAt:  now,
 				launchApp: app,
@@ -285,12 +308,13 @@ func (e *Executor) handleOffers(ctx context.Context, offers []mesos.Offer) {
 			}
 			byOffer[p.OfferID] = append(byOffer[p.OfferID], ti)
 		}
+		e.noteOffers(r.App.ID, offers, res.Placements[ri], res.Unplaced[ri], now)
 		if un := res.Unplaced[ri]; un != nil {
 			if prev := e.unplaced[r.App.ID]; prev == nil || prev.Message != un.Message {
 				e.logf("%s: %s", r.App.ID, un.Message)
 				// Stride's own event type; Marathon clients drop types they do not know.
-				e.bus.Publish(EventInstancesUnplaced, now, map[string]any{
-					"appId": r.App.ID, "count": un.Count, "agentsConsidered": un.AgentsConsidered, "reason": un.Message,
+				e.bus.Publish(EventInstancesUnplaced, now, InstancesUnplaced{
+					AppID: r.App.ID, Count: un.Count, AgentsConsidered: un.AgentsConsidered, Reason: un.Message,
 				})
 			}
 			e.unplaced[r.App.ID] = un
@@ -334,6 +358,7 @@ func (e *Executor) decline(ctx context.Context, ids []string, refuse float64) {
 	if len(ids) == 0 || e.mesos == nil {
 		return
 	}
+	e.cfg.Metrics.OffersDeclined(len(ids))
 	if err := e.mesos.Decline(ctx, ids, refuse); err != nil {
 		e.logf("decline: %v", err)
 	}

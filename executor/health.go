@@ -12,6 +12,11 @@ import (
 	"github.com/stride-run/stride/engine"
 )
 
+// healthFailedPrefix starts the kill reason of a task its health checks
+// condemned; the rest is the check's failure (Marathon's reason in
+// unhealthy_instance_kill_event).
+const healthFailedPrefix = "health check failed: "
+
 // healthStatus is one executor-side health check of one task (Marathon's Health).
 type healthStatus struct {
 	ran                 bool
@@ -44,7 +49,9 @@ type healthRunner struct {
 	e       *Executor
 	mu      sync.Mutex
 	cancels map[string]context.CancelFunc
-	client  *http.Client
+	// readyCancels stop the readiness checks of a task (see readiness.go).
+	readyCancels map[string]context.CancelFunc
+	client       *http.Client
 }
 
 func newHealthRunner(e *Executor) *healthRunner {
@@ -52,7 +59,7 @@ func newHealthRunner(e *Executor) *healthRunner {
 		TLSClientConfig:   &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // Marathon does not verify task certificates either
 		DisableKeepAlives: true,
 	}
-	return &healthRunner{e: e, cancels: map[string]context.CancelFunc{}, client: &http.Client{Transport: tr,
+	return &healthRunner{e: e, cancels: map[string]context.CancelFunc{}, readyCancels: map[string]context.CancelFunc{}, client: &http.Client{Transport: tr,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
@@ -65,6 +72,7 @@ func (h *healthRunner) start(t *taskState) {
 	if app == nil {
 		app = h.e.apps[t.AppID]
 	}
+	h.startReadiness(t, app)
 	checks := executorChecks(app)
 	if len(checks) == 0 {
 		return
@@ -89,18 +97,22 @@ func (h *healthRunner) start(t *taskState) {
 func (h *healthRunner) stop(taskID string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if c := h.cancels[taskID]; c != nil {
-		c()
-		delete(h.cancels, taskID)
+	for _, m := range []map[string]context.CancelFunc{h.cancels, h.readyCancels} {
+		if c := m[taskID]; c != nil {
+			c()
+			delete(m, taskID)
+		}
 	}
 }
 
 func (h *healthRunner) stopAll() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for id, c := range h.cancels {
-		c()
-		delete(h.cancels, id)
+	for _, m := range []map[string]context.CancelFunc{h.cancels, h.readyCancels} {
+		for id, c := range m {
+			c()
+			delete(m, id)
+		}
 	}
 }
 
@@ -169,8 +181,9 @@ func (h *healthRunner) check(ctx context.Context, hc engine.HealthCheck, host st
 	return "unsupported protocol " + hc.Protocol
 }
 
-// healthResult records one probe's result on the actor and kills a task that has
-// failed max_consecutive_failures times after its grace period.
+// healthResult records one probe's result on the actor and condemns a task that
+// has failed max_consecutive_failures times in a row after its grace period (a
+// task that passes again is pardoned).
 func (e *Executor) healthResult(taskID string, idx int, hc engine.HealthCheck, cause string) {
 	t := e.tasks[taskID]
 	if t == nil || t.killing || idx >= len(t.health) {
@@ -181,14 +194,18 @@ func (e *Executor) healthResult(taskID string, idx int, hc engine.HealthCheck, c
 	wasAlive := h.alive && h.ran
 	if cause == "" {
 		h.ran, h.alive, h.consecutiveFailures = true, true, 0
+		if t.condemned != "" && t.doomedAt.IsZero() {
+			t.condemned = ""
+		}
 		if h.firstSuccess.IsZero() {
 			h.firstSuccess = now
 		}
 		h.lastSuccess = now
+		e.cfg.Metrics.HealthCheck(hc.Protocol, true)
 		if !wasAlive {
 			e.viewDirty = true
-			e.bus.Publish(EventHealthStatusChanged, now, map[string]any{
-				"appId": t.AppID, "taskId": t.ID, "instanceId": t.ID, "version": t.Version, "alive": true,
+			e.bus.Publish(EventHealthStatusChanged, now, HealthStatusChanged{
+				AppID: t.AppID, TaskID: t.ID, InstanceID: t.ID, Version: t.Version, Alive: true,
 			})
 		}
 		all := true
@@ -210,20 +227,16 @@ func (e *Executor) healthResult(taskID string, idx int, hc engine.HealthCheck, c
 	h.consecutiveFailures++
 	h.lastFailure, h.lastFailureCause = now, cause
 	e.viewDirty = true
-	e.bus.Publish(EventFailedHealthCheck, now, map[string]any{
-		"appId": t.AppID, "taskId": t.ID, "instanceId": t.ID, "healthCheck": hc, "version": t.Version,
-	})
+	e.cfg.Metrics.HealthCheck(hc.Protocol, false)
+	e.bus.Publish(EventFailedHealthCheck, now, FailedHealthCheck{AppID: t.AppID, TaskID: t.ID, InstanceID: t.ID, HealthCheck: hc})
 	if wasAlive {
-		e.bus.Publish(EventHealthStatusChanged, now, map[string]any{
-			"appId": t.AppID, "taskId": t.ID, "instanceId": t.ID, "version": t.Version, "alive": false,
+		e.bus.Publish(EventHealthStatusChanged, now, HealthStatusChanged{
+			AppID: t.AppID, TaskID: t.ID, InstanceID: t.ID, Version: t.Version, Alive: false,
 		})
 	}
-	if hc.MaxConsecutiveFailures > 0 && h.consecutiveFailures >= hc.MaxConsecutiveFailures {
-		e.bus.Publish(EventUnhealthyInstanceKill, now, map[string]any{
-			"appId": t.AppID, "taskId": t.ID, "instanceId": t.ID, "version": t.Version,
-			"reason": cause, "host": t.Host, "slaveId": t.SlaveID,
-		})
-		t.failedHealth = true
-		e.killTask(context.Background(), t, "health check failed: "+cause)
+	if hc.MaxConsecutiveFailures > 0 && h.consecutiveFailures >= hc.MaxConsecutiveFailures && t.condemned == "" {
+		// The kill itself is decided by healthKills (killsafety.go): rate
+		// limited, held by the circuit breaker, replaced first when there is room.
+		t.condemned = healthFailedPrefix + cause
 	}
 }

@@ -95,6 +95,7 @@ func (e *Executor) checkLoaded(ctx context.Context, unreadable []engine.Unreadab
 	}
 	for _, d := range failed {
 		e.logf("deployment %s failed: %s", d.ID, d.Reason)
+		e.cfg.Metrics.DeploymentFinished(engine.DeploymentFailed)
 		delete(e.deployments, d.ID)
 		e.remember(d)
 	}
@@ -159,7 +160,12 @@ func (e *Executor) failDeployment(ctx context.Context, d *engine.Deployment, rea
 	e.remember(cp)
 	e.viewDirty = true
 	e.logf("deployment %s failed: %s", d.ID, reason)
-	e.bus.Publish(EventDeploymentFailed, e.cfg.Now(), map[string]any{"id": d.ID, "plan": marathonPlan(cp), "reason": reason})
+	e.cfg.Metrics.DeploymentFinished(engine.DeploymentFailed)
+	now := e.cfg.Now()
+	if d.Plan != nil && d.CurrentStep >= 0 && d.CurrentStep < len(d.Plan.Steps) {
+		e.bus.Publish(EventDeploymentStepFailure, now, DeploymentStepEvent{Plan: marathonPlan(cp), CurrentStep: marathonStep(d.Plan.Steps[d.CurrentStep])})
+	}
+	e.bus.Publish(EventDeploymentFailed, now, DeploymentFailed{ID: d.ID, Plan: marathonPlan(cp), Reason: reason})
 }
 
 // guard runs fn and turns a panic into an error carrying the panic value; the

@@ -101,7 +101,7 @@ func TestRequestPanicIsAnError(t *testing.T) {
 func TestApplyRefusesAppsOutsideTheLimits(t *testing.T) {
 	h := newHarness(t)
 	h.e.cfg.Limits = engine.Limits{MaxInstances: 10}.WithDefaults()
-	_, _, err := h.e.apply(h.ctx, ApplyRequest{Spec: spec(testApp("/big", 11, "sleep 1"))})
+	_, err := h.e.apply(h.ctx, ApplyRequest{Spec: spec(testApp("/big", 11, "sleep 1"))})
 	var fe engine.FieldErrors
 	if !errors.As(err, &fe) || fe.Error() != "/apps/0/instances: must be <= 10, got 11" {
 		t.Fatalf("apply: %v", err)

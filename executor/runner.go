@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/stride-run/stride/engine"
@@ -50,20 +52,14 @@ type decisions struct {
 // kill: deployment steps follow their rolling bounds, apps held for a later step
 // keep their old definition, every other app is kept at its instance count, and
 // tasks of apps nobody owns are killed.
-func (e *Executor) decide() decisions {
+func (e *Executor) decide() decisions { return e.decideWith(e.newTickIndex().live) }
+
+// decideWith is decide over live, the apps' live tasks sorted oldest first.
+func (e *Executor) decideWith(live map[string][]*taskState) decisions {
 	now := e.cfg.Now()
 	d := decisions{launchApps: map[string]*engine.App{}, kills: map[*taskState]string{}}
 	active := e.activeChanges()
 
-	live := map[string][]*taskState{}
-	for _, t := range e.tasks {
-		if !isGone(t.State) {
-			live[t.AppID] = append(live[t.AppID], t)
-		}
-	}
-	for _, ts := range live {
-		sortTasks(ts)
-	}
 	ids := make([]string, 0, len(e.apps)+len(active))
 	seen := map[string]bool{}
 	for id := range e.apps {
@@ -111,16 +107,16 @@ func (e *Executor) decideApp(d *decisions, id string, tasks []*taskState, active
 	if ac, ok := active[id]; ok {
 		seedKey = ac.dep.ID
 	}
-	if ac, ok := active[id]; ok && ac.current {
+	if ac, ok := active[id]; ok && ac.current && !e.holdForDependencies(id) {
 		spec = e.apps[id]
 		var kills map[*taskState]string
-		launch, kills, _ = e.stepProgress(ac.change, spec, tasks)
+		launch, kills, _ = e.stepProgress(ac.dep, ac.change, spec, tasks)
 		for t, why := range kills {
 			d.kills[t] = why
 		}
 	} else {
 		if ok {
-			spec = ac.change.Before // held for a later step
+			spec = ac.change.Before // held for a later step, or for its dependencies
 		} else {
 			spec = e.apps[id]
 		}
@@ -130,14 +126,29 @@ func (e *Executor) decideApp(d *decisions, id string, tasks []*taskState, active
 			}
 			return
 		}
-		n := notKilling(tasks)
+		// Tasks doomed by their health checks (killsafety.go) are being
+		// replaced: they do not count, and go first when scaling down.
+		var n, doomed []*taskState
+		for _, t := range notKilling(tasks) {
+			if t.doomedAt.IsZero() {
+				n = append(n, t)
+			} else {
+				doomed = append(doomed, t)
+			}
+		}
 		launch = spec.Instances - len(n)
 		if launch < 0 {
+			for _, t := range doomed {
+				d.kills[t] = "scaling down"
+			}
 			for _, t := range pickKills(spec, n, -launch) {
 				d.kills[t] = "scaling down"
 			}
 			launch = 0
 		}
+	}
+	if _, gaveUp := e.gaveUp[id]; gaveUp {
+		launch = 0
 	}
 	if launch > 0 && spec != nil && e.launchDelayFor(id, now) == 0 {
 		req := scheduler.Request{App: spec, Count: launch, Running: e.running(tasks)}
@@ -175,114 +186,172 @@ func (e *Executor) pendingRequests() ([]scheduler.Request, map[string]*engine.Ap
 	return d.reqs, d.launchApps, seed
 }
 
-// stepProgress is the rolling arithmetic of one change in the current step: how
-// many new tasks to start, which tasks to kill, and whether the change is done.
-//
-// Restart, worked through: instances 4, minimumHealthCapacity 0.5,
-// maximumOverCapacity 0.25 → at least 2 healthy, at most 5 running. With 4 healthy
-// old tasks: start 1 new (5 running) and kill 2 old (2 healthy left); once the new
-// one is healthy (3 healthy): start 2 new, kill 1 old; and so on until no old task
-// is left and 4 new ones are healthy.
-func (e *Executor) stepProgress(c *engine.Change, app *engine.App, tasks []*taskState) (launch int, kills map[*taskState]string, done bool) {
-	kills = map[*taskState]string{}
-	active := notKilling(tasks)
-	killingCount := len(tasks) - len(active)
-	switch c.Action {
-	case engine.ActionDestroy:
-		for _, t := range tasks {
-			kills[t] = "app destroyed"
-		}
-		return 0, kills, len(tasks) == 0
-	case engine.ActionUpdate:
-		launch = app.Instances - len(active)
-		if launch < 0 {
-			for _, t := range pickKills(app, active, -launch) {
-				kills[t] = "scaling down"
-			}
-			launch = 0
-		}
-		return launch, kills, true
-	case engine.ActionCreate, engine.ActionScale:
-		target := app.Instances
-		if len(active) < target {
-			launch = target - len(active)
-		} else if len(active) > target {
-			for _, t := range pickKills(app, active, len(active)-target) {
-				kills[t] = "scaling down"
-			}
-		}
-		healthy := 0
-		for _, t := range active {
-			if e.taskHealthy(app, t) {
-				healthy++
-			}
-		}
-		return launch, kills, killingCount == 0 && len(active) == target && healthy >= target
-	}
-
-	// Restart.
-	target := app.Instances
-	var old, fresh []*taskState
-	violating := map[*taskState]bool{}
-	if c.OnlyViolating {
-		violating = e.violators(app, active)
-	}
-	for _, t := range active {
-		if (c.OnlyViolating && violating[t]) || (!c.OnlyViolating && isOutdated(app, t)) {
-			old = append(old, t)
-		} else {
-			fresh = append(fresh, t)
-		}
-	}
-	minHealthy, maxRunning := planner.Bounds(target, app.UpgradeStrategy)
-	healthyOld, healthyNew := 0, 0
-	var failingOld, healthyOldTasks []*taskState
-	for _, t := range old {
-		switch {
-		case e.taskHealthy(app, t):
-			healthyOld++
-			healthyOldTasks = append(healthyOldTasks, t)
-		case e.taskFailing(app, t):
-			failingOld = append(failingOld, t)
-		}
-	}
-	for _, t := range fresh {
-		if e.taskHealthy(app, t) {
-			healthyNew++
-		}
-	}
-	if len(fresh) > target {
-		for _, t := range pickKills(app, fresh, len(fresh)-target) {
-			kills[t] = "scaling down"
-		}
-		fresh = fresh[:target]
-	}
-	// Failing old tasks count toward nothing but capacity: kill them freely. Old
-	// tasks whose health is not known yet are kept until it is.
-	for _, t := range failingOld {
-		kills[t] = "replaced by new version"
-	}
-	running := len(old) + len(fresh) + killingCount
-	if start := min(maxRunning-running, target-len(fresh)); start > 0 {
-		launch = start
-	}
-	if allowed := healthyOld + healthyNew - minHealthy; allowed > 0 {
-		// Never leave more old tasks than there is room for new ones to replace.
-		for _, t := range pickKills(app, healthyOldTasks, min(allowed, len(healthyOldTasks))) {
-			kills[t] = "replaced by new version"
-		}
-	}
-	done = len(old) == 0 && killingCount == 0 && len(fresh) == target && healthyNew >= target
-	return launch, kills, done
+// rollout is one change's tasks sorted the way the rolling arithmetic sees
+// them, with the Fleet counted from them and the Move planner.NextMove makes of
+// it.
+type rollout struct {
+	fleet planner.Fleet
+	move  planner.Move
+	// old are the live tasks the change replaces, fresh those running (or
+	// starting) the target; neither holds tasks being killed.
+	old, fresh []*taskState
+	// deployed counts the fresh tasks that count as deployed (healthy, ready,
+	// stable), oldHealthy the old ones that serve, healthyNotReady the fresh
+	// ones that pass their health checks but not yet their readiness checks.
+	deployed, oldHealthy, healthyNotReady int
+	// appID is the change's app.
+	appID string
 }
 
-// isOutdated reports whether the task runs an older configuration than the app's.
-func isOutdated(app *engine.App, t *taskState) bool {
+// rollout counts the tasks of a change in the current step into a Fleet and
+// asks planner.NextMove what to do (see there for the arithmetic, worked
+// through).
+func (e *Executor) rollout(dep *engine.Deployment, c *engine.Change, app *engine.App, tasks []*taskState, now time.Time) rollout {
+	r := rollout{appID: c.ID}
+	active := notKilling(tasks)
+	r.fleet.Action = c.Action
+	r.fleet.Killing = len(tasks) - len(active)
+	if app != nil && c.Action != engine.ActionDestroy {
+		r.fleet.Target = app.Instances
+		r.fleet.MinHealthy, r.fleet.MaxRunning = planner.Bounds(app.Instances, app.UpgradeStrategy)
+	}
+	switch c.Action {
+	case engine.ActionDestroy:
+		r.old = active
+	case engine.ActionRestart:
+		var violating map[*taskState]bool
+		if c.OnlyViolating {
+			violating = e.violators(app, active)
+		}
+		for _, t := range active {
+			if (c.OnlyViolating && violating[t]) || (!c.OnlyViolating && isOutdated(app, t, dep.Keep[c.ID])) {
+				r.old = append(r.old, t)
+			} else {
+				r.fresh = append(r.fresh, t)
+			}
+		}
+	default:
+		r.fresh = active
+	}
+	r.fleet.Old, r.fleet.New = len(r.old), len(r.fresh)
+	// While the app's circuit breaker is open its checks are not trusted: old
+	// tasks that had been healthy and only fail their checks now are neither
+	// capacity nor killed.
+	distrust := e.safety[c.ID] != nil && e.safety[c.ID].breaker != ""
+	for _, t := range r.old {
+		switch {
+		case app != nil && e.taskHealthy(app, t):
+			r.fleet.OldHealthy++
+		case app == nil || e.taskFailing(app, t) && !(distrust && protected(t)):
+			r.fleet.OldFailing++
+		}
+	}
+	r.oldHealthy = r.fleet.OldHealthy
+	for _, t := range r.fresh {
+		switch {
+		case e.taskDeployed(app, t, now):
+			r.fleet.NewReady++
+		case app != nil && e.taskHealthy(app, t) && !e.taskReady(app, t):
+			r.healthyNotReady++
+		}
+	}
+	r.deployed = r.fleet.NewReady
+	r.move = planner.NextMove(r.fleet)
+	return r
+}
+
+// kills picks the tasks the move kills: old ones failing first, then healthy
+// ones by the app's kill selection (a destroy's then the rest); excess new ones
+// not yet running first.
+func (e *Executor) rolloutKills(r *rollout, app *engine.App, kills map[*taskState]string) {
+	why := "replaced by new version"
+	if r.fleet.Action == engine.ActionDestroy {
+		why = "app destroyed"
+	} else if r.fleet.Action != engine.ActionRestart {
+		why = "scaling down"
+	}
+	n := r.move.KillOld
+	var healthy, unknown []*taskState
+	distrust := e.safety[r.appID] != nil && e.safety[r.appID].breaker != ""
+	for _, t := range r.old {
+		switch {
+		case app != nil && e.taskHealthy(app, t):
+			healthy = append(healthy, t)
+		case app == nil || e.taskFailing(app, t) && !(distrust && protected(t)):
+			if n > 0 {
+				kills[t] = why
+				n--
+			}
+		default:
+			unknown = append(unknown, t)
+		}
+	}
+	for _, t := range pickKills(app, healthy, n) {
+		kills[t] = why
+		n--
+	}
+	if r.fleet.Action == engine.ActionDestroy {
+		for _, t := range pickKills(app, unknown, n) {
+			kills[t] = why
+		}
+	}
+	for _, t := range pickKills(app, r.fresh, r.move.KillNew) {
+		kills[t] = "scaling down"
+	}
+}
+
+// stepProgress is the rolling arithmetic of one change in the current step: how
+// many new tasks to start, which tasks to kill, and whether the change is done.
+// It counts the tasks and lets planner.NextMove decide (see there, worked
+// through).
+func (e *Executor) stepProgress(dep *engine.Deployment, c *engine.Change, app *engine.App, tasks []*taskState) (launch int, kills map[*taskState]string, done bool) {
+	r := e.rollout(dep, c, app, tasks, e.cfg.Now())
+	kills = map[*taskState]string{}
+	e.rolloutKills(&r, app, kills)
+	return r.move.Start, kills, r.move.Done
+}
+
+// holdForDependencies says whether an app of a current step is held for its
+// dependencies: it waits for one, or — it has some — they were not looked at
+// since its step began (an apply that offers could follow before the next
+// look at the deployments).
+func (e *Executor) holdForDependencies(id string) bool {
+	waiting, checked := e.waitFor[id]
+	if !checked {
+		a := e.apps[id]
+		return a != nil && len(a.Dependencies) > 0
+	}
+	return waiting != ""
+}
+
+// protected says whether an open circuit breaker shields the task from being
+// treated as broken for its failing checks: it runs and had been healthy.
+func protected(t *taskState) bool {
+	return t.State == engine.TaskRunning && !t.healthyAt.IsZero()
+}
+
+// taskDeployed reports whether a task counts as deployed: running, not being
+// killed, passing every health check — or, for an app without health checks,
+// running for at least StableAfter — and ready (every readiness check passed).
+func (e *Executor) taskDeployed(app *engine.App, t *taskState, now time.Time) bool {
+	if app == nil || !e.taskHealthy(app, t) {
+		return false
+	}
+	if len(app.HealthChecks) == 0 && now.Sub(t.runningAt) < e.cfg.StableAfter {
+		return false
+	}
+	return e.taskReady(app, t)
+}
+
+// isOutdated reports whether the task runs an older configuration than the
+// app's. keep lists task versions known to run the app's configuration all the
+// same (a revert's Deployment.Keep).
+func isOutdated(app *engine.App, t *taskState, keep []string) bool {
 	cfg := app.Version
 	if app.VersionInfo != nil && app.VersionInfo.LastConfigChangeAt != "" {
 		cfg = app.VersionInfo.LastConfigChangeAt
 	}
-	return t.Version < cfg
+	return t.Version < cfg && !slices.Contains(keep, t.Version)
 }
 
 func notKilling(ts []*taskState) []*taskState {
@@ -347,8 +416,13 @@ func (e *Executor) violators(app *engine.App, ts []*taskState) map[*taskState]bo
 // suppress or revive offers, reconcile and flush periodically.
 func (e *Executor) housekeeping(ctx context.Context) {
 	now := e.cfg.Now()
-	e.advanceDeployments(ctx)
-	d := e.decide()
+	// Tasks come and go only in other actor calls: one index serves the tick.
+	ix := e.newTickIndex()
+	e.advanceDeployments(ctx, ix)
+	e.startQueued(ctx)
+	e.noteGood(now, ix)
+	e.healthKills(ctx, now, ix)
+	d := e.decideWith(ix.live)
 	for t, why := range d.kills {
 		e.killTask(ctx, t, why)
 	}
@@ -360,14 +434,18 @@ func (e *Executor) housekeeping(ctx context.Context) {
 	if !maps.Equal(pending, e.pending) {
 		e.pending, e.viewDirty = pending, true
 	}
+	e.endLaunchAttempts(pending, now)
 	for _, t := range e.tasks {
 		if t.State == engine.TaskStaging && !t.killing && now.Sub(t.stagedAt) > e.cfg.LaunchTimeout {
 			e.killTask(ctx, t, fmt.Sprintf("still staging after %v", e.cfg.LaunchTimeout))
 		}
 	}
 	e.setSuppressed(ctx, len(d.reqs) == 0)
+	e.unreachableHousekeeping(ctx, now)
 	if e.connected && now.Sub(e.lastRecon) >= e.cfg.ReconcileInterval {
 		e.reconcile(ctx)
+	} else {
+		e.reconcileUnanswered(ctx, now)
 	}
 	if len(e.dirtyTasks) > 0 {
 		e.flushTasks(ctx)
@@ -376,7 +454,11 @@ func (e *Executor) housekeeping(ctx context.Context) {
 
 // advanceDeployments moves each running deployment past the steps that are done,
 // persisting its progress after every step.
-func (e *Executor) advanceDeployments(ctx context.Context) {
+func (e *Executor) advanceDeployments(ctx context.Context, ix *tickIndex) {
+	e.waitFor = map[string]string{}
+	if len(e.deployments) == 0 {
+		return
+	}
 	ids := make([]string, 0, len(e.deployments))
 	for id := range e.deployments {
 		ids = append(ids, id)
@@ -388,79 +470,175 @@ func (e *Executor) advanceDeployments(ctx context.Context) {
 			e.failDeployment(ctx, dep, fmt.Sprintf(reasonBadDeploy, "app "+app+" is set aside: "+why))
 			continue
 		}
-		if err := e.guard("deployment "+id, func() { e.advanceDeployment(ctx, dep) }); err != nil {
+		if err := e.guard("deployment "+id, func() { e.advanceDeployment(ctx, dep, ix) }); err != nil {
 			e.failDeployment(ctx, dep, fmt.Sprintf(reasonBadDeploy, "internal error: "+err.Error()))
 		}
 	}
 }
 
-// advanceDeployment is advanceDeployments for one deployment.
-func (e *Executor) advanceDeployment(ctx context.Context, dep *engine.Deployment) {
+// advanceDeployment is advanceDeployments for one deployment: it records the
+// progress of the current step's changes, fails the deployment when one of them
+// passed its progress deadline, and moves past the steps that are done,
+// persisting its progress.
+func (e *Executor) advanceDeployment(ctx context.Context, dep *engine.Deployment, ix *tickIndex) {
 	id := dep.ID
-	moved := false
+	now := e.cfg.Now()
+	dirty := false
 	for dep.CurrentStep < len(dep.Plan.Steps) {
-		if !e.stepDone(dep) {
+		done, changed, failure := e.checkStep(dep, ix, now)
+		dirty = dirty || changed
+		if failure != "" {
+			mode := noRevert
+			if wantsRevert(dep) {
+				mode = revertToLastGood
+			}
+			_, _ = e.endDeployment(ctx, dep, engine.DeploymentFailed, failure, mode)
+			return
+		}
+		if !done {
 			break
 		}
-		e.bus.Publish(EventDeploymentStepSuccess, e.cfg.Now(), map[string]any{
-			"plan": marathonPlan(dep), "currentStep": marathonStep(dep.Plan.Steps[dep.CurrentStep]),
-		})
+		step := dep.Plan.Steps[dep.CurrentStep]
+		for _, a := range step.Actions {
+			if a.Action == engine.ActionDestroy {
+				e.bus.Publish(EventAppTerminated, now, AppTerminated{AppID: a.ID})
+			}
+		}
+		e.bus.Publish(EventDeploymentStepSuccess, now, DeploymentStepEvent{Plan: marathonPlan(dep), CurrentStep: marathonStep(step)})
 		dep.CurrentStep++
-		moved = true
+		startStep(dep, now)
+		dirty = true
 		if dep.CurrentStep < len(dep.Plan.Steps) {
 			e.logf("deployment %s: step %d/%d", dep.ID, dep.CurrentStep+1, len(dep.Plan.Steps))
-			e.bus.Publish(EventDeploymentInfo, e.cfg.Now(), map[string]any{
-				"plan": marathonPlan(dep), "currentStep": marathonStep(dep.Plan.Steps[dep.CurrentStep]),
-			})
+			e.bus.Publish(EventDeploymentInfo, now, DeploymentStepEvent{Plan: marathonPlan(dep), CurrentStep: marathonStep(dep.Plan.Steps[dep.CurrentStep])})
 		}
 	}
 	if dep.CurrentStep >= len(dep.Plan.Steps) {
 		dep.Status = engine.DeploymentSucceeded
-		dep.FinishedAt = FormatTime(e.cfg.Now())
+		dep.FinishedAt = FormatTime(now)
 	}
-	if !moved && dep.Status == engine.DeploymentRunning {
+	if !dirty && dep.Status == engine.DeploymentRunning {
 		return
 	}
 	cp := *dep
+	cp.Deadlines = append([]engine.Deadline(nil), dep.Deadlines...)
 	if err := e.commit(ctx, engine.Txn{PutDeployments: []*engine.Deployment{&cp}}); err != nil {
 		e.logf("executor: %v", err)
 		return
 	}
 	e.viewDirty = true
 	if dep.Status == engine.DeploymentSucceeded {
+		for _, c := range dep.Plan.Changes {
+			if a := e.apps[c.ID]; a != nil && c.Action != engine.ActionDestroy {
+				e.lastGood[c.ID] = a.Version
+			} else {
+				delete(e.lastGood, c.ID)
+			}
+		}
 		delete(e.deployments, id)
 		e.remember(dep)
 		e.logf("deployment %s succeeded", dep.ID)
-		e.bus.Publish(EventDeploymentSuccess, e.cfg.Now(), map[string]any{"id": dep.ID, "plan": marathonPlan(dep)})
+		e.cfg.Metrics.DeploymentFinished(engine.DeploymentSucceeded)
+		e.bus.Publish(EventDeploymentSuccess, now, DeploymentSuccess{ID: dep.ID, Plan: marathonPlan(dep)})
 	}
 }
 
-// stepDone reports whether every action of the deployment's current step is done.
-func (e *Executor) stepDone(dep *engine.Deployment) bool {
-	step := dep.Plan.Steps[dep.CurrentStep]
-	byID := map[string]*engine.Change{}
+// checkStep looks at every change of the deployment's current step: done says
+// whether all of them are, changed whether their progress bookkeeping moved
+// (and must be written), failure why the deployment fails ("" when it goes on).
+func (e *Executor) checkStep(dep *engine.Deployment, ix *tickIndex, now time.Time) (done, changed bool, failure string) {
+	done = true
+	deadlines := deadlineIndex(dep, now)
 	for _, c := range dep.Plan.Changes {
-		byID[c.ID] = c
-	}
-	for _, a := range step.Actions {
-		c := byID[a.ID]
-		if c == nil {
+		if c.Step != dep.CurrentStep {
 			continue
 		}
-		var tasks []*taskState
-		for _, t := range e.tasks {
-			if t.AppID == c.ID && !isGone(t.State) {
-				tasks = append(tasks, t)
+		app := e.apps[c.ID]
+		if c.Action == engine.ActionDestroy {
+			app = c.Before
+		} else if app == nil {
+			continue
+		}
+		dl := &dep.Deadlines[deadlines[c.ID]]
+		waiting := ""
+		if c.Action != engine.ActionDestroy {
+			var failed string
+			waiting, failed = e.dependencyState(app, ix, now)
+			if failed != "" {
+				if failure == "" {
+					failure = c.ID + ": " + failed
+				}
+				done = false
+				continue
+			}
+			// Dependencies gate the start only: once begun, a change goes on.
+			if dl.Started {
+				waiting = ""
+			} else if waiting == "" {
+				dl.Started, changed = true, true
 			}
 		}
-		sortTasks(tasks)
-		app := e.apps[c.ID]
-		if app == nil && c.Action != engine.ActionDestroy {
+		r := e.rollout(dep, c, app, ix.live[c.ID], now)
+		// Checked ("" when not waiting): decide holds the app until it is.
+		e.waitFor[c.ID] = waiting
+		if waiting != "" {
+			// Held until its dependencies are up: no progress to make.
+			r.move.Done = false
+		}
+		moved, expired := e.track(dl, &r, app, now)
+		changed = changed || moved
+		if r.move.Done {
 			continue
 		}
-		if _, _, done := e.stepProgress(c, app, tasks); !done {
-			return false
+		done = false
+		if why, gaveUp := e.gaveUp[c.ID]; gaveUp && failure == "" {
+			failure = why
+		}
+		if expired && failure == "" {
+			if waiting == "" {
+				waiting = e.waitingText(c.ID)
+			}
+			failure = e.stallReason(c, &r, dl, waiting)
 		}
 	}
-	return true
+	if failure != "" {
+		failure += notStarted(dep)
+	}
+	return done, changed, failure
+}
+
+// notStarted names the apps of the deployment's later steps, which a failure
+// leaves as they were: "; not started: /shop/web, /shop/worker".
+func notStarted(dep *engine.Deployment) string {
+	var ids []string
+	for _, c := range dep.Plan.Changes {
+		if c.Step > dep.CurrentStep {
+			ids = append(ids, c.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return ""
+	}
+	sort.Strings(ids)
+	return "; not started: " + strings.Join(ids, ", ")
+}
+
+// liveTasks returns the app's tasks that are not gone, oldest first.
+func (e *Executor) liveTasks(appID string) []*taskState {
+	var tasks []*taskState
+	for _, t := range e.tasks {
+		if t.AppID == appID && !isGone(t.State) {
+			tasks = append(tasks, t)
+		}
+	}
+	sortTasks(tasks)
+	return tasks
+}
+
+// waitingText is why the app's pending instances wait ("" when they do not).
+func (e *Executor) waitingText(appID string) string {
+	if un := e.unplaced[appID]; un != nil {
+		return un.Message
+	}
+	return ""
 }

@@ -281,3 +281,6 @@ func HealthPort(app *engine.App, hc engine.HealthCheck, ports []uint64) int {
 	}
 	return 0
 }
+
+// NewUUID returns a random (version 4) UUID, as deployment ids are.
+func NewUUID() string { return newUUID() }

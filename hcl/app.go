@@ -24,6 +24,7 @@ var appSchema = &hcl2.BodySchema{
 		{Name: "uris"}, {Name: "ports"}, {Name: "require_ports"},
 		{Name: "constraints"}, {Name: "accepted_resource_roles"}, {Name: "role"},
 		{Name: "kill_selection"}, {Name: "task_kill_grace_period_seconds"},
+		{Name: "executor"}, {Name: "tty"},
 	},
 	Blocks: []hcl2.BlockHeaderSchema{
 		{Type: "fetch"},
@@ -33,10 +34,13 @@ var appSchema = &hcl2.BodySchema{
 		{Type: "readiness_check"},
 		{Type: "upgrade_strategy"},
 		{Type: "backoff"},
+		{Type: "deployment"},
 		{Type: "unreachable_strategy"},
 		{Type: "container"},
 		{Type: "service"},
 		{Type: "secret", LabelNames: []string{"name"}},
+		{Type: "network"},
+		{Type: "resource_limits"},
 		{Type: "lifecycle"},
 	},
 }
@@ -67,14 +71,24 @@ var (
 	}}
 	backoffSchema = &hcl2.BodySchema{Attributes: []hcl2.AttributeSchema{
 		{Name: "backoff_seconds"}, {Name: "backoff_factor"}, {Name: "max_launch_delay_seconds"},
+		{Name: "give_up_after"},
+	}}
+	deploymentSchema = &hcl2.BodySchema{Attributes: []hcl2.AttributeSchema{
+		{Name: "progress_deadline"}, {Name: "auto_revert"},
 	}}
 	unreachableSchema = &hcl2.BodySchema{Attributes: []hcl2.AttributeSchema{
 		{Name: "inactive_after_seconds"}, {Name: "expunge_after_seconds"}, {Name: "disabled"},
 	}}
 	containerSchema = &hcl2.BodySchema{
 		Attributes: []hcl2.AttributeSchema{{Name: "type"}},
-		Blocks:     []hcl2.BlockHeaderSchema{{Type: "docker"}, {Type: "volume"}},
+		Blocks:     []hcl2.BlockHeaderSchema{{Type: "docker"}, {Type: "volume"}, {Type: "port_mapping"}},
 	}
+	networkSchema = &hcl2.BodySchema{Attributes: []hcl2.AttributeSchema{
+		{Name: "mode"}, {Name: "name"}, {Name: "labels"},
+	}}
+	resourceLimitsSchema = &hcl2.BodySchema{Attributes: []hcl2.AttributeSchema{
+		{Name: "cpus"}, {Name: "mem"},
+	}}
 	dockerSchema = &hcl2.BodySchema{
 		Attributes: []hcl2.AttributeSchema{
 			{Name: "image"}, {Name: "network"}, {Name: "privileged"}, {Name: "force_pull_image"}, {Name: "parameters"},
@@ -151,6 +165,8 @@ func (l *loader) decodeApp(block *hcl2.Block, parent *groupCtx) {
 	f.str(a["role"], "/role", &app.Role)
 	f.str(a["kill_selection"], "/killSelection", &app.KillSelection)
 	f.int(a["task_kill_grace_period_seconds"], "/taskKillGracePeriodSeconds", &app.TaskKillGracePeriodSeconds)
+	f.str(a["executor"], "/executor", &app.Executor)
+	f.bool(a["tty"], "/tty", &app.Tty)
 
 	parentID := "/"
 	if parent != nil {
@@ -180,12 +196,36 @@ func (l *loader) decodeApp(block *hcl2.Block, parent *groupCtx) {
 		f.float(c["backoff_seconds"], "/backoffSeconds", &app.BackoffSeconds)
 		f.float(c["backoff_factor"], "/backoffFactor", &app.BackoffFactor)
 		f.float(c["max_launch_delay_seconds"], "/maxLaunchDelaySeconds", &app.MaxLaunchDelaySeconds)
+		f.int(c["give_up_after"], "/giveUpAfter", &app.GiveUpAfter)
+	}
+	if b := l.single(blocks.OfType("deployment")); b != nil {
+		c := l.content(b, deploymentSchema, f, "/progressDeadlineSeconds")
+		f.seconds(c["progress_deadline"], "/progressDeadlineSeconds", engine.MaxProgressDeadlineSeconds, &app.ProgressDeadlineSeconds)
+		f.bool(c["auto_revert"], "/autoRevert", &app.AutoRevert)
 	}
 	if b := l.single(blocks.OfType("unreachable_strategy")); b != nil {
 		app.UnreachableStrategy = l.decodeUnreachable(b, f)
 	}
 	if b := l.single(blocks.OfType("container")); b != nil {
 		app.Container = l.decodeContainer(b, f)
+	}
+	for i, b := range blocks.OfType("network") {
+		ptr := "/networks/" + strconv.Itoa(i)
+		f.attrs[ptr] = b.DefRange
+		c := l.content(b, networkSchema, f, ptr)
+		var n engine.Network
+		f.str(c["mode"], ptr+"/mode", &n.Mode)
+		f.str(c["name"], ptr+"/name", &n.Name)
+		f.strMap(c["labels"], ptr+"/labels", &n.Labels)
+		app.Networks = append(app.Networks, n)
+	}
+	if b := l.single(blocks.OfType("resource_limits")); b != nil {
+		c := l.content(b, resourceLimitsSchema, f, "/resourceLimits")
+		f.attrs["/resourceLimits"] = b.DefRange
+		app.ResourceLimits = &engine.ResourceLimits{
+			Cpus: f.limit(c["cpus"], "/resourceLimits/cpus"),
+			Mem:  f.limit(c["mem"], "/resourceLimits/mem"),
+		}
 	}
 	if b := l.single(blocks.OfType("service")); b != nil {
 		c := l.content(b, serviceSchema, f, "/service")
@@ -536,6 +576,9 @@ func (l *loader) decodeContainer(b *hcl2.Block, f *fields) *engine.Container {
 	if db := l.single(content.Blocks.OfType("docker")); db != nil {
 		ctr.Docker = l.decodeDocker(db, f)
 	}
+	for i, pb := range content.Blocks.OfType("port_mapping") {
+		ctr.PortMappings = append(ctr.PortMappings, l.decodePortMapping(pb, "/container/portMappings/"+strconv.Itoa(i), f))
+	}
 	for i, vb := range content.Blocks.OfType("volume") {
 		ptr := "/container/volumes/" + strconv.Itoa(i)
 		f.attrs[ptr] = vb.DefRange
@@ -568,19 +611,24 @@ func (l *loader) decodeDocker(b *hcl2.Block, f *fields) *engine.Docker {
 		d.Parameters = l.decodeParameters(attr, ptr+"/parameters", f)
 	}
 	for i, pb := range content.Blocks.OfType("port_mapping") {
-		pptr := ptr + "/portMappings/" + strconv.Itoa(i)
-		f.attrs[pptr] = pb.DefRange
-		c := l.content(pb, portMappingSchema, f, pptr)
-		var pm engine.PortMapping
-		f.int(c["container_port"], pptr+"/containerPort", &pm.ContainerPort)
-		f.int(c["host_port"], pptr+"/hostPort", &pm.HostPort)
-		f.int(c["service_port"], pptr+"/servicePort", &pm.ServicePort)
-		f.str(c["protocol"], pptr+"/protocol", &pm.Protocol)
-		f.str(c["name"], pptr+"/name", &pm.Name)
-		f.strMap(c["labels"], pptr+"/labels", &pm.Labels)
-		d.PortMappings = append(d.PortMappings, pm)
+		d.PortMappings = append(d.PortMappings, l.decodePortMapping(pb, ptr+"/portMappings/"+strconv.Itoa(i), f))
 	}
 	return d
+}
+
+// decodePortMapping reads a port_mapping block (of a container or, the legacy
+// place, of its docker block).
+func (l *loader) decodePortMapping(pb *hcl2.Block, pptr string, f *fields) engine.PortMapping {
+	f.attrs[pptr] = pb.DefRange
+	c := l.content(pb, portMappingSchema, f, pptr)
+	var pm engine.PortMapping
+	f.int(c["container_port"], pptr+"/containerPort", &pm.ContainerPort)
+	f.int(c["host_port"], pptr+"/hostPort", &pm.HostPort)
+	f.int(c["service_port"], pptr+"/servicePort", &pm.ServicePort)
+	f.str(c["protocol"], pptr+"/protocol", &pm.Protocol)
+	f.str(c["name"], pptr+"/name", &pm.Name)
+	f.strMap(c["labels"], pptr+"/labels", &pm.Labels)
+	return pm
 }
 
 // paramType is one docker parameter in the list form.

@@ -61,19 +61,22 @@ func fieldRange(app *engine.App, path string) hcl2.Range {
 // hclNames maps Marathon JSON field names to the HCL names that set them, where
 // they differ by more than case.
 var hclNames = map[string]string{
-	"dependencies":          "depends_on",
-	"portDefinitions":       "port",
-	"constraints":           "constraint",
-	"healthChecks":          "health_check",
-	"readinessChecks":       "readiness_check",
-	"volumes":               "volume",
-	"portMappings":          "port_mapping",
-	"backoffSeconds":        "backoff.backoff_seconds",
-	"backoffFactor":         "backoff.backoff_factor",
-	"maxLaunchDelaySeconds": "backoff.max_launch_delay_seconds",
-	"ignoreHttp1xx":         "ignore_http1xx",
-	"id":                    "name",
-	"secrets":               "secret",
+	"dependencies":            "depends_on",
+	"portDefinitions":         "port",
+	"constraints":             "constraint",
+	"healthChecks":            "health_check",
+	"readinessChecks":         "readiness_check",
+	"volumes":                 "volume",
+	"portMappings":            "port_mapping",
+	"backoffSeconds":          "backoff.backoff_seconds",
+	"backoffFactor":           "backoff.backoff_factor",
+	"maxLaunchDelaySeconds":   "backoff.max_launch_delay_seconds",
+	"giveUpAfter":             "backoff.give_up_after",
+	"progressDeadlineSeconds": "deployment.progress_deadline",
+	"autoRevert":              "deployment.auto_revert",
+	"ignoreHttp1xx":           "ignore_http1xx",
+	"id":                      "name",
+	"secrets":                 "secret",
 }
 
 // constraintParts names the elements of a constraint array.

@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"sort"
 	"strconv"
+	"time"
 
 	hcl2 "github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -118,6 +119,37 @@ func (f *fields) fail(attr *hcl2.Attribute, ptr string, err error) {
 	delete(f.attrs, ptr)
 }
 
+// limit reads a resource limit: a number, or the string "unlimited" (nil when
+// absent).
+func (f *fields) limit(attr *hcl2.Attribute, ptr string) any {
+	if attr == nil {
+		return nil
+	}
+	v, ok := f.l.eval(attr.Expr, f.l.ctx)
+	if !ok {
+		f.failed[ptr] = true
+		return nil
+	}
+	if v.IsNull() {
+		return nil
+	}
+	f.attrs[ptr] = attr.Range
+	if v.Type() == cty.String {
+		return v.AsString() // validation says what else than "unlimited" is
+	}
+	n, err := convert.Convert(v, cty.Number)
+	if err != nil {
+		f.fail(attr, ptr, fmt.Errorf("a number or \"unlimited\" is required"))
+		return nil
+	}
+	x, err := toFloat(n)
+	if err != nil {
+		f.fail(attr, ptr, err)
+		return nil
+	}
+	return x
+}
+
 func (f *fields) str(attr *hcl2.Attribute, ptr string, dst *string) bool {
 	v, ok := f.get(attr, ptr, cty.String)
 	if ok {
@@ -140,6 +172,33 @@ func (f *fields) int(attr *hcl2.Attribute, ptr string, dst *int) {
 			return
 		}
 		*dst = n
+	}
+}
+
+// seconds decodes a duration string ("90s", "5m", "1h30m", Go's
+// time.ParseDuration syntax) into whole seconds, between 1s and max seconds.
+func (f *fields) seconds(attr *hcl2.Attribute, ptr string, max int, dst *int) {
+	v, ok := f.get(attr, ptr, cty.String)
+	if !ok {
+		return
+	}
+	bad := func(format string, args ...any) {
+		f.l.errorf(attr.Expr.Range().Ptr(), "Invalid duration", "The value of %q %s.", attr.Name, fmt.Sprintf(format, args...))
+		f.failed[ptr] = true
+		delete(f.attrs, ptr)
+	}
+	d, err := time.ParseDuration(v.AsString())
+	switch {
+	case err != nil:
+		bad("is not a duration: %q (write it like \"90s\", \"5m\" or \"1h30m\")", v.AsString())
+	case d < time.Second:
+		bad("must be at least 1s, got %s", d)
+	case d%time.Second != 0:
+		bad("must be a whole number of seconds, got %s", d)
+	case d > time.Duration(max)*time.Second:
+		bad("must be at most %s, got %s", time.Duration(max)*time.Second, d)
+	default:
+		*dst = int(d / time.Second)
 	}
 }
 

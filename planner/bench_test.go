@@ -30,3 +30,36 @@ func BenchmarkPlan(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkNextMove is the executor's rolling decision, made for every change of
+// the current step at every housekeeping tick and every offer round.
+func BenchmarkNextMove(b *testing.B) {
+	f := Fleet{Action: "restart", Target: 100, MinHealthy: 50, MaxRunning: 120, Old: 60, OldHealthy: 55, OldFailing: 3, New: 45, NewReady: 40, Killing: 5}
+	if m := NextMove(f); m.Start != 10 || m.KillOld != 3+45 {
+		b.Fatalf("NextMove = %+v", m)
+	}
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		NextMove(f)
+		n++
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "moves/s")
+}
+
+// BenchmarkPreviewWaves previews the rolling restart of large apps, one change
+// of a plan (the preview iterates NextMove once per wave).
+func BenchmarkPreviewWaves(b *testing.B) {
+	for _, n := range []int{10, 1000, 100000} {
+		b.Run(fmt.Sprintf("instances=%d", n), func(b *testing.B) {
+			minH, maxR := Bounds(n, us(0.9, 0.05))
+			if w := previewWaves("restart", n, n, minH, maxR); len(w) == 0 || w[len(w)-1].New != n {
+				b.Fatalf("waves end at %+v", w[len(w)-1])
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				previewWaves("restart", n, n, minH, maxR)
+			}
+		})
+	}
+}

@@ -15,6 +15,8 @@ const (
 	ReasonDestroy = "deployed under the scope but no longer declared"
 	// ReasonDestroyAll is the reason of a destroy planned with Options.Destroy.
 	ReasonDestroyAll = "destroy requested for everything under the scope"
+	// ReasonRestart is a restart asked for (Options.Restart).
+	ReasonRestart = "restart requested"
 	// ReasonOnlyViolating ends the reason of a restart caused by placement fields
 	// alone ("constraints changed: only tasks violating them are replaced").
 	ReasonOnlyViolating = " changed: only tasks violating them are replaced"
@@ -212,6 +214,15 @@ func (d *differ) apps(a, b *engine.App) {
 	}
 	if a.MaxLaunchDelaySeconds != b.MaxLaunchDelaySeconds {
 		d.add("maxLaunchDelaySeconds", a.MaxLaunchDelaySeconds, b.MaxLaunchDelaySeconds, classUpdate)
+	}
+	if a.GiveUpAfter != b.GiveUpAfter {
+		d.add("giveUpAfter", intOpt(a.GiveUpAfter), intOpt(b.GiveUpAfter), classUpdate)
+	}
+	if a.ProgressDeadlineSeconds != b.ProgressDeadlineSeconds {
+		d.add("progressDeadlineSeconds", intOpt(a.ProgressDeadlineSeconds), intOpt(b.ProgressDeadlineSeconds), classUpdate)
+	}
+	if a.AutoRevert != b.AutoRevert {
+		d.add("autoRevert", boolOpt(a.AutoRevert), boolOpt(b.AutoRevert), classUpdate)
 	}
 	d.service(a.Service, b.Service)
 	d.strings("dependencies", a.Dependencies, b.Dependencies, classUpdate)

@@ -222,7 +222,7 @@ func TestPlanFields(t *testing.T) {
 		},
 		Reason: `cmd: "run /a" -> "v2"`,
 		Rolling: &engine.Rolling{From: 2, To: 4, MinHealthy: 4, MaxRunning: 8,
-			Waves: []engine.Wave{{Start: 4, Kill: 2, Old: 0, New: 4}}},
+			Waves: []engine.Wave{{Start: 4, Kill: 0, Old: 2, New: 4}, {Start: 0, Kill: 2, Old: 0, New: 4}}},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("change = %+v\nwant     %+v", c, want)
@@ -497,5 +497,47 @@ func TestIgnoreChangesKeepsDeployedValues(t *testing.T) {
 				t.Error("Plan modified the spec app")
 			}
 		})
+	}
+}
+
+// Options.Restart replaces an unchanged app's tasks (and turns a scale or an
+// in-place update of it into a restart); apps not named are left alone.
+func TestPlanRestartRequested(t *testing.T) {
+	state := &engine.State{Apps: []*engine.App{app("/a", instances(3)), app("/b", instances(2)), app("/c")}}
+	spec := &engine.Spec{Scope: "/", Apps: []*engine.App{app("/a", instances(3)), app("/b", instances(4)), app("/c")}}
+	plan, diags := Plan(spec, state, Options{Restart: []string{"/a", "/b"}})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	if len(plan.Changes) != 2 {
+		t.Fatalf("%d changes, want /a and /b", len(plan.Changes))
+	}
+	for _, c := range plan.Changes {
+		if c.Action != engine.ActionRestart || c.Reason != ReasonRestart || c.Rolling == nil {
+			t.Errorf("%s: %s (%q), want a rolling restart requested", c.ID, c.Action, c.Reason)
+		}
+	}
+	if plan.Changes[1].Rolling.To != 4 {
+		t.Errorf("/b restarts to %d instances, want 4", plan.Changes[1].Rolling.To)
+	}
+	plan, _ = Plan(spec, state, Options{})
+	if len(plan.Changes) != 1 || plan.Changes[0].Action != engine.ActionScale {
+		t.Fatalf("without Restart: %+v", plan.Changes)
+	}
+}
+
+// With DanglingDependencies (the Marathon API's writes) a dependency on nothing
+// is a warning and orders nothing; the plan is made.
+func TestPlanDanglingDependencies(t *testing.T) {
+	s := spec(app("/api", deps("/db", "/x"), src("api.hcl", 1)), app("/db"))
+	p, diags := Plan(s, state(), Options{DanglingDependencies: true})
+	if p == nil || diags.HasErrors() {
+		t.Fatalf("no plan: %s", diagText(diags))
+	}
+	if want := "warning: Unknown dependency @ api.hcl:3:17\n/api depends on /x, which is neither declared nor deployed.\n"; diagText(diags) != want {
+		t.Errorf("got:\n%s\nwant:\n%s", diagText(diags), want)
+	}
+	if len(p.Steps) != 2 || p.Steps[0].Actions[0].ID != "/db" {
+		t.Errorf("steps: %+v", p.Steps)
 	}
 }

@@ -20,6 +20,14 @@ type Options struct {
 	// Destroy plans the destruction of everything deployed under the scope; the
 	// spec is then ignored except for its scope.
 	Destroy bool
+	// Restart lists deployed apps to replace (rolling, by their upgrade
+	// strategy) even when nothing else changed: Marathon's
+	// POST /v2/apps/{id}/restart. An app with other changes is restarted too.
+	Restart []string
+	// DanglingDependencies makes a dependency that names neither a declared
+	// nor a deployed app or group a warning (it orders nothing) instead of an
+	// error: Marathon accepts such dependencies, and so does its API.
+	DanglingDependencies bool
 }
 
 // Diagnostic wording (summaries are stable; tests compare them).
@@ -73,7 +81,13 @@ func Plan(spec *engine.Spec, state *engine.State, opts Options) (*engine.Plan, h
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	p := &planning{spec: spec, scope: scope, destroyAll: opts.Destroy}
+	p := &planning{spec: spec, scope: scope, destroyAll: opts.Destroy, dangling: opts.DanglingDependencies}
+	if len(opts.Restart) > 0 {
+		p.restart = make(map[string]bool, len(opts.Restart))
+		for _, id := range opts.Restart {
+			p.restart[id] = true
+		}
+	}
 	p.diags = diags
 	p.match(state)
 	p.orderChanges()
@@ -89,6 +103,8 @@ type planning struct {
 	spec       *engine.Spec
 	scope      string
 	destroyAll bool
+	dangling   bool
+	restart    map[string]bool
 	diags      hcl.Diagnostics
 
 	// desired are the spec apps (none with destroyAll), sorted by id.
@@ -258,10 +274,17 @@ func (p *planning) diffRange(lo, hi int, state *engine.State, byID map[string]in
 		}
 		d.fields = d.fields[:0]
 		d.apps(before, a)
-		if len(d.fields) == 0 {
+		restart := p.restart[a.ID]
+		if len(d.fields) == 0 && !restart {
 			continue
 		}
-		action, reason, onlyViolating := d.classify()
+		action, reason, onlyViolating := engine.ActionRestart, ReasonRestart, false
+		if len(d.fields) > 0 {
+			action, reason, onlyViolating = d.classify()
+		}
+		if restart && action != engine.ActionRestart {
+			action, reason, onlyViolating = engine.ActionRestart, ReasonRestart, false
+		}
 		p.desiredChange[i] = &engine.Change{
 			ID: a.ID, Action: action, Before: before, After: a, Fields: d.fieldChanges(),
 			Reason: reason, OnlyViolating: onlyViolating,
@@ -359,8 +382,12 @@ func (p *planning) orderChanges() {
 			// an outside app's stale dependency is not ours to report; a
 			// declared group without apps orders nothing
 		default:
+			sev := hcl.DiagError
+			if p.dangling {
+				sev = hcl.DiagWarning
+			}
 			p.diags = append(p.diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
+				Severity: sev,
 				Summary:  summaryUnknownDep,
 				Detail:   a.ID + " depends on " + id + ", which is neither declared nor deployed.",
 				Subject:  depRangeOf(a, id),

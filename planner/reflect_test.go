@@ -64,6 +64,9 @@ func fullApp() *engine.App {
 		BackoffFactor:              1.15,
 		MaxLaunchDelaySeconds:      300,
 		TaskKillGracePeriodSeconds: 30,
+		GiveUpAfter:                5,
+		ProgressDeadlineSeconds:    300,
+		AutoRevert:                 true,
 		KillSelection:              engine.KillYoungestFirst,
 		UnreachableStrategy:        &engine.UnreachableStrategy{InactiveAfterSeconds: 60, ExpungeAfterSeconds: 120},
 		Labels:                     map[string]string{"team": "payments"},
@@ -94,6 +97,7 @@ var expectedAction = map[string]string{
 	"Labels":    "update", "ReadinessChecks": "update", "UpgradeStrategy": "update", "BackoffSeconds": "update",
 	"BackoffFactor": "update", "MaxLaunchDelaySeconds": "update", "Service": "update", "Dependencies": "update",
 	"KillSelection": "update", "TaskKillGracePeriodSeconds": "update", "UnreachableStrategy": "update",
+	"GiveUpAfter": "update", "ProgressDeadlineSeconds": "update", "AutoRevert": "update",
 	// HealthChecks: update for the HTTP check (index 0), restart for the MESOS_TCP one.
 	"HealthChecks": "health",
 }

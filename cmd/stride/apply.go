@@ -25,15 +25,21 @@ type applyFlags struct {
 	autoApprove bool
 	detach      bool
 	force       bool
+	autoRevert  bool
+	queue       bool
+	deadline    time.Duration
 }
 
 func (c *cli) applyFlagSet(name, usage string, af *applyFlags) *flag.FlagSet {
 	fs := c.flagSet(name, usage)
 	af.configFlags.register(fs)
-	addressFlag(fs, &af.address)
+	af.serverConn.register(fs)
 	fs.BoolVar(&af.autoApprove, "auto-approve", false, "do not ask for confirmation")
 	fs.BoolVar(&af.detach, "detach", false, "start the deployment and return without following it")
 	fs.BoolVar(&af.force, "force", false, "cancel running deployments of the same apps instead of refusing (Marathon's ?force=true)")
+	fs.BoolVar(&af.queue, "queue", false, "wait for running deployments of the same apps to finish instead of refusing (a newer queued apply replaces an older one)")
+	fs.BoolVar(&af.autoRevert, "auto-revert", false, "if the deployment fails, roll every app it changes back to its last version that ran fully healthy")
+	fs.DurationVar(&af.deadline, "progress-deadline", 0, "fail the deployment when an app makes no progress for this long (apps' own deployment { progress_deadline } win; 0: the server's default; negative: none)")
 	return fs
 }
 
@@ -100,6 +106,18 @@ func (c *cli) applyDir(path string, af *applyFlags, question string) int {
 	return c.startAndFollow(af, api.ApplyRequest{Spec: spec, Scope: p.Scope, Destroy: af.destroy, StateSerial: &serial, Force: af.force})
 }
 
+// deadlineSeconds is -progress-deadline as the API takes it (0: the server's
+// default; -1: none; else whole seconds, rounded up).
+func (af *applyFlags) deadlineSeconds() int {
+	switch {
+	case af.deadline == 0:
+		return 0
+	case af.deadline < 0:
+		return -1
+	}
+	return int((af.deadline + time.Second - 1) / time.Second)
+}
+
 // applySaved carries out a plan file written by `stride plan -out`.
 func (c *cli) applySaved(path string, af *applyFlags) int {
 	data, err := os.ReadFile(path)
@@ -127,9 +145,13 @@ func (c *cli) applySaved(path string, af *applyFlags) int {
 // startAndFollow asks the server to deploy and, unless -detach, follows the
 // deployment until it finishes.
 func (c *cli) startAndFollow(af *applyFlags, req api.ApplyRequest) int {
-	client := api.NewClient(c.serverAddress(af.address))
+	client, err := c.newClient(af.serverConn)
+	if err != nil {
+		return c.errorf(af.noColor, "%v", err)
+	}
 	ctx, stop := signal.NotifyContext(c.ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	req.AutoRevert, req.Queue, req.ProgressDeadlineSeconds = af.autoRevert, af.queue, af.deadlineSeconds()
 	resp, err := client.Apply(ctx, req)
 	if err != nil {
 		var ae *api.Error
@@ -142,7 +164,11 @@ func (c *cli) startAndFollow(af *applyFlags, req api.ApplyRequest) int {
 		fmt.Fprintln(c.stdout, "No changes: the deployed apps already match.")
 		return exitOK
 	}
-	fmt.Fprintf(c.stdout, "Deployment %s started (version %s).\n", resp.DeploymentID, resp.Version)
+	if resp.Status == engine.DeploymentQueued {
+		fmt.Fprintf(c.stdout, "Deployment %s queued: %s. It will be planned again when its turn comes.\n", resp.DeploymentID, resp.Reason)
+	} else {
+		fmt.Fprintf(c.stdout, "Deployment %s started (version %s).\n", resp.DeploymentID, resp.Version)
+	}
 	if af.detach {
 		fmt.Fprintf(c.stdout, "Follow it with: stride status\n")
 		return exitOK
@@ -150,15 +176,41 @@ func (c *cli) startAndFollow(af *applyFlags, req api.ApplyRequest) int {
 	return c.follow(ctx, client, resp.DeploymentID, resp.Plan, af.noColor)
 }
 
-// follow polls the deployment and prints a progress line per app whenever its
-// progress changes, until the deployment succeeds (exit 0) or fails (exit 1).
-// An interrupt detaches: the deployment goes on on the server.
+// follow polls the deployment and shows its progress until it succeeds (exit
+// 0) or fails (exit 1, with the reason and whether it was rolled back — a
+// rollback is followed too). On a terminal the current step's lines are
+// redrawn in place; in a pipe a line is printed per change. An interrupt
+// detaches: the deployment goes on on the server.
 func (c *cli) follow(ctx context.Context, client *api.Client, id string, plan *engine.Plan, noColor bool) int {
+	d, code := c.followOne(ctx, client, id, noColor)
+	if d == nil || d.Status != engine.DeploymentFailed {
+		return code
+	}
+	s := c.styles(noColor)
+	if d.RevertedBy == "" {
+		fmt.Fprintf(c.stdout, "\nNot rolled back (set deployment { auto_revert = true } on the app, or apply with -auto-revert).\n")
+		return exitError
+	}
+	fmt.Fprintf(c.stdout, "\n%s\n", s.Warn.Sprintf("Rolling back to the last version that ran fully healthy: deployment %s.", d.RevertedBy))
+	r, _ := c.followOne(ctx, client, d.RevertedBy, noColor)
+	switch {
+	case r == nil:
+	case r.Status == engine.DeploymentSucceeded:
+		fmt.Fprintf(c.stdout, "\n%s\n", s.Warn.Sprint("Rolled back: the apps are back at their last healthy version. The apply failed."))
+	default:
+		fmt.Fprintf(c.stdout, "\nThe rollback %s %s: %s\n", r.ID, r.Status, r.Reason)
+	}
+	return exitError
+}
+
+// followOne follows one deployment to its end and returns it (nil when it could
+// not be read, or the follow was interrupted) with the exit code.
+func (c *cli) followOne(ctx context.Context, client *api.Client, id string, noColor bool) (*api.DeploymentResponse, int) {
 	s := c.styles(noColor)
 	f, _ := c.stdout.(*os.File)
-	bars := view.ColorEnabled(f, noColor) // a terminal
+	live := view.ColorEnabled(f, noColor) // a terminal: redraw in place
 	last := map[string]string{}
-	lastStep := -1
+	lastStep, lastQueued, block := -1, "", 0
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	failures := 0
@@ -167,35 +219,37 @@ func (c *cli) follow(ctx context.Context, client *api.Client, id string, plan *e
 		switch {
 		case ctx.Err() != nil:
 			fmt.Fprintf(c.stdout, "\nInterrupted: deployment %s goes on on the server. Follow it with: stride status\n", id)
-			return exitError
+			return nil, exitError
 		case err != nil:
 			failures++
 			if failures >= 20 {
-				return c.errorf(noColor, "follow deployment %s: %v", id, err)
+				return nil, c.errorf(noColor, "follow deployment %s: %v", id, err)
 			}
 		default:
 			failures = 0
+			if d.Status == engine.DeploymentQueued {
+				if d.Reason != lastQueued {
+					lastQueued = d.Reason
+					fmt.Fprintf(c.stdout, "Queued: %s\n", d.Reason)
+				}
+				break
+			}
 			if d.CurrentStep != lastStep && d.CurrentStep < len(d.Plan.Steps) && d.Status == engine.DeploymentRunning {
-				lastStep = d.CurrentStep
+				lastStep, block = d.CurrentStep, 0
 				fmt.Fprintf(c.stdout, "%s\n", s.Bold.Sprintf("Step %d/%d: %s", d.CurrentStep+1, len(d.Plan.Steps), stepText(d.Plan.Steps[d.CurrentStep])))
 			}
-			for _, a := range d.Apps {
-				line := view.ProgressLine(view.Progress{
-					ID: a.ID, Action: actionOf(d.Plan, a.ID), Target: a.Instances, Staged: a.Staged,
-					Running: a.Running, Healthy: a.Healthy, Waiting: a.Waiting, DelaySeconds: a.Delay,
-					LastFailure: a.LastFailure,
-				}, bars)
-				if last[a.ID] != line {
-					last[a.ID] = line
-					fmt.Fprintf(c.stdout, "  %s\n", line)
-				}
+			lines, ids := progressLines(d, live)
+			if d.Status == engine.DeploymentSucceeded {
+				// The end may come between two looks: say where every app ended.
+				lines, ids = finalLines(d, live)
 			}
+			block = view.ProgressBlock(c.stdout, lines, ids, block, last, live)
 			switch d.Status {
 			case engine.DeploymentSucceeded:
 				fmt.Fprintf(c.stdout, "\n%s %s\n", s.Create.Sprint("Apply complete!"), appliedLine(d.Plan.Summary))
-				return exitOK
+				return d, exitOK
 			case engine.DeploymentFailed, engine.DeploymentCancelled:
-				return c.errorf(noColor, "deployment %s %s: %s", id, d.Status, d.Reason)
+				return d, c.errorf(noColor, "deployment %s %s: %s", id, d.Status, d.Reason)
 			}
 		}
 		select {
@@ -203,6 +257,54 @@ func (c *cli) follow(ctx context.Context, client *api.Client, id string, plan *e
 		case <-tick.C:
 		}
 	}
+}
+
+// progressLines renders the progress of the deployment's current step, one
+// line per app, with the app's backoff and failures from its summary.
+func progressLines(d *api.DeploymentResponse, live bool) (lines, ids []string) {
+	sums := map[string]api.AppSummary{}
+	for _, a := range d.Apps {
+		sums[a.ID] = a
+	}
+	for _, p := range d.Progress {
+		sum := sums[p.ID]
+		lines = append(lines, view.ProgressLine(view.Progress{
+			ID: p.ID, Action: p.Action, Target: p.Target, Placed: p.Placed, Running: p.Running,
+			Healthy: p.Healthy, NotReady: p.NotReady, Unhealthy: p.Unhealthy, Old: p.Old, Killing: p.Killing,
+			Waiting: p.WaitingFor, Waited: p.Waited, Deadline: p.Deadline, DelaySeconds: sum.Delay,
+			LastFailure: sum.LastFailure, GaveUp: sum.GaveUp, Done: p.Done,
+		}, live))
+		ids = append(ids, p.ID)
+	}
+	return lines, ids
+}
+
+// finalLines renders the apps of a succeeded deployment as they ended, from
+// their current counts (those of its last step on a terminal, where the block
+// of that step is redrawn).
+func finalLines(d *api.DeploymentResponse, live bool) (lines, ids []string) {
+	for _, a := range d.Apps {
+		action := actionOf(d.Plan, a.ID)
+		if live && stepOf(d.Plan, a.ID) != len(d.Plan.Steps)-1 {
+			continue
+		}
+		p := view.Progress{ID: a.ID, Action: action, Target: a.Instances, Placed: a.Running + a.Staged, Running: a.Running, Healthy: a.Healthy, Done: true}
+		if action == engine.ActionDestroy {
+			p = view.Progress{ID: a.ID, Action: action, Old: a.Running + a.Staged, Done: true}
+		}
+		lines = append(lines, view.ProgressLine(p, live))
+		ids = append(ids, a.ID)
+	}
+	return lines, ids
+}
+
+func stepOf(p *engine.Plan, id string) int {
+	for _, ch := range p.Changes {
+		if ch.ID == id {
+			return ch.Step
+		}
+	}
+	return -1
 }
 
 func actionOf(p *engine.Plan, id string) engine.Action {

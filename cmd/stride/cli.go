@@ -53,6 +53,8 @@ func commands() []command {
 		{"destroy", "Destroy every deployed app under the configuration's scope", (*cli).destroy},
 		{"status", "Show the deployed apps, their tasks' health and running deployments", (*cli).status},
 		{"tasks", "List tasks: where they run, their ports, state and health", (*cli).tasks},
+		{"import", "Write a server's (or a JSON file's) apps and groups as HCL files", (*cli).importCmd},
+		{"rollback", "Deploy an earlier recorded version of an app again", (*cli).rollback},
 		{"dev", "Run Stride on the embedded default (local state, in-process Mesos stand-in)", (*cli).dev},
 		{"server", "Run the Stride server against a Mesos master", (*cli).server},
 		{"mesos-local", "Run the single-machine Mesos stand-in on its own", (*cli).mesosLocal},

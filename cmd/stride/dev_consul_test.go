@@ -30,9 +30,10 @@ func TestDevOnConsul(t *testing.T) {
 	dev := newCLI(strings.NewReader(""), &out, &out)
 	dev.ctx = ctx
 	done := make(chan int, 1)
-	dataDir, firstPort := t.TempDir(), strconv.Itoa(freeports.Range(t, 3000))
+	first := strconv.Itoa(freeports.Range(t, 3000))
+	dir := t.TempDir()
 	go func() {
-		done <- dev.run([]string{"dev", "-no-color", "-listen", addr, "-data-dir", dataDir, "-first-port", firstPort,
+		done <- dev.run([]string{"dev", "-no-color", "-listen", addr, "-data-dir", dir, "-first-port", first,
 			"-consul", agent.HTTPAddr(), "-consul-prefix", prefix, "-flap-damping", "0", "../../examples/multi-tier"})
 	}()
 	client := strideapi.NewClient(addr)

@@ -143,9 +143,8 @@ func TestDevKilledKeepsTasks(t *testing.T) {
 	addr := freeAddr(t)
 	dataDir := t.TempDir()
 	example, _ := filepath.Abs("../../examples/multi-tier")
-	// Free ports of its own: other tests (and a stride dev on this machine) run
-	// tasks at the same time.
-	args := []string{"-no-color", "-listen", addr, "-data-dir", dataDir, "-first-port", strconv.Itoa(freeports.Range(t, 3000)), example}
+	// Ports of its own: other packages' tests run stand-ins in parallel.
+	args := []string{"-no-color", "-listen", addr, "-data-dir", dataDir, "-first-port", strconv.Itoa(freeAgentPorts(t, 3)), example}
 	client := api.NewClient(addr)
 	want := map[string]int{"/infra/db": 1, "/shop/api": 2, "/shop/web": 3}
 	type appState struct {

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/stride-run/stride/executor/api"
-	"github.com/stride-run/stride/internal/freeports"
+	"github.com/stride-run/stride/executor/localmesos"
 )
 
 // syncBuffer is a bytes.Buffer safe for the concurrent writes of a running command.
@@ -33,6 +33,18 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// freeFirstPort returns a -first-port for stride dev's three agents whose
+// ports are free now: other tests, and other checkouts' test runs on this
+// machine, run stand-ins at the same time.
+func freeFirstPort(t *testing.T) string {
+	t.Helper()
+	first, err := localmesos.FreePortBase(3, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strconv.Itoa(first)
 }
 
 func freeAddr(t *testing.T) string {
@@ -62,11 +74,9 @@ func TestDevMultiTier(t *testing.T) {
 	dev.ctx = ctx
 	done := make(chan int, 1)
 	example, _ := filepath.Abs("../../examples/multi-tier")
-	// Free ports of its own: other tests (and a stride dev on this machine) run
-	// tasks at the same time.
-	firstPort := strconv.Itoa(freeports.Range(t, 3000))
+	first := freeFirstPort(t)
 	go func() {
-		done <- dev.run([]string{"dev", "-no-color", "-listen", addr, "-data-dir", dataDir, "-first-port", firstPort, example})
+		done <- dev.run([]string{"dev", "-no-color", "-listen", addr, "-data-dir", dataDir, "-first-port", first, example})
 	}()
 
 	client := api.NewClient(addr)
@@ -109,7 +119,7 @@ func TestDevMultiTier(t *testing.T) {
 		t.Fatalf("plan -out: exit %d: %s", code, stderr)
 	}
 	stdout, stderr, code = runIn(t, filepath.Dir(example), env, "apply", "-no-color", "-auto-approve", "-var", "web_instances=2", "multi-tier")
-	if code != exitOK || !strings.Contains(stdout, "Apply complete! 0 created, 0 updated, 1 scaled") || !strings.Contains(stdout, "/shop/web scale: 2/2 running") {
+	if code != exitOK || !strings.Contains(stdout, "Apply complete! 0 created, 0 updated, 1 scaled") || !strings.Contains(stdout, "/shop/web scale: 2/2 healthy") {
 		t.Fatalf("apply: exit %d\n%s%s", code, stdout, stderr)
 	}
 	_, stderr, code = runIn(t, filepath.Dir(example), env, "apply", "-no-color", planFile)

@@ -26,8 +26,8 @@ const defaultAddress = "http://127.0.0.1:8080"
 // planFlags are plan's options (apply shares most of them).
 type planFlags struct {
 	configFlags
+	serverConn
 	stateFile        string
-	address          string
 	jsonOut          bool
 	out              string
 	detailedExitcode bool
@@ -36,7 +36,7 @@ type planFlags struct {
 
 func (c *cli) registerPlanFlags(fs *flag.FlagSet, pf *planFlags) {
 	fs.StringVar(&pf.stateFile, "state", "", "read the deployed state from a file {\"serial\": N, \"apps\": [...]} instead of the server")
-	addressFlag(fs, &pf.address)
+	pf.serverConn.register(fs)
 	fs.BoolVar(&pf.destroy, "destroy", false, "plan to destroy every deployed app under the scope")
 }
 
@@ -128,10 +128,14 @@ func (c *cli) readState(ctx context.Context, pf *planFlags) (*engine.State, erro
 		}
 		return st, nil
 	}
-	addr := c.serverAddress(pf.address)
+	client, err := c.newClient(pf.serverConn)
+	if err != nil {
+		return nil, err
+	}
+	addr := client.Base
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	st, err := api.NewClient(addr).State(ctx)
+	st, err := client.State(ctx)
 	if errors.Is(err, api.ErrUnreachable) {
 		return nil, fmt.Errorf("%w\n\nStart one with \"stride dev\", point -address or STRIDE_ADDR at yours, or pass -state FILE", err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/stride-run/stride/engine"
+	"github.com/stride-run/stride/executor/api"
 	"github.com/stride-run/stride/executor/localmesos"
 	"github.com/stride-run/stride/executor/server"
 )
@@ -35,24 +37,75 @@ func (l *logger) logf(format string, args ...any) {
 type serverFlags struct {
 	hostnames, origins string
 	maxInstances       int
+	// Authentication and TLS.
+	credentials, tokenFile string
+	tlsCert, tlsKey, tlsCA string
+	allowUnknown           bool
 	// Cluster mode.
 	consul, consulPrefix, consulToken    string
 	sessionTTL, lockDelay, leaderTimeout time.Duration
 	catalog                              bool
 	flapDamping                          time.Duration
+	// Failing safely.
+	progressDeadline, stableAfter time.Duration
+	killRate, breakerShare        float64
 }
 
 func (sf *serverFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&sf.hostnames, "http-hostnames", "", "further names clients use to reach the API, comma-separated (\".example.com\" for a domain); others are refused (DNS-rebinding protection)")
 	fs.StringVar(&sf.origins, "http-allowed-origins", "", "origins of web pages allowed to call the API besides its own, comma-separated (e.g. https://ui.example.com)")
 	fs.IntVar(&sf.maxInstances, "max-instances", engine.DefaultMaxInstances, "the most instances one app may ask for")
+	fs.StringVar(&sf.credentials, "http-credentials", "", "require HTTP basic auth with user:password for the whole API but /ping (Marathon's flag; default $"+envCredentials+", which keeps the password out of the process list)")
+	fs.StringVar(&sf.tokenFile, "http-token-file", "", "accept the bearer tokens in this file, one a line (# comments), for the whole API but /ping; read again when it changes and on SIGHUP")
+	fs.StringVar(&sf.tlsCert, "tls-cert", "", "serve the API over HTTPS with this certificate (PEM, followed by its chain); re-read on SIGHUP")
+	fs.StringVar(&sf.tlsKey, "tls-key", "", "the private key (PEM) of -tls-cert")
+	fs.StringVar(&sf.tlsCA, "tls-ca", "", "further CA certificates (PEM) a standby trusts to reach the leader over HTTPS (the system's and -tls-cert's own are always trusted)")
+	fs.DurationVar(&sf.progressDeadline, "progress-deadline", 10*time.Minute, "fail a deployment when an app makes no progress for this long, unless the app or the apply sets its own (0: no default deadline)")
+	fs.DurationVar(&sf.stableAfter, "stable-after", 5*time.Second, "how long a task of an app without health checks must run to count as deployed")
+	fs.Float64Var(&sf.killRate, "health-kill-rate", 0.1, "the share of an app's instances its health checks may kill per minute (at least 1)")
+	fs.Float64Var(&sf.breakerShare, "health-kill-breaker", 0.5, "hold every health-check kill of an app while this share of its tasks (and at least 2) fail their checks at once (0 < share <= 1)")
+	fs.BoolVar(&sf.allowUnknown, "api-allow-unknown-fields", false, "skip members of app and group JSON the API does not know instead of answering 422 (for clients that send extras; a request can choose with ?strict=)")
+}
+
+// check refuses option values out of their bounds.
+func (sf *serverFlags) check() error {
+	switch {
+	case sf.progressDeadline < 0 || sf.progressDeadline > engine.MaxProgressDeadlineSeconds*time.Second:
+		return fmt.Errorf("-progress-deadline must be between 0 (none) and %v, got %v", engine.MaxProgressDeadlineSeconds*time.Second, sf.progressDeadline)
+	case sf.stableAfter <= 0 || sf.stableAfter > time.Hour:
+		return fmt.Errorf("-stable-after must be between 1ns and 1h, got %v", sf.stableAfter)
+	case !(sf.killRate > 0 && sf.killRate <= 1):
+		return fmt.Errorf("-health-kill-rate must be a share: more than 0, at most 1, got %v", sf.killRate)
+	case !(sf.breakerShare > 0 && sf.breakerShare <= 1):
+		return fmt.Errorf("-health-kill-breaker must be a share: more than 0, at most 1, got %v", sf.breakerShare)
+	}
+	return nil
 }
 
 // apply sets the shared options on a server configuration.
-func (sf *serverFlags) apply(cfg *server.Config) {
+func (sf *serverFlags) apply(c *cli, cfg *server.Config) error {
+	creds := sf.credentials
+	if creds == "" {
+		creds = c.getenv(envCredentials)
+	}
+	cfg.Auth = api.AuthConfig{Credentials: creds, TokenFile: sf.tokenFile}
+	if sf.tlsCert != "" || sf.tlsKey != "" {
+		if sf.tlsCert == "" || sf.tlsKey == "" {
+			return errors.New("-tls-cert and -tls-key go together")
+		}
+		cfg.TLS = &server.TLSConfig{CertFile: sf.tlsCert, KeyFile: sf.tlsKey, CAFile: sf.tlsCA}
+	} else if sf.tlsCA != "" {
+		return errors.New("-tls-ca needs -tls-cert and -tls-key")
+	}
 	cfg.Hostnames = splitList(sf.hostnames)
 	cfg.AllowedOrigins = splitList(sf.origins)
 	cfg.Limits = engine.Limits{MaxInstances: sf.maxInstances}
+	cfg.ProgressDeadline = sf.progressDeadline
+	if sf.progressDeadline == 0 {
+		cfg.ProgressDeadline = -1 // none (the Config's 0 means the default)
+	}
+	cfg.StableAfter, cfg.HealthKillRate, cfg.BreakerShare = sf.stableAfter, sf.killRate, sf.breakerShare
+	cfg.AllowUnknownFields = sf.allowUnknown
 	if sf.consul != "" {
 		token := sf.consulToken
 		if token == "" {
@@ -64,6 +117,25 @@ func (sf *serverFlags) apply(cfg *server.Config) {
 			NoRegister: !sf.catalog, FlapDamping: sf.flapDamping,
 		}
 	}
+	return nil
+}
+
+// reloadOnHUP reads the token file and the TLS certificate again on SIGHUP,
+// until ctx ends.
+func reloadOnHUP(ctx context.Context, srv *server.Server) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				srv.Reload()
+			}
+		}
+	}()
 }
 
 // consulFlags are the cluster-mode options: state and leader lock in Consul.
@@ -124,18 +196,36 @@ func (c *cli) dev(args []string) int {
 	if *kept <= 0 {
 		cfg.SandboxesKept = -1 // none (the Config's 0 means the default)
 	}
-	sf.apply(&cfg)
+	if err := sf.check(); err != nil {
+		return c.errorf(af.noColor, "%v", err)
+	}
+	if err := sf.apply(c, &cfg); err != nil {
+		return c.errorf(af.noColor, "%v", err)
+	}
 	srv, err := server.Start(ctx, cfg)
 	if err != nil {
 		return c.errorf(af.noColor, "%v", err)
 	}
 	defer srv.Close()
+	reloadOnHUP(ctx, srv)
 	state := *dataDir
 	if sf.consul != "" {
 		state = "Consul at " + sf.consul + ", prefix " + sf.consulPrefix
 	}
-	fmt.Fprintf(c.stdout, "Stride is running on the embedded default.\n  API:   %s   (export STRIDE_ADDR=%s)\n  Mesos: %s   (%d agents, sandboxes in %s)\n  State: %s\nPress Ctrl-C to stop; the tasks stop with it.\n\n",
-		srv.URL(), srv.URL(), srv.MesosURL(), *agents, filepath.Join(*dataDir, "mesos"), state)
+	access := ""
+	if cfg.TLS != nil {
+		access += fmt.Sprintf("  TLS:   %s   (export %s=%s for a self-signed one)\n", cfg.TLS.CertFile, envCACert, cfg.TLS.CertFile)
+	}
+	switch {
+	case cfg.Auth.Credentials != "" && cfg.Auth.TokenFile != "":
+		access += fmt.Sprintf("  Auth:  basic or bearer tokens from %s   (export %s=user:password or %s=token)\n", cfg.Auth.TokenFile, envCredentials, envToken)
+	case cfg.Auth.Credentials != "":
+		access += fmt.Sprintf("  Auth:  basic   (export %s=user:password)\n", envCredentials)
+	case cfg.Auth.TokenFile != "":
+		access += fmt.Sprintf("  Auth:  bearer tokens from %s   (export %s=token)\n", cfg.Auth.TokenFile, envToken)
+	}
+	fmt.Fprintf(c.stdout, "Stride is running on the embedded default.\n  API:   %s   (export STRIDE_ADDR=%s)\n%s  Mesos: %s   (%d agents, sandboxes in %s)\n  State: %s\nPress Ctrl-C to stop; the tasks stop with it.\n\n",
+		srv.URL(), srv.URL(), access, srv.MesosURL(), *agents, filepath.Join(*dataDir, "mesos"), state)
 	if len(pos) == 1 {
 		// With -consul the leader lock is won in the background (another
 		// server on the prefix may hold it): the apply waits for it.
@@ -143,6 +233,14 @@ func (c *cli) dev(args []string) int {
 			return c.errorf(af.noColor, "%v", err)
 		}
 		af.address = srv.URL()
+		// Its own API: with the server's credentials and certificate.
+		af.credentials = cfg.Auth.Credentials
+		if af.credentials == "" && sf.tokenFile != "" {
+			af.token = firstToken(sf.tokenFile)
+		}
+		if cfg.TLS != nil {
+			af.caFile = cfg.TLS.CertFile
+		}
 		af.autoApprove = true
 		af.detach = true
 		if code := c.applyDir(pos[0], &af, ""); code != exitOK {
@@ -168,6 +266,11 @@ func (c *cli) server(args []string) int {
 	mesosURL := fs.String("mesos", "", "the Mesos master, e.g. http://127.0.0.1:5050 (comma-separated for several)")
 	dataDir := fs.String("data-dir", ".stride", "where state lives (without -consul)")
 	noColor := fs.Bool("no-color", false, "disable coloured output")
+	fwName := fs.String("mesos-framework-name", "stride", "the framework's name, as the Mesos UI and /master/frameworks show it")
+	fwRoles := fs.String("mesos-role", "*", "the roles the framework subscribes in, comma-separated: tasks run on resources unreserved or reserved for them")
+	fwFailover := fs.Duration("mesos-failover-timeout", 7*24*time.Hour, "how long Mesos keeps the tasks running while no Stride server is subscribed")
+	fwPrincipal := fs.String("mesos-principal", "", "the framework's principal (for the master's authorization and, with -mesos-secret-file, authentication)")
+	fwSecretFile := fs.String("mesos-secret-file", "", "a file holding the principal's secret: the server then authenticates to the master (HTTP basic); the secret is never logged")
 	var sf serverFlags
 	sf.register(fs)
 	sf.registerConsul(fs, true)
@@ -182,16 +285,38 @@ func (c *cli) server(args []string) int {
 		fs.Usage()
 		return exitError
 	}
+	fw := server.FrameworkConfig{Name: *fwName, Roles: splitList(*fwRoles), FailoverTimeout: *fwFailover, Principal: *fwPrincipal}
+	if *fwFailover <= 0 {
+		return c.errorf(*noColor, "-mesos-failover-timeout must be positive (Mesos would kill every task the moment the server disconnects)")
+	}
+	if *fwSecretFile != "" {
+		if *fwPrincipal == "" {
+			return c.errorf(*noColor, "-mesos-secret-file needs -mesos-principal")
+		}
+		b, err := os.ReadFile(*fwSecretFile)
+		if err != nil {
+			return c.errorf(*noColor, "-mesos-secret-file: %v", err)
+		}
+		if fw.Secret = strings.TrimRight(string(b), "\r\n"); fw.Secret == "" {
+			return c.errorf(*noColor, "-mesos-secret-file %s is empty", *fwSecretFile)
+		}
+	}
 	ctx, stop := signal.NotifyContext(c.ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	log := &logger{c: c}
-	cfg := server.Config{Listen: *listen, DataDir: *dataDir, MesosURL: *mesosURL, Advertise: *advertise, Logf: log.logf}
-	sf.apply(&cfg)
+	cfg := server.Config{Listen: *listen, DataDir: *dataDir, MesosURL: *mesosURL, Advertise: *advertise, Framework: fw, Logf: log.logf}
+	if err := sf.check(); err != nil {
+		return c.errorf(*noColor, "%v", err)
+	}
+	if err := sf.apply(c, &cfg); err != nil {
+		return c.errorf(*noColor, "%v", err)
+	}
 	srv, err := server.Start(ctx, cfg)
 	if err != nil {
 		return c.errorf(*noColor, "%v", err)
 	}
 	defer srv.Close()
+	reloadOnHUP(ctx, srv)
 	select {
 	case <-ctx.Done():
 		log.logf("stopping (tasks keep running on Mesos until the framework's failover timeout)")

@@ -23,12 +23,19 @@ func (c *cli) status(args []string) int {
 	}
 	ctx, cancel := context.WithTimeout(c.ctx, 30*time.Second)
 	defer cancel()
+	// Stride's own status of the apps (why they wait, gave up, hold kills).
+	strideStatus := map[string]api.AppStatus{}
+	if sts, err := client.AppsStatus(ctx); err == nil {
+		for _, st := range sts {
+			strideStatus[st.ID] = st
+		}
+	}
 	if app != "" {
 		info, err := client.App(ctx, app)
 		if err != nil {
 			return c.errorf(noColor, "%v", err)
 		}
-		c.printApp(info)
+		c.printApp(info, strideStatus[info.ID])
 		return exitOK
 	}
 	apps, err := client.Apps(ctx)
@@ -47,7 +54,7 @@ func (c *cli) status(args []string) int {
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "APP\tINSTANCES\tRUNNING\tHEALTHY\tSTAGED\tDEPLOYMENT\tNOTE")
 	for _, a := range apps {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\t%s\t%s\n", a.ID, a.Instances, a.TasksRunning, healthyText(&a), a.TasksStaged, deploymentText(&a), noteText(&a))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\t%s\t%s\n", a.ID, a.Instances, a.TasksRunning, healthyText(&a), a.TasksStaged, deploymentText(&a), noteText(&a, strideStatus[a.ID]))
 	}
 	_ = tw.Flush()
 	return exitOK
@@ -56,8 +63,8 @@ func (c *cli) status(args []string) int {
 // queryArgs parses the options of the read-only commands (status, tasks):
 // -address, -no-color and at most one APP (returned canonical, "" for none).
 func (c *cli) queryArgs(fs *flag.FlagSet, args []string) (client *api.Client, app string, noColor, ok bool) {
-	var address string
-	addressFlag(fs, &address)
+	var sc serverConn
+	sc.register(fs)
 	fs.BoolVar(&noColor, "no-color", false, "disable coloured output")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -70,12 +77,12 @@ func (c *cli) queryArgs(fs *flag.FlagSet, args []string) (client *api.Client, ap
 	if len(pos) == 1 {
 		app = engine.CanonicalID(pos[0])
 	}
-	return api.NewClient(c.serverAddress(address)), app, noColor, true
-}
-
-// addressFlag registers -address, the Stride server a command talks to.
-func addressFlag(fs *flag.FlagSet, address *string) {
-	fs.StringVar(address, "address", "", "the Stride server (default $STRIDE_ADDR or "+defaultAddress+")")
+	client, err = c.newClient(sc)
+	if err != nil {
+		c.errorf(noColor, "%v", err)
+		return nil, "", noColor, false
+	}
+	return client, app, noColor, true
 }
 
 func healthyText(a *api.AppInfo) string {
@@ -96,29 +103,39 @@ func deploymentText(a *api.AppInfo) string {
 	return strings.Join(ids, ",")
 }
 
-func noteText(a *api.AppInfo) string {
-	var notes []string
-	if a.Stride != nil {
-		if a.Stride.Waiting != "" {
-			notes = append(notes, "waiting: "+a.Stride.Waiting)
-		}
-		if a.Stride.DelaySeconds >= 1 {
-			notes = append(notes, fmt.Sprintf("backing off %.0fs", a.Stride.DelaySeconds))
-		}
+// noteText says why an app is not as it should be: it gave up relaunching, its
+// health-check kills are held, its instances wait, it backs off.
+func noteText(a *api.AppInfo, st api.AppStatus) string {
+	if st.ID == "" && a.Extras != nil {
+		st = *a.Extras
 	}
-	if f := a.LastTaskFailure; f != nil && len(notes) > 0 {
+	var notes []string
+	if st.GaveUp != "" {
+		notes = append(notes, strings.TrimPrefix(st.GaveUp, a.ID+": "))
+	}
+	if st.KillSafety != "" {
+		notes = append(notes, st.KillSafety)
+	}
+	waiting, delay := st.Waiting, st.DelaySeconds
+	if waiting != "" {
+		notes = append(notes, "waiting: "+waiting)
+	}
+	if delay >= 1 && st.GaveUp == "" {
+		notes = append(notes, fmt.Sprintf("backing off %.0fs", delay))
+	}
+	if f := a.LastTaskFailure; f != nil && len(notes) > 0 && st.GaveUp == "" {
 		notes = append(notes, fmt.Sprintf("last failure %s: %s", f.State, f.Message))
 	}
 	return strings.Join(notes, "; ")
 }
 
-func (c *cli) printApp(a *api.AppInfo) {
+func (c *cli) printApp(a *api.AppInfo, st api.AppStatus) {
 	fmt.Fprintf(c.stdout, "%s (version %s)\n", a.ID, a.Version)
 	fmt.Fprintf(c.stdout, "  instances: %d  running: %d  healthy: %s  staged: %d\n", a.Instances, a.TasksRunning, healthyText(a), a.TasksStaged)
 	if d := deploymentText(a); d != "-" {
 		fmt.Fprintf(c.stdout, "  deployment: %s\n", d)
 	}
-	if n := noteText(a); n != "" {
+	if n := noteText(a, st); n != "" {
 		fmt.Fprintf(c.stdout, "  %s\n", n)
 	}
 	if f := a.LastTaskFailure; f != nil {

@@ -1,17 +1,24 @@
-// Package api serves Stride's HTTP interface: the Marathon-compatible /v2 surface
-// (the read side, task kills and deployment cancels; app and group writes arrive
-// with the full Marathon API) and Stride's own /stride/v1 endpoints used by
-// `stride plan` and `stride apply`.
+// Package api serves Stride's HTTP interface: Marathon's /v2 API (apps, groups,
+// tasks, deployments, queue, info, leader) and Stride's own /stride/v1 endpoints
+// used by the CLI (`stride plan`, `apply`, `status`, `import`).
 //
 // Reads come from the executor's published View and never wait on the executor's
 // actor: every encoding derived from a View is computed once and shared until the
-// executor publishes the next one. Writes are handed to the Backend.
+// executor publishes the next one. Writes are handed to the Backend: each
+// Marathon write is an Edit of the deployed state that the executor plans and
+// deploys exactly as `stride apply` (see executor.ApplyRequest).
+//
+// Marathon's resources carry Marathon's fields only (real clients break on
+// fields they do not know): apps are encoded with engine's Marathon encoding,
+// and what only Stride knows — why an instance waits, a deployment's progress
+// per app, the server's state serial — is served under /stride/v1.
 //
 // Errors have Marathon's shape, {"message": ..., "details": [{"path", "errors"}]},
-// with Marathon's status codes: 400 malformed JSON, 404 unknown app or deployment,
-// 405 (with Allow) for a method the path does not serve, 409 stale plans and locked
-// apps, 422 invalid apps. A client error is never answered with a 5xx, which
-// Marathon clients read as "this server is down".
+// with Marathon's status codes: 400 malformed JSON, 404 unknown app, group or
+// deployment, 405 (with Allow) for a method the path does not serve, 409 existing
+// ids, stale plans and locked apps, 413 bodies over the limit, 422 invalid apps
+// and groups. A client error is never answered with a 5xx, which Marathon clients
+// read as "this server is down".
 package api
 
 import (
@@ -27,6 +34,7 @@ import (
 
 	"github.com/stride-run/stride/engine"
 	"github.com/stride-run/stride/executor"
+	"github.com/stride-run/stride/executor/metrics"
 	"github.com/stride-run/stride/internal/version"
 )
 
@@ -38,14 +46,34 @@ type Backend interface {
 	View() *executor.View
 	// Apply re-plans the request against the deployed state and starts a deployment.
 	Apply(ctx context.Context, req executor.ApplyRequest) (*engine.Plan, *engine.Deployment, error)
+	// Write is Apply for the Marathon writes (an Edit), with the change's
+	// version.
+	Write(ctx context.Context, req executor.ApplyRequest) (*executor.WriteResult, error)
 	// Plan returns the plan Apply would carry out, changing nothing.
 	Plan(ctx context.Context, req executor.ApplyRequest) (*engine.Plan, error)
 	// Cancel stops a running deployment where it is.
 	Cancel(ctx context.Context, id string) error
+	// Revert starts a deployment that undoes a running one (no deployment:
+	// nothing to undo; it ended).
+	Revert(ctx context.Context, id string) (*executor.WriteResult, error)
 	// KillTasks kills tasks (they are replaced).
 	KillTasks(ctx context.Context, ids []string) ([]engine.Task, error)
+	// AppVersions lists an app's recorded versions, newest first; AppVersion
+	// returns one (engine.ErrNotFound).
+	AppVersions(ctx context.Context, id string) ([]string, error)
+	AppVersion(ctx context.Context, id, version string) (*engine.App, error)
+	// GroupVersions lists a group's recorded versions, newest first; GroupAt
+	// rebuilds the group at one (engine.ErrNotFound, executor.ErrNoGroup).
+	GroupVersions(ctx context.Context, id string) ([]string, error)
+	GroupAt(ctx context.Context, id, version string) (*executor.GroupState, error)
+	// ResetDelay ends an app's launch backoff; false when it has none.
+	ResetDelay(ctx context.Context, id string) (bool, error)
 	// Bus returns the event bus.
 	Bus() *executor.Bus
+	// Subscribe records an event callback subscription (created false: it
+	// existed already); Unsubscribe removes one (removed false: there was none).
+	Subscribe(ctx context.Context, sub engine.Subscription) (created bool, err error)
+	Unsubscribe(ctx context.Context, callbackURL, clientIP string) (removed bool, err error)
 }
 
 // Info describes the server for /v2/info and /v2/leader.
@@ -73,6 +101,23 @@ type Info struct {
 	// elected) and carries out DELETE /v2/leader. Without it the server is the
 	// only one and always leads.
 	Leadership Leadership
+	// Metrics, when set, is served at /metrics and /metrics/prometheus and
+	// counts the event streams.
+	Metrics *metrics.Metrics
+	// Auth, when set, is asked for every request but /ping (see Auth).
+	Auth *Auth
+	// TLS says the API is served over HTTPS (/v2/info's http_config).
+	TLS bool
+	// History, when set, reads the recorded app versions
+	// (/stride/v1/apps/{id}/history and /diff); the server passes its state store.
+	History AppHistory
+	// UI, when set, is the web UI, served at /ui/ behind the same checks as
+	// every API call (see executor/ui); browsers asking for / are sent there.
+	UI http.Handler
+	// AllowUnknownFields makes app and group bodies lenient by default: members
+	// Stride does not know are skipped instead of rejected with a 422 (a request
+	// can still choose with ?strict=true or false).
+	AllowUnknownFields bool
 }
 
 // Leadership is the server's side of leader election, as the API needs it.
@@ -94,6 +139,11 @@ type Server struct {
 	now func() time.Time
 	// writeTimeout bounds how long a write waits for the executor.
 	writeTimeout time.Duration
+	// agents caches the Mesos master's agents (/stride/v1/cluster).
+	agents masterAgents
+
+	// promHandler and jsonHandler serve Info.Metrics (nil without).
+	promHandler, jsonHandler http.Handler
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -102,7 +152,11 @@ type Server struct {
 // New returns the API handler over a backend.
 func New(b Backend, info Info) *Server {
 	info.Limits = info.Limits.WithDefaults()
-	return &Server{b: b, info: info, guard: NewGuard(info), now: time.Now, writeTimeout: 30 * time.Second, closed: make(chan struct{})}
+	s := &Server{b: b, info: info, guard: NewGuard(info), now: time.Now, writeTimeout: 30 * time.Second, closed: make(chan struct{})}
+	if info.Metrics != nil {
+		s.promHandler, s.jsonHandler = info.Metrics.PrometheusHandler(), info.Metrics.JSONHandler()
+	}
+	return s
 }
 
 // NewGuard returns the browser-safety guard New puts in front of the API.
@@ -132,10 +186,16 @@ func (s *Server) Close() {
 // Route prefixes.
 const (
 	pathApps        = "/v2/apps"
+	pathGroups      = "/v2/groups"
 	pathTasks       = "/v2/tasks"
 	pathDeployments = "/v2/deployments"
 	pathQueue       = "/v2/queue"
 	strideDeploy    = "/stride/v1/deployments"
+
+	pathSubscriptions = "/v2/eventSubscriptions"
+	pathMetrics       = "/metrics"
+	pathMetricsProm   = "/metrics/prometheus"
+	strideApps        = "/stride/v1/apps"
 )
 
 // ServeHTTP implements http.Handler.
@@ -144,17 +204,26 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := r.URL.Path
+	if p != "/ping" && !s.info.Auth.Check(w, r) {
+		return
+	}
 	switch {
 	case p == "/ping":
 		s.ping(w, r)
+	case p == pathMetrics || p == pathMetricsProm:
+		s.metrics(w, r)
+	case p == pathSubscriptions || p == pathSubscriptions+"/":
+		s.subscriptions(w, r)
 	case p == "/v2/info":
 		s.getInfo(w, r)
 	case p == "/v2/leader":
 		s.leader(w, r)
 	case p == pathApps || p == pathApps+"/":
-		s.appsList(w, r)
+		s.apps(w, r)
 	case strings.HasPrefix(p, pathApps+"/"):
 		s.appsSub(w, r, p[len(pathApps)+1:])
+	case p == pathGroups || strings.HasPrefix(p, pathGroups+"/"):
+		s.groups(w, r, strings.TrimPrefix(p, pathGroups))
 	case p == pathTasks || p == pathTasks+"/":
 		s.tasksList(w, r)
 	case p == pathTasks+"/delete":
@@ -169,14 +238,30 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.queueSub(w, r, p[len(pathQueue)+1:])
 	case p == "/v2/events":
 		s.events(w, r)
+	case p == strideApps || p == strideApps+"/":
+		s.appsStatus(w, r)
 	case p == "/stride/v1/state":
 		s.state(w, r)
+	case p == "/stride/v1/info":
+		s.strideInfo(w, r)
 	case p == "/stride/v1/plan":
 		s.plan(w, r)
 	case p == "/stride/v1/apply":
 		s.apply(w, r)
 	case strings.HasPrefix(p, strideDeploy+"/"):
 		s.deploymentGet(w, r, strings.Trim(p[len(strideDeploy)+1:], "/"))
+	case p == strideDeploy:
+		s.deploymentsOverview(w, r)
+	case p == strideQueue:
+		s.strideQueueList(w, r)
+	case p == "/stride/v1/cluster":
+		s.cluster(w, r)
+	case strings.HasPrefix(p, strideApps+"/"):
+		s.strideAppsSub(w, r, p[len(strideApps)+1:])
+	case p == uiPath || strings.HasPrefix(p, uiPath+"/"):
+		s.serveUI(w, r)
+	case p == "/":
+		s.root(w, r)
 	default:
 		writeError(w, http.StatusNotFound, "Not found: "+p)
 	}
@@ -206,13 +291,16 @@ const (
 	msgInvalidObject  = "Object is not valid"
 	msgLocked         = "App is locked by one or more deployments. Override with the option '?force=true'. View details at '/v2/deployments/%s'."
 	msgAppNotFound    = "App '%s' does not exist"
+	msgAppVersionGone = "App '%s' does not exist in version %s"
+	msgAppExists      = "An app with id [%s] already exists."
 	msgGroupNotFound  = "Group '%s' does not exist"
+	msgGroupVersion   = "Group '%s' does not exist in version %s"
+	msgGroupExists    = "Group %s is already created. Use PUT to change this group."
+	msgNotChild       = "identifier %s is not child of %s. Hint: use relative paths."
 	msgDeployNotFound = "DeploymentPlan %s does not exist"
 	msgTaskNotFound   = "Task '%s' does not exist"
 	msgInvalidTask    = "Invalid task id %s"
-	msgRollback       = "Rolling back a deployment is not supported yet: cancel it with DELETE /v2/deployments/%s?force=true (apps keep their new definitions), then apply the previous configuration"
-	msgScaleKill      = "scale=true is not supported yet: kill without scale (the tasks are replaced) and change instances in the configuration"
-	msgWipeKill       = "wipe=true is not supported: Stride has no local persistent volumes"
+	msgNoDelay        = "Application %s not found in tasks queue."
 	msgBusy           = "the executor is busy: %v"
 )
 
@@ -330,7 +418,6 @@ type info struct {
 	ZookeeperConfig zookeeperConfig  `json:"zookeeper_config"`
 	HTTPConfig      httpConfig       `json:"http_config"`
 	EventSubscriber *json.RawMessage `json:"event_subscriber"`
-	Stride          strideInfo       `json:"stride"`
 }
 
 type marathonConfig struct {
@@ -367,11 +454,57 @@ type httpConfig struct {
 	HTTPSPort int `json:"https_port"`
 }
 
-type strideInfo struct {
+// httpConfig is /v2/info's http_config: the one port the API is served on,
+// as https_port with TLS.
+func (s *Server) httpConfig(port int) httpConfig {
+	if s.info.TLS {
+		return httpConfig{HTTPSPort: port}
+	}
+	return httpConfig{HTTPPort: port}
+}
+
+// eventSubscriber is /v2/info's event_subscriber: Marathon's http_callback
+// subscriber with the subscribed URLs (without password and query), null when
+// there is none.
+func eventSubscriber(v *executor.View) *json.RawMessage {
+	if len(v.Subscribers) == 0 {
+		return nil
+	}
+	urls := make([]string, len(v.Subscribers))
+	for i, sub := range v.Subscribers {
+		urls[i] = engine.RedactURL(sub.CallbackURL)
+	}
+	raw, err := marshal(struct {
+		Type          string   `json:"type"`
+		HTTPEndpoints []string `json:"http_endpoints"`
+	}{"http_callback", urls})
+	if err != nil {
+		return nil
+	}
+	m := json.RawMessage(raw)
+	return &m
+}
+
+// StrideInfo is GET /stride/v1/info: what /v2/info cannot carry.
+type StrideInfo struct {
 	Version        string `json:"version"`
 	StateSerial    uint64 `json:"state_serial"`
 	DataDir        string `json:"data_dir,omitempty"`
 	MesosConnected bool   `json:"mesos_connected"`
+	Elected        bool   `json:"elected"`
+	Leader         string `json:"leader,omitempty"`
+}
+
+func (s *Server) strideInfo(w http.ResponseWriter, r *http.Request) {
+	if !allow(w, r, http.MethodGet) {
+		return
+	}
+	v := s.b.View()
+	out := StrideInfo{Version: version.Version, StateSerial: v.Serial, DataDir: s.info.DataDir, MesosConnected: v.Connected, Elected: s.elected()}
+	if out.Elected {
+		out.Leader = s.leaderAddr()
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) getInfo(w http.ResponseWriter, r *http.Request) {
@@ -400,8 +533,8 @@ func (s *Server) getInfo(w http.ResponseWriter, r *http.Request) {
 			TaskLaunchTimeout: 300000, TaskReservationTimeout: 20000,
 		},
 		ZookeeperConfig: zookeeperConfig{ZKTimeout: 10000, ZKSessionTimeout: 10000, ZKMaxVersions: 50},
-		HTTPConfig:      httpConfig{HTTPPort: p},
-		Stride:          strideInfo{Version: version.Version, StateSerial: v.Serial, DataDir: s.info.DataDir, MesosConnected: v.Connected},
+		HTTPConfig:      s.httpConfig(p),
+		EventSubscriber: eventSubscriber(v),
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stride-run/stride/engine"
 	"github.com/stride-run/stride/executor"
@@ -48,6 +49,16 @@ var readRequests = map[string]request{
 	"tasks-text":                 {path: "/v2/tasks", header: map[string]string{"Accept": "text/plain"}},
 	"deployments":                {path: "/v2/deployments"},
 	"queue":                      {path: "/v2/queue"},
+	"queue-embed-offers":         {path: "/v2/queue?embed=lastUnusedOffers"},
+	"groups":                     {path: "/v2/groups"},
+	"group":                      {path: "/v2/groups/shop"},
+	"group-embed-tasks":          {path: "/v2/groups/shop?embed=group.apps.tasks&embed=group.apps.counts"},
+	"group-embed-groups-only":    {path: "/v2/groups?embed=group.groups"},
+	"group-versions":             {path: "/v2/groups/shop/versions"},
+	"group-version":              {path: "/v2/groups/shop/versions/" + v2},
+	"stride-info":                {path: "/stride/v1/info"},
+	"stride-apps":                {path: "/stride/v1/apps"},
+	"stride-app":                 {path: "/stride/v1/apps/shop/worker"},
 	"stride-state":               {path: "/stride/v1/state"},
 	"stride-deployment-running":  {path: "/stride/v1/deployments/dep-1"},
 	"stride-deployment-recent":   {path: "/stride/v1/deployments/dep-0/"},
@@ -59,6 +70,9 @@ var readRequests = map[string]request{
 	"err-label-selector":       {path: "/v2/apps?label=a%20in%20(b"},
 	"err-unknown-path":         {path: "/v2/nothing"},
 	"err-deployment-not-found": {path: "/stride/v1/deployments/dep-9"},
+	"err-group-not-found-get":  {path: "/v2/groups/nope"},
+	"err-group-version":        {path: "/v2/groups/shop/versions/" + v1},
+	"err-stride-app-not-found": {path: "/stride/v1/apps/nope"},
 }
 
 // TestGoldenReads checks every read endpoint's status, headers and body against
@@ -161,21 +175,227 @@ func TestGoldenWrites(t *testing.T) {
 		"err-apps-post": {
 			req: request{method: "POST", path: "/v2/apps", body: "{}"},
 		},
-		"err-app-put": {
-			req: request{method: "PUT", path: "/v2/apps/shop/api", body: "{}"},
+		"apps-post": {
+			req:       request{method: "POST", path: "/v2/apps", body: `{"id": "shop/new", "cmd": "sleep 1", "instances": 2}`},
+			setup:     func(f *fakeBackend) { f.applyDep = &engine.Deployment{ID: "dep-9", Version: v2} },
+			wantCalls: []string{"Write: put app /shop/new (2 instances)"},
 		},
-		"err-app-restart": {
+		"apps-post-force": {
+			req:       request{method: "POST", path: "/v2/apps?force=true", body: `{"id": "/new", "cmd": "sleep 1"}`},
+			setup:     func(f *fakeBackend) { f.applyDep = &engine.Deployment{ID: "dep-9", Version: v2} },
+			wantCalls: []string{"Write: put app /new (1 instances) (force)"},
+		},
+		"app-put-scale": {
+			req: request{method: "PUT", path: "/v2/apps/shop/api", body: `{"instances": 5}`},
+			setup: func(f *fakeBackend) {
+				f.applyDep = &engine.Deployment{ID: "dep-9", Version: "2026-12-04T10:00:00.000Z"}
+			},
+			wantCalls: []string{"Write: put app /shop/api (5 instances)"},
+		},
+		"app-put-creates": {
+			req:       request{method: "PUT", path: "/v2/apps/shop/fresh", body: `{"cmd": "sleep 1"}`},
+			setup:     func(f *fakeBackend) { f.applyDep = &engine.Deployment{ID: "dep-9", Version: v2} },
+			wantCalls: []string{"Write: put app /shop/fresh (1 instances)"},
+		},
+		"app-put-nothing-changed": {
+			req:       request{method: "PUT", path: "/v2/apps/shop/api", body: `{"instances": 3}`},
+			wantCalls: []string{"Write: put app /shop/api (3 instances)"},
+		},
+		"app-patch": {
+			req:       request{method: "PATCH", path: "/v2/apps/shop/api", body: `{"cmd": "sleep 2", "labels": {"a": "b"}}`},
+			setup:     func(f *fakeBackend) { f.applyDep = &engine.Deployment{ID: "dep-9", Version: v2} },
+			wantCalls: []string{"Write: put app /shop/api (3 instances)"},
+		},
+		"app-rollback": {
+			req:       request{method: "PUT", path: "/v2/apps/shop/worker", body: `{"version": "` + v1 + `"}`},
+			setup:     func(f *fakeBackend) { f.applyDep = &engine.Deployment{ID: "dep-9", Version: v2} },
+			wantCalls: []string{"Write: put app /shop/worker (3 instances)"},
+		},
+		"app-delete": {
+			req:       request{method: "DELETE", path: "/v2/apps/shop/worker?force=true"},
+			setup:     func(f *fakeBackend) { f.applyDep = &engine.Deployment{ID: "dep-9", Version: v2} },
+			wantCalls: []string{"Write: delete app /shop/worker (force)"},
+		},
+		"app-restart": {
 			req: request{method: "POST", path: "/v2/apps/shop/api/restart", body: "{}"},
+			setup: func(f *fakeBackend) {
+				f.applyDep = &engine.Deployment{ID: "dep-9", Version: "2026-12-04T10:00:00.000Z"}
+			},
+			wantCalls: []string{"Write: restart /shop/api"},
+		},
+		"apps-bulk": {
+			req:       request{method: "PUT", path: "/v2/apps", body: `[{"id": "/shop/api", "instances": 4}, {"id": "shop/worker", "cmd": "./worker2"}, {"id": "/added", "cmd": "x"}]`},
+			setup:     func(f *fakeBackend) { f.applyDep = &engine.Deployment{ID: "dep-9", Version: v2} },
+			wantCalls: []string{"Write: put app /added (1 instances); put app /shop/api (4 instances); put app /shop/worker (3 instances)"},
+		},
+		"err-apps-bulk-invalid": {
+			req:       request{method: "PUT", path: "/v2/apps", body: `[{"id": "/shop/api", "instances": 4}, {"id": "/b", "cmd": "x", "cpus": -1}]`},
+			wantCalls: []string{"Write: Object is not valid"},
+		},
+		"err-apps-bulk-types": {
+			req: request{method: "PATCH", path: "/v2/apps", body: `[{"id": "/a"}, {"id": "/b", "cpus": "x", "bogus": 1}]`},
+		},
+		"err-apps-bulk-not-a-list": {
+			req: request{method: "PUT", path: "/v2/apps", body: `{"id": "/a"}`},
+		},
+		"err-app-put-unknown-field": {
+			req: request{method: "PUT", path: "/v2/apps/shop/api", body: `{"instancez": 5, "service": {"name": "x"}}`},
+		},
+		"app-put-unknown-field-lenient": {
+			req:       request{method: "PUT", path: "/v2/apps/shop/api?strict=false", body: `{"instancez": 5, "instances": 2}`},
+			wantCalls: []string{"Write: put app /shop/api (2 instances)"},
+		},
+		"err-app-put-wrong-type": {
+			req: request{method: "PUT", path: "/v2/apps/shop/api", body: `{"instances": "5"}`},
+		},
+		"err-app-put-invalid": {
+			req:       request{method: "PUT", path: "/v2/apps/shop/api", body: `{"instances": -1}`},
+			wantCalls: []string{"Write: Object is not valid"},
+		},
+		"err-app-put-bad-id": {
+			req: request{method: "PUT", path: "/v2/apps/Shop_API", body: `{"cmd": "x"}`},
+		},
+		"err-app-post-bad-id": {
+			req: request{method: "POST", path: "/v2/apps", body: `{"id": "/shop/tasks", "cmd": "x"}`},
+		},
+		"err-app-post-malformed": {
+			req: request{method: "POST", path: "/v2/apps", body: "{\"id\": \"/a\",\n \"cmd\": }"},
+		},
+		"err-app-post-too-large": {
+			req: request{method: "POST", path: "/v2/apps", body: `{"id": "/a", "cmd": "` + strings.Repeat("x", maxAppBody) + `"}`},
+		},
+		"err-app-post-group-id": {
+			req:       request{method: "POST", path: "/v2/apps", body: `{"id": "/shop", "cmd": "x"}`},
+			wantCalls: []string{"Write: A group with id [/shop] already exists."},
+		},
+		"err-app-rollback-unknown-version": {
+			req: request{method: "PUT", path: "/v2/apps/shop/api", body: `{"version": "2001-01-01T00:00:00.000Z"}`},
+		},
+		"err-apps-post-exists": {
+			req:       request{method: "POST", path: "/v2/apps", body: `{"id": "/shop/api", "cmd": "x"}`},
+			wantCalls: []string{"Write: An app with id [/shop/api] already exists."},
+		},
+		"err-app-delete-unknown": {
+			req:       request{method: "DELETE", path: "/v2/apps/nope"},
+			wantCalls: []string{"Write: App '/nope' does not exist"},
+		},
+		"err-app-put-locked": {
+			req:       request{method: "PUT", path: "/v2/apps/shop/api", body: `{"instances": 5}`},
+			setup:     func(f *fakeBackend) { f.applyErr = &executor.LockedError{Deployments: []string{"dep-1"}} },
+			wantCalls: []string{"Write: put app /shop/api (5 instances)"},
+		},
+		"queue-delay-reset": {
+			req:       request{method: "DELETE", path: "/v2/queue/tools/registry/delay"},
+			wantCalls: []string{"ResetDelay /tools/registry"},
+		},
+		"group-create": {
+			req:       request{method: "POST", path: "/v2/groups", body: `{"id": "/product", "dependencies": ["/tools"], "apps": [{"id": "api", "cmd": "x"}], "groups": [{"id": "db", "apps": [{"id": "/product/db/pg", "cmd": "y"}]}]}`},
+			setup:     func(f *fakeBackend) { f.applyDep = &engine.Deployment{ID: "dep-9", Version: v2} },
+			wantCalls: []string{"Write: put app /product/api (1 instances); put app /product/db/pg (1 instances); put group /product [/tools]; put group /product/db []"},
+		},
+		"err-group-create-exists": {
+			req:       request{method: "POST", path: "/v2/groups", body: `{"id": "/shop"}`},
+			wantCalls: []string{"Write: Group /shop is already created. Use PUT to change this group."},
+		},
+		"err-group-create-not-child": {
+			req:       request{method: "POST", path: "/v2/groups", body: `{"id": "/group", "apps": [{"id": "/app", "cmd": "x"}]}`},
+			wantCalls: []string{"Write: Object is not valid"},
+		},
+		"err-group-create-invalid-app": {
+			req:       request{method: "POST", path: "/v2/groups/product", body: `{"groups": [{"id": "db", "apps": [{"id": "pg", "cmd": "x", "mem": -5}]}]}`},
+			wantCalls: []string{"Write: Object is not valid"},
+		},
+		"err-group-create-types": {
+			req: request{method: "POST", path: "/v2/groups", body: `{"id": "/p", "apps": [{"id": "a", "cpus": "x"}], "bogus": 1}`},
+		},
+		"group-put-scale": {
+			req:       request{method: "PUT", path: "/v2/groups/shop", body: `{"scaleBy": 1.5}`},
+			setup:     func(f *fakeBackend) { f.applyDep = &engine.Deployment{ID: "dep-9", Version: v2} },
+			wantCalls: []string{"Write: put app /shop/api (5 instances); put app /shop/worker (5 instances)"},
+		},
+		"group-put-rollback": {
+			req:       request{method: "PUT", path: "/v2/groups/shop", body: `{"version": "` + v2 + `"}`},
+			setup:     func(f *fakeBackend) { f.applyDep = &engine.Deployment{ID: "dep-9", Version: v2} },
+			wantCalls: []string{"Write: put app /shop/api (3 instances); put app /shop/worker (3 instances); put group /shop [/tools]"},
+		},
+		"err-group-put-rollback-unknown": {
+			req: request{method: "PUT", path: "/v2/groups/shop", body: `{"version": "` + v1 + `"}`},
+		},
+		"group-put-update": {
+			req:       request{method: "PUT", path: "/v2/groups/shop", body: `{"apps": [{"id": "api", "cmd": "sleep 3", "instances": 2}]}`},
+			setup:     func(f *fakeBackend) { f.applyDep = &engine.Deployment{ID: "dep-9", Version: v2} },
+			wantCalls: []string{"Write: put app /shop/api (2 instances); delete app /shop/worker; put group /shop [/tools]"},
+		},
+		"group-put-dry-run": {
+			req: request{method: "PUT", path: "/v2/groups/shop?dryRun=true", body: `{"scaleBy": 2}`},
+			setup: func(f *fakeBackend) {
+				f.applyPlan = &engine.Plan{Steps: []engine.Step{{Actions: []engine.StepAction{{ID: "/shop/api", Action: engine.ActionScale}, {ID: "/shop/worker", Action: engine.ActionScale}}}}}
+			},
+			wantCalls: []string{"Plan"},
+		},
+		"group-delete": {
+			req:       request{method: "DELETE", path: "/v2/groups/shop"},
+			setup:     func(f *fakeBackend) { f.applyDep = &engine.Deployment{ID: "dep-9", Version: v2} },
+			wantCalls: []string{"Write: delete app /shop/api; delete app /shop/worker; delete group /shop"},
+		},
+		"err-group-delete-unknown": {
+			req:       request{method: "DELETE", path: "/v2/groups/nope"},
+			wantCalls: []string{"Write: Group '/nope' does not exist"},
+		},
+		"group-patch": {
+			req:       request{method: "PATCH", path: "/v2/groups/shop", body: `{"enforceRole": true}`},
+			wantCalls: []string{"Write: put group /shop [/tools]"},
+		},
+		"err-group-patch-nested": {
+			req: request{method: "PATCH", path: "/v2/groups/shop/x", body: `{"enforceRole": true}`},
+		},
+		"kill-app-task-scale": {
+			req:       request{method: "DELETE", path: "/v2/apps/shop/api/tasks/shop_api.0a?scale=true"},
+			setup:     func(f *fakeBackend) { f.applyDep = &engine.Deployment{ID: "dep-9", Version: v2} },
+			wantCalls: []string{"Write: put app /shop/api (2 instances); kill shop_api.0a"},
+		},
+		"kill-app-tasks-host-scale": {
+			req:       request{method: "DELETE", path: "/v2/apps/shop/worker/tasks?host=agent-1&scale=true"},
+			setup:     func(f *fakeBackend) { f.applyDep = &engine.Deployment{ID: "dep-9", Version: v2} },
+			wantCalls: []string{"Write: put app /shop/worker (2 instances); kill shop_worker.1b"},
+		},
+		"kill-tasks-wipe": {
+			req:       request{method: "POST", path: "/v2/tasks/delete?wipe=true", body: `{"ids":["shop_api.0b"]}`},
+			wantCalls: []string{"KillTasks shop_api.0b"},
 		},
 		"err-queue-delay": {
-			req: request{method: "DELETE", path: "/v2/queue/shop/api/delay"},
+			req:       request{method: "DELETE", path: "/v2/queue/shop/api/delay"},
+			wantCalls: []string{"ResetDelay /shop/api"},
 		},
 		"cancel-deployment-force": {
 			req:       request{method: "DELETE", path: "/v2/deployments/dep-1?force=true"},
 			wantCalls: []string{"Cancel dep-1"},
 		},
-		"err-cancel-deployment-rollback": {
+		"revert-deployment": {
 			req: request{method: "DELETE", path: "/v2/deployments/dep-1"},
+			setup: func(f *fakeBackend) {
+				f.revertDep = &engine.Deployment{ID: "dep-2", Version: "2026-05-05T10:00:00.000Z", RevertOf: "dep-1"}
+			},
+			wantCalls: []string{"Revert dep-1"},
+		},
+		"revert-deployment-nothing-to-undo": {
+			req:       request{method: "DELETE", path: "/v2/deployments/dep-1"},
+			wantCalls: []string{"Revert dep-1"},
+		},
+		"err-revert-deployment-gone": {
+			req:       request{method: "DELETE", path: "/v2/deployments/dep-1"},
+			setup:     func(f *fakeBackend) { f.revertErr = executor.ErrNoDeployment },
+			wantCalls: []string{"Revert dep-1"},
+		},
+		"err-revert-deployment-impossible": {
+			req: request{method: "DELETE", path: "/v2/deployments/dep-1"},
+			setup: func(f *fakeBackend) {
+				f.revertErr = fmt.Errorf("%w: app /shop/api is set aside", executor.ErrCannotRevert)
+			},
+			wantCalls: []string{"Revert dep-1"},
+		},
+		"err-revert-deployment-unknown": {
+			req: request{method: "DELETE", path: "/v2/deployments/dep-9"},
 		},
 		"err-cancel-deployment-unknown": {
 			req: request{method: "DELETE", path: "/v2/deployments/dep-9?force=true"},
@@ -195,8 +415,10 @@ func TestGoldenWrites(t *testing.T) {
 		"err-kill-tasks-unknown": {
 			req: request{method: "POST", path: "/v2/tasks/delete", body: `{"ids":["shop_api.0b","shop_api.zz"]}`},
 		},
-		"err-kill-tasks-scale": {
-			req: request{method: "POST", path: "/v2/tasks/delete?scale=true", body: `{"ids":["shop_api.0b"]}`},
+		"kill-tasks-scale": {
+			req:       request{method: "POST", path: "/v2/tasks/delete?scale=true", body: `{"ids":["shop_api.0b","shop_api.0c","shop_worker.1a"]}`},
+			setup:     func(f *fakeBackend) { f.applyDep = &engine.Deployment{ID: "dep-9", Version: v2} },
+			wantCalls: []string{"Write: put app /shop/api (1 instances); put app /shop/worker (2 instances); kill shop_api.0b; kill shop_api.0c; kill shop_worker.1a"},
 		},
 		"err-kill-tasks-malformed": {
 			req: request{method: "POST", path: "/v2/tasks/delete", body: `{"ids":"shop_api.0b"}`},
@@ -263,6 +485,43 @@ func TestApplyRequestReachesBackend(t *testing.T) {
 	}
 }
 
+// TestApplyOptionsReachBackend: the options of failing safely go through, and
+// a deadline out of bounds is refused with its path.
+func TestApplyOptionsReachBackend(t *testing.T) {
+	cases := map[string]struct {
+		body     string
+		code     int
+		deadline time.Duration
+	}{
+		"deadline":         {`{"spec":{"apps":[]},"auto_revert":true,"queue":true,"progress_deadline_seconds":90}`, 200, 90 * time.Second},
+		"server default":   {`{"spec":{"apps":[]},"auto_revert":true,"queue":true}`, 200, 0},
+		"no deadline":      {`{"spec":{"apps":[]},"auto_revert":true,"queue":true,"progress_deadline_seconds":-1}`, 200, -1},
+		"deadline too big": {`{"spec":{"apps":[]},"progress_deadline_seconds":604801}`, 422, 0},
+		"deadline below":   {`{"spec":{"apps":[]},"progress_deadline_seconds":-2}`, 422, 0},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			s, f := newTestServer()
+			w := do(t, s, request{method: "POST", path: "/stride/v1/apply", body: tc.body})
+			if w.Code != tc.code {
+				t.Fatalf("status %d: %s", w.Code, w.Body)
+			}
+			if tc.code != 200 {
+				if !strings.Contains(w.Body.String(), `"path": "/progress_deadline_seconds"`) && !strings.Contains(w.Body.String(), `"path":"/progress_deadline_seconds"`) {
+					t.Errorf("error does not name the field: %s", w.Body)
+				}
+				if len(f.Calls()) != 0 {
+					t.Errorf("backend called: %v", f.Calls())
+				}
+				return
+			}
+			if req := f.lastApply; !req.AutoRevert || !req.Queue || req.ProgressDeadline != tc.deadline {
+				t.Errorf("request = %+v", req)
+			}
+		})
+	}
+}
+
 // TestReadsNeverWrite replays every read request, and the read methods of every
 // endpoint, and checks that the backend's write methods were never called.
 func TestReadsNeverWrite(t *testing.T) {
@@ -288,8 +547,11 @@ func TestMethodNotAllowed(t *testing.T) {
 		"ping":          {"POST", "/ping", "GET"},
 		"info":          {"DELETE", "/v2/info", "GET"},
 		"leader":        {"DELETE", "/v2/leader", "GET"},
-		"apps":          {"PATCH", "/v2/apps", "GET"},
-		"app":           {"DELETE", "/v2/apps/shop/api", "GET"},
+		"apps":          {"DELETE", "/v2/apps", "GET, POST, PUT, PATCH"},
+		"groups":        {"POST", "/v2/groups/shop/versions", "GET"},
+		"queue-delay":   {"GET", "/v2/queue/shop/worker/delay", "DELETE"},
+		"stride-apps":   {"POST", "/stride/v1/apps", "GET"},
+		"app":           {"POST", "/v2/apps/shop/api", "GET, PUT, PATCH, DELETE"},
 		"app-tasks":     {"POST", "/v2/apps/shop/api/tasks", "GET, DELETE"},
 		"app-versions":  {"POST", "/v2/apps/shop/api/versions", "GET"},
 		"tasks":         {"POST", "/v2/tasks", "GET"},

@@ -11,14 +11,17 @@ import (
 )
 
 // embedSet says which optional parts of Marathon's AppInfo a response carries.
-// Counts and deployments are always there.
 type embedSet struct {
-	tasks, lastTaskFailure, readiness, taskStats bool
+	counts, deployments, tasks, lastTaskFailure, readiness, taskStats bool
 }
 
-// singleAppEmbed is what GET /v2/apps/{id} and /v2/apps/{group}/* always embed
+// appsEmbed is what GET /v2/apps always embeds (counts and deployments), and
+// singleAppEmbed what GET /v2/apps/{id} and /v2/apps/{group}/* always embed
 // (Marathon keeps these for compatibility whatever ?embed= says).
-var singleAppEmbed = embedSet{tasks: true, lastTaskFailure: true}
+var (
+	appsEmbed      = embedSet{counts: true, deployments: true}
+	singleAppEmbed = embedSet{counts: true, deployments: true, tasks: true, lastTaskFailure: true}
+)
 
 // parseEmbed reads ?embed= values: apps.tasks, app.tasks, tasks, apps.counts,
 // apps.deployments, apps.lastTaskFailure, apps.failures (tasks and
@@ -33,6 +36,10 @@ func parseEmbed(vals []string, base embedSet) embedSet {
 				one = one[i+1:]
 			}
 			switch one {
+			case "counts", "count":
+				e.counts = true
+			case "deployments":
+				e.deployments = true
 			case "tasks":
 				e.tasks = true
 			case "lastTaskFailure":
@@ -52,8 +59,8 @@ func parseEmbed(vals []string, base embedSet) embedSet {
 // appendAppInfo appends Marathon's AppInfo of view.Apps[i]: the app's own JSON,
 // then tasksStaged/Running/Healthy/Unhealthy, deployments, and the embedded parts.
 // tasksHealthy and tasksUnhealthy only count tasks with health information, as
-// Marathon's do: both are 0 for an app without health checks. A "stride" object
-// says why instances wait (unplaced, backing off) when they do.
+// Marathon's do: both are 0 for an app without health checks. (Why instances
+// wait is Stride's: GET /stride/v1/apps.)
 func (sn *snapshot) appendAppInfo(b []byte, i int, e embedSet) []byte {
 	st := sn.view.Apps[i]
 	raw := sn.appJSON[i]
@@ -62,24 +69,28 @@ func (sn *snapshot) appendAppInfo(b []byte, i int, e embedSet) []byte {
 	if len(st.App.HealthChecks) == 0 {
 		healthy, unhealthy = 0, 0
 	}
-	b = append(b, `,"tasksStaged":`...)
-	b = strconv.AppendInt(b, int64(st.TasksStaged), 10)
-	b = append(b, `,"tasksRunning":`...)
-	b = strconv.AppendInt(b, int64(st.TasksRunning), 10)
-	b = append(b, `,"tasksHealthy":`...)
-	b = strconv.AppendInt(b, int64(healthy), 10)
-	b = append(b, `,"tasksUnhealthy":`...)
-	b = strconv.AppendInt(b, int64(unhealthy), 10)
-	b = append(b, `,"deployments":[`...)
-	for j, id := range st.Deployments {
-		if j > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"id":`...)
-		b = engine.AppendJSONString(b, id)
-		b = append(b, '}')
+	if e.counts {
+		b = append(b, `,"tasksStaged":`...)
+		b = strconv.AppendInt(b, int64(st.TasksStaged), 10)
+		b = append(b, `,"tasksRunning":`...)
+		b = strconv.AppendInt(b, int64(st.TasksRunning), 10)
+		b = append(b, `,"tasksHealthy":`...)
+		b = strconv.AppendInt(b, int64(healthy), 10)
+		b = append(b, `,"tasksUnhealthy":`...)
+		b = strconv.AppendInt(b, int64(unhealthy), 10)
 	}
-	b = append(b, ']')
+	if e.deployments {
+		b = append(b, `,"deployments":[`...)
+		for j, id := range st.Deployments {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"id":`...)
+			b = engine.AppendJSONString(b, id)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
 	if e.tasks {
 		b = append(b, `,"tasks":`...)
 		b = sn.appendTaskList(b, sn.appTasks[i])
@@ -91,7 +102,13 @@ func (sn *snapshot) appendAppInfo(b []byte, i int, e embedSet) []byte {
 		}
 	}
 	if e.readiness {
-		b = append(b, `,"readinessCheckResults":[]`...)
+		b = append(b, `,"readinessCheckResults":`...)
+		rs := sn.view.Readiness[st.App.ID]
+		if raw, err := marshal(rs); err == nil && len(rs) > 0 {
+			b = append(b, raw...)
+		} else {
+			b = append(b, `[]`...)
+		}
 	}
 	if e.taskStats {
 		b = append(b, `,"taskStats":{`...)
@@ -106,15 +123,6 @@ func (sn *snapshot) appendAppInfo(b []byte, i int, e embedSet) []byte {
 			b = strconv.AppendInt(b, int64(unhealthy), 10)
 			b = append(b, `}}}`...)
 		}
-		b = append(b, '}')
-	}
-	if st.Waiting != "" || st.Delay > 0 || st.Pending > 0 {
-		b = append(b, `,"stride":{"waiting":`...)
-		b = engine.AppendJSONString(b, st.Waiting)
-		b = append(b, `,"delaySeconds":`...)
-		b = strconv.AppendFloat(b, st.Delay.Seconds(), 'f', -1, 64)
-		b = append(b, `,"pending":`...)
-		b = strconv.AppendInt(b, int64(st.Pending), 10)
 		b = append(b, '}')
 	}
 	return append(b, '}')
@@ -140,9 +148,6 @@ func (f *appFilter) matches(a *engine.App) bool {
 }
 
 func (s *Server) appsList(w http.ResponseWriter, r *http.Request) {
-	if !allow(w, r, http.MethodGet) {
-		return
-	}
 	q := r.URL.Query()
 	f := appFilter{id: strings.ToLower(q.Get("id")), cmd: strings.ToLower(q.Get("cmd")), hasID: q.Has("id"), hasCmd: q.Has("cmd")}
 	sel, err := parseLabelSelector(q.Get("label"))
@@ -160,7 +165,7 @@ func (s *Server) appsList(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "encode apps: "+sn.appErr.Error())
 		return
 	}
-	e := parseEmbed(q["embed"], embedSet{})
+	e := parseEmbed(q["embed"], appsEmbed)
 	b := make([]byte, 0, sn.appsCap(e.tasks))
 	b = append(b, `{"apps":[`...)
 	n := 0
@@ -184,12 +189,12 @@ func (s *Server) appsList(w http.ResponseWriter, r *http.Request) {
 func (s *Server) appsSub(w http.ResponseWriter, r *http.Request, rest string) {
 	id := canonicalPath(rest)
 	if id == "/" {
-		s.appsList(w, r)
+		s.apps(w, r)
 		return
 	}
 	sn := s.snap()
 	if sn.appIndex(id) >= 0 {
-		s.appGet(w, r, sn, id)
+		s.appMethods(w, r, sn, id)
 		return
 	}
 	parent, last := engine.ParentID(id), id[strings.LastIndexByte(id, '/')+1:]
@@ -202,21 +207,30 @@ func (s *Server) appsSub(w http.ResponseWriter, r *http.Request, rest string) {
 	case mid == "tasks" && grand != "/":
 		s.appTask(w, r, sn, grand, last)
 	case last == "versions" && parent != "/":
-		s.appVersions(w, r, sn, parent)
+		s.appVersionsList(w, r, sn, parent)
 	case mid == "versions" && grand != "/":
-		s.appVersion(w, r, sn, grand, last)
+		s.appVersionGet(w, r, sn, grand, last)
 	case last == "restart" && parent != "/":
-		s.notYet(w, r, "restarting an app through the API")
+		s.appRestart(w, r, parent)
 	default:
-		s.appGet(w, r, sn, id)
+		s.appMethods(w, r, sn, id)
 	}
 }
 
-// notYet answers 405 for a Marathon endpoint Stride does not serve yet (an empty
-// Allow: no method is served).
-func (s *Server) notYet(w http.ResponseWriter, r *http.Request, what string) {
-	w.Header().Set("Allow", "")
-	writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s is not supported by Stride yet (%s %s)", what, r.Method, r.URL.Path))
+// appMethods serves /v2/apps/{id}: GET, PUT and PATCH (update or create),
+// DELETE.
+func (s *Server) appMethods(w http.ResponseWriter, r *http.Request, sn *snapshot, id string) {
+	if !allow(w, r, http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodDelete) {
+		return
+	}
+	switch r.Method {
+	case http.MethodPut, http.MethodPatch:
+		s.appPut(w, r, id)
+	case http.MethodDelete:
+		s.appDelete(w, r, id)
+	default:
+		s.appGet(w, r, sn, id)
+	}
 }
 
 // lookupApp returns the app's index, or answers 404.
@@ -289,6 +303,18 @@ func (s *Server) appTasks(w http.ResponseWriter, r *http.Request, sn *snapshot, 
 	tasks := sn.appTasks[i]
 	if r.Method == http.MethodDelete {
 		host := r.URL.Query().Get("host")
+		if queryBool(r, "scale") {
+			s.killAndScale(w, r, func(d *executor.Desired) ([]string, error) {
+				var ids []string
+				for _, t := range d.Tasks(id) {
+					if host == "" || t.Host == host {
+						ids = append(ids, t.ID)
+					}
+				}
+				return ids, nil
+			})
+			return
+		}
 		var ids []string
 		for _, t := range tasks {
 			if host == "" || t.Host == host {
@@ -324,39 +350,6 @@ func (s *Server) appTask(w http.ResponseWriter, r *http.Request, sn *snapshot, i
 		}
 	}
 	writeError(w, http.StatusNotFound, fmt.Sprintf(msgTaskNotFound, taskID))
-}
-
-// appVersions is GET /v2/apps/{id}/versions. Stride keeps the current version
-// only.
-func (s *Server) appVersions(w http.ResponseWriter, r *http.Request, sn *snapshot, id string) {
-	if !allow(w, r, http.MethodGet) {
-		return
-	}
-	i, ok := lookupApp(w, sn, id)
-	if !ok {
-		return
-	}
-	versions := []string{}
-	if v := sn.view.Apps[i].App.Version; v != "" {
-		versions = append(versions, v)
-	}
-	writeJSON(w, http.StatusOK, map[string][]string{"versions": versions})
-}
-
-// appVersion is GET /v2/apps/{id}/versions/{version}: the app (not wrapped).
-func (s *Server) appVersion(w http.ResponseWriter, r *http.Request, sn *snapshot, id, version string) {
-	if !allow(w, r, http.MethodGet) {
-		return
-	}
-	i, ok := lookupApp(w, sn, id)
-	if !ok {
-		return
-	}
-	if sn.view.Apps[i].App.Version != version {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("App '%s' does not exist in version %s", id, version))
-		return
-	}
-	writeRaw(w, http.StatusOK, append(append([]byte(nil), sn.appJSON[i]...), '\n'))
 }
 
 func writeText(w http.ResponseWriter, body []byte) {

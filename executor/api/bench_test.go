@@ -15,7 +15,10 @@ import (
 // bigView returns a View of apps×perApp running tasks: apps alternate between one
 // and two ports, every task has one health result.
 func bigView(apps, perApp int) *executor.View {
-	v := &executor.View{Serial: 1}
+	v := &executor.View{Serial: 1, Groups: []*engine.Group{{ID: "/", Version: v1}}}
+	for g := 0; g < 20 && g < apps; g++ {
+		v.Groups = append(v.Groups, &engine.Group{ID: fmt.Sprintf("/team-%02d", g), Version: v1, Dependencies: []string{"/infra"}})
+	}
 	for i := 0; i < apps; i++ {
 		a := engine.NewApp(fmt.Sprintf("/team-%02d/svc-%04d", i%20, i))
 		a.Cmd = "./serve --port $PORT0"
@@ -24,6 +27,7 @@ func bigView(apps, perApp int) *executor.View {
 			a.PortDefinitions = append(a.PortDefinitions, engine.PortDefinition{Port: 10001 + 2*i, Protocol: "tcp", Name: "admin"})
 		}
 		a.HealthChecks = []engine.HealthCheck{engine.DefaultHealthCheck()}
+		a.Dependencies = []string{"/infra", "/infra/db"} // the group's, folded in, and its own
 		a.ApplyDefaults()
 		a.Version = v1
 		st := &executor.AppStatus{App: a, Deployments: []string{}, TasksRunning: perApp, TasksHealthy: perApp}
@@ -117,6 +121,9 @@ func BenchmarkApps1k(b *testing.B) {
 	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || len(body.Apps) != 1000 || len(body.Apps[999].Tasks) != 10 {
 		b.Fatalf("%d apps, %v", len(body.Apps), err)
 	}
+	if bytes.Contains(w.Body.Bytes(), []byte(`"/infra",`)) {
+		b.Fatal("an app shows its group's dependency")
+	}
 	size := w.Body.Len()
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
@@ -128,4 +135,35 @@ func BenchmarkApps1k(b *testing.B) {
 		w.Body = bytes.NewBuffer(make([]byte, 0, size))
 		s.ServeHTTP(w, req)
 	}
+	b.ReportMetric(b.Elapsed().Seconds()*1000/float64(b.N), "ms/req")
+}
+
+// BenchmarkGroups1k measures GET /v2/groups (every group with its apps) over
+// 1,000 apps in 20 groups, on a new View every request.
+func BenchmarkGroups1k(b *testing.B) {
+	base := bigView(1000, 10)
+	f := newFake(base)
+	s := New(f, Info{})
+	req := httptest.NewRequest(http.MethodGet, "/v2/groups", nil)
+	req.Host = "127.0.0.1:8080"
+	w := httptest.NewRecorder()
+	s.ServeHTTP(w, req)
+	var root struct {
+		Groups []struct{ Apps []json.RawMessage }
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &root); err != nil || len(root.Groups) != 20 || len(root.Groups[0].Apps) != 50 {
+		b.Fatalf("%d groups, %v", len(root.Groups), err)
+	}
+	size := w.Body.Len()
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		nv := *base
+		f.view.Store(&nv)
+		w := httptest.NewRecorder()
+		w.Body = bytes.NewBuffer(make([]byte, 0, size))
+		s.ServeHTTP(w, req)
+	}
+	b.ReportMetric(b.Elapsed().Seconds()*1000/float64(b.N), "ms/req")
 }

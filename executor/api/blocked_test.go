@@ -28,6 +28,12 @@ func (s *loadOnlyStore) AppVersions(ctx context.Context, id string) ([]string, e
 func (s *loadOnlyStore) AppVersion(ctx context.Context, id, version string) (*engine.App, error) {
 	return nil, engine.ErrNotFound
 }
+func (s *loadOnlyStore) GroupVersions(ctx context.Context, id string) ([]string, error) {
+	return []string{}, nil
+}
+func (s *loadOnlyStore) GroupVersion(ctx context.Context, id, version string) (*engine.GroupVersion, error) {
+	return nil, engine.ErrNotFound
+}
 
 // blockedExecutor returns a real executor with apps and tasks loaded whose actor
 // never runs (New without Run): every call that goes through the actor blocks.
@@ -81,7 +87,8 @@ func TestReadsDoNotWaitOnTheActor(t *testing.T) {
 		t.Fatalf("plan with a blocked actor: status %d, want 503", resp.StatusCode)
 	}
 
-	for _, path := range []string{"/v2/tasks", "/v2/apps", "/v2/apps/svc/app-001", "/v2/deployments", "/v2/queue", "/stride/v1/state", "/v2/info"} {
+	for _, path := range []string{"/v2/tasks", "/v2/apps", "/v2/apps/svc/app-001", "/v2/deployments", "/v2/queue", "/stride/v1/state", "/v2/info",
+		"/v2/groups", "/v2/groups/svc?embed=group.apps.tasks", "/stride/v1/apps", "/stride/v1/info"} {
 		t.Run(path, func(t *testing.T) {
 			resp, err := client.Get(srv.URL + path)
 			if err != nil {

@@ -3,12 +3,15 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -21,14 +24,58 @@ type Client struct {
 	Base string
 	// HTTP is the HTTP client (a 60 s timeout by default).
 	HTTP *http.Client
+	// Credentials ("user:password") are sent as HTTP basic auth, and Token as a
+	// bearer token (it wins when both are set). Neither appears in an error.
+	Credentials, Token string
 }
 
 // NewClient returns a client for base (a URL; "host:port" is taken as http).
+// Credentials in the URL ("https://user:password@host:8080") become the
+// client's Credentials and leave Base.
 func NewClient(base string) *Client {
 	if !strings.Contains(base, "://") {
 		base = "http://" + base
 	}
-	return &Client{Base: strings.TrimRight(base, "/"), HTTP: &http.Client{Timeout: 60 * time.Second}}
+	c := &Client{Base: strings.TrimRight(base, "/"), HTTP: &http.Client{Timeout: 60 * time.Second}}
+	if u, err := url.Parse(c.Base); err == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok {
+			c.Credentials = u.User.Username() + ":" + pw
+		}
+		u.User = nil
+		c.Base = u.String()
+	}
+	return c
+}
+
+// TrustCAFile makes the client trust the CA certificates (PEM) in file besides
+// the system's, for a server with a private or self-signed certificate.
+func (c *Client) TrustCAFile(file string) error {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("CA certificates: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return fmt.Errorf("CA certificates: %s holds no PEM certificate", file)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool}
+	c.HTTP.Transport = tr
+	return nil
+}
+
+// authorize sets the request's credentials.
+func (c *Client) authorize(req *http.Request) {
+	switch {
+	case c.Token != "":
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	case c.Credentials != "":
+		user, pass, _ := strings.Cut(c.Credentials, ":")
+		req.SetBasicAuth(user, pass)
+	}
 }
 
 // Error is an error answer of the server.
@@ -72,6 +119,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	c.authorize(req)
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		return fmt.Errorf("%w at %s: %v", ErrUnreachable, c.Base, err)
@@ -149,31 +197,69 @@ type AppInfo struct {
 		Timestamp string `json:"timestamp"`
 		TaskID    string `json:"taskId"`
 	} `json:"lastTaskFailure"`
-	Stride *struct {
-		Waiting      string  `json:"waiting"`
-		DelaySeconds float64 `json:"delaySeconds"`
-		Pending      int     `json:"pending"`
-	} `json:"stride"`
+	// Extras is what Stride knows beyond Marathon (GET /stride/v1/apps): nil
+	// when the server is not a Stride server, or knows nothing more.
+	Extras *AppExtras `json:"-"`
 }
 
-// Apps lists apps with their tasks and last failures.
+// Apps lists apps with their tasks and last failures, and Stride's extras
+// (why instances wait) when the server has them.
 func (c *Client) Apps(ctx context.Context) ([]AppInfo, error) {
 	var out struct {
 		Apps []AppInfo `json:"apps"`
 	}
-	err := c.do(ctx, http.MethodGet, "/v2/apps?embed=apps.tasks&embed=apps.lastTaskFailure&embed=apps.counts", nil, &out)
-	return out.Apps, err
+	if err := c.do(ctx, http.MethodGet, "/v2/apps?embed=apps.tasks&embed=apps.lastTaskFailure&embed=apps.counts", nil, &out); err != nil {
+		return nil, err
+	}
+	var extras struct {
+		Apps []AppExtras `json:"apps"`
+	}
+	if err := c.do(ctx, http.MethodGet, strideApps, nil, &extras); err == nil {
+		byID := make(map[string]*AppExtras, len(extras.Apps))
+		for i := range extras.Apps {
+			byID[extras.Apps[i].ID] = &extras.Apps[i]
+		}
+		for i := range out.Apps {
+			out.Apps[i].Extras = byID[out.Apps[i].ID]
+		}
+	}
+	return out.Apps, nil
 }
 
-// App returns one app (id with or without its leading slash).
+// App returns one app (id with or without its leading slash), with Stride's
+// extras when the server has them.
 func (c *Client) App(ctx context.Context, id string) (*AppInfo, error) {
 	var out struct {
 		App AppInfo `json:"app"`
 	}
-	if err := c.do(ctx, http.MethodGet, "/v2/apps"+escapePath(engine.CanonicalID(id)), nil, &out); err != nil {
+	path := escapePath(engine.CanonicalID(id))
+	if err := c.do(ctx, http.MethodGet, "/v2/apps"+path, nil, &out); err != nil {
 		return nil, err
 	}
+	var extras struct {
+		App AppExtras `json:"app"`
+	}
+	if err := c.do(ctx, http.MethodGet, strideApps+path, nil, &extras); err == nil {
+		out.App.Extras = &extras.App
+	}
 	return &out.App, nil
+}
+
+// AppsStatus returns every app's Stride status (GET /stride/v1/apps).
+func (c *Client) AppsStatus(ctx context.Context) ([]AppStatus, error) {
+	var out struct {
+		Apps []AppStatus `json:"apps"`
+	}
+	err := c.do(ctx, http.MethodGet, "/stride/v1/apps", nil, &out)
+	return out.Apps, err
+}
+
+// Revert starts the revert of a running deployment (DELETE
+// /v2/deployments/{id}, as in Marathon) and returns the revert's id.
+func (c *Client) Revert(ctx context.Context, id string) (string, error) {
+	var out deploymentResult
+	err := c.do(ctx, http.MethodDelete, "/v2/deployments/"+url.PathEscape(id), nil, &out)
+	return out.DeploymentID, err
 }
 
 // Plan returns the plan an apply of req would carry out now.
@@ -228,4 +314,48 @@ func (c *Client) Leader(ctx context.Context) (string, error) {
 		return "", nil
 	}
 	return out.Leader, err
+}
+
+// DeploymentResult is Marathon's answer to a deployable write.
+type DeploymentResult struct {
+	DeploymentID string `json:"deploymentId"`
+	Version      string `json:"version"`
+}
+
+// Get returns the body of a GET of path (a JSON document), for callers that
+// decode it themselves.
+func (c *Client) Get(ctx context.Context, path string) ([]byte, error) {
+	var raw json.RawMessage
+	if err := c.do(ctx, http.MethodGet, path, nil, &raw); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
+
+// Groups returns the root group with every group and app under it (GET
+// /v2/groups), as Marathon's JSON.
+func (c *Client) Groups(ctx context.Context) ([]byte, error) {
+	return c.Get(ctx, "/v2/groups?embed=group.groups&embed=group.apps")
+}
+
+// AppVersions lists an app's recorded versions, newest first.
+func (c *Client) AppVersions(ctx context.Context, id string) ([]string, error) {
+	var out struct {
+		Versions []string `json:"versions"`
+	}
+	err := c.do(ctx, http.MethodGet, "/v2/apps"+escapePath(engine.CanonicalID(id))+"/versions", nil, &out)
+	return out.Versions, err
+}
+
+// Rollback deploys an app's recorded version (PUT /v2/apps/{id} {"version"}).
+func (c *Client) Rollback(ctx context.Context, id, version string, force bool) (*DeploymentResult, error) {
+	path := "/v2/apps" + escapePath(engine.CanonicalID(id))
+	if force {
+		path += "?force=true"
+	}
+	var out DeploymentResult
+	if err := c.do(ctx, http.MethodPut, path, map[string]string{"version": version}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }

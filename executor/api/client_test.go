@@ -43,10 +43,10 @@ func TestClientReads(t *testing.T) {
 	if err != nil || len(apps) != 3 {
 		t.Fatalf("Apps = %d, %v", len(apps), err)
 	}
-	if a := apps[1]; a.ID != "/shop/worker" || len(a.Tasks) != 2 || a.Stride == nil || a.Stride.Pending != 1 || a.Stride.Waiting == "" {
+	if a := apps[1]; a.ID != "/shop/worker" || len(a.Tasks) != 2 || a.Extras == nil || a.Extras.Pending != 1 || a.Extras.Waiting == "" {
 		t.Errorf("worker = %+v", a)
 	}
-	if a := apps[2]; a.LastTaskFailure == nil || a.LastTaskFailure.State != engine.TaskFailed || a.Stride.DelaySeconds != 12.5 {
+	if a := apps[2]; a.LastTaskFailure == nil || a.LastTaskFailure.State != engine.TaskFailed || a.Extras.DelaySeconds != 12.5 {
 		t.Errorf("registry = %+v", a)
 	}
 

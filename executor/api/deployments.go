@@ -6,15 +6,14 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
-	"time"
 
 	"github.com/stride-run/stride/engine"
 	"github.com/stride-run/stride/executor"
 )
 
 // DeploymentInfo is one element of GET /v2/deployments (Marathon's
-// DeploymentStepInfo, §4.7), plus Stride's status and per-app progress.
+// DeploymentStepInfo, §4.7), Marathon's fields only: a deployment's status and
+// progress per app are Stride's (GET /stride/v1/deployments/{id}).
 type DeploymentInfo struct {
 	ID           string   `json:"id"`
 	Version      string   `json:"version"`
@@ -24,9 +23,8 @@ type DeploymentInfo struct {
 	Steps          []DeploymentStep   `json:"steps"`
 	CurrentActions []DeploymentAction `json:"currentActions"`
 	// CurrentStep is 1-based, as in Marathon.
-	CurrentStep int                 `json:"currentStep"`
-	TotalSteps  int                 `json:"totalSteps"`
-	Stride      *DeploymentProgress `json:"stride,omitempty"`
+	CurrentStep int `json:"currentStep"`
+	TotalSteps  int `json:"totalSteps"`
 }
 
 // DeploymentStep is one step of a deployment.
@@ -36,22 +34,16 @@ type DeploymentStep struct {
 
 // DeploymentAction is one app's action, with Marathon's action name
 // (StartApplication, StopApplication, ScaleApplication, RestartApplication).
-// ReadinessCheckResults is set ([] for now) on current actions only.
+// ReadinessCheckResults is set on current actions only: the results of the
+// readiness checks of the app's tasks.
 type DeploymentAction struct {
-	Action                string `json:"action"`
-	App                   string `json:"app"`
-	ReadinessCheckResults *[]any `json:"readinessCheckResults,omitempty"`
-}
-
-// DeploymentProgress is Stride's extension of a deployment: its status and the
-// progress of the apps of its current step.
-type DeploymentProgress struct {
-	Status   string                 `json:"status"`
-	Progress []executor.AppProgress `json:"progress"`
+	Action                string                      `json:"action"`
+	App                   string                      `json:"app"`
+	ReadinessCheckResults *[]executor.ReadinessResult `json:"readinessCheckResults,omitempty"`
 }
 
 // marathonDeployment renders a deployment as Marathon's DeploymentStepInfo.
-func marathonDeployment(d *engine.Deployment, progress []executor.AppProgress) DeploymentInfo {
+func marathonDeployment(d *engine.Deployment, readiness map[string][]executor.ReadinessResult) DeploymentInfo {
 	steps := make([]DeploymentStep, len(d.Plan.Steps))
 	for i, st := range d.Plan.Steps {
 		steps[i] = DeploymentStep{Actions: make([]DeploymentAction, len(st.Actions))}
@@ -66,19 +58,16 @@ func marathonDeployment(d *engine.Deployment, progress []executor.AppProgress) D
 	}
 	if cur >= 0 && d.Status == engine.DeploymentRunning {
 		for _, a := range steps[cur].Actions {
-			a.ReadinessCheckResults = &[]any{}
+			rs := append([]executor.ReadinessResult{}, readiness[a.App]...)
+			a.ReadinessCheckResults = &rs
 			current = append(current, a)
 		}
 	}
 	apps := d.AffectedApps()
 	slices.Sort(apps)
-	if progress == nil {
-		progress = []executor.AppProgress{}
-	}
 	return DeploymentInfo{
 		ID: d.ID, Version: d.Version, AffectedApps: apps, AffectedPods: []string{},
 		Steps: steps, CurrentActions: current, CurrentStep: cur + 1, TotalSteps: len(steps),
-		Stride: &DeploymentProgress{Status: d.Status, Progress: progress},
 	}
 }
 
@@ -90,23 +79,23 @@ func (s *Server) deploymentsList(w http.ResponseWriter, r *http.Request) {
 	v := s.b.View()
 	out := make([]DeploymentInfo, 0, len(v.Deployments))
 	for _, d := range v.Deployments {
-		out = append(out, marathonDeployment(d.Deployment, d.Progress))
+		out = append(out, marathonDeployment(d.Deployment, v.Readiness))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
-// deploymentDelete is DELETE /v2/deployments/{id}. With ?force=true the deployment
-// is cancelled where it is (202, no body). Without it Marathon would start a
-// deployment that reverts the changes; Stride cannot yet, and says so with a 400
-// rather than cancelling something the caller did not ask to cancel.
+// deploymentDelete is DELETE /v2/deployments/{id}. Without force it starts a
+// deployment that reverts the running one's changes (200 DeploymentResult; the
+// running one is superseded); with ?force=true it only cancels it where it is
+// (202, no body): apps keep their new definitions, tasks stay as they are.
 func (s *Server) deploymentDelete(w http.ResponseWriter, r *http.Request, id string) {
 	if !allow(w, r, http.MethodDelete) {
 		return
 	}
-	running := false
+	running, version := false, ""
 	for _, d := range s.b.View().Deployments {
 		if d.ID == id {
-			running = true
+			running, version = true, d.Version
 			break
 		}
 	}
@@ -114,12 +103,29 @@ func (s *Server) deploymentDelete(w http.ResponseWriter, r *http.Request, id str
 		writeError(w, http.StatusNotFound, fmt.Sprintf(msgDeployNotFound, id))
 		return
 	}
-	if !queryBool(r, "force") {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf(msgRollback, id))
-		return
-	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.writeTimeout)
 	defer cancel()
+	if !queryBool(r, "force") {
+		// Marathon's rollback: a new deployment that undoes this one.
+		res, err := s.b.Revert(ctx, id)
+		if errors.Is(err, executor.ErrNoDeployment) {
+			writeError(w, http.StatusNotFound, fmt.Sprintf(msgDeployNotFound, id))
+			return
+		}
+		if err != nil {
+			s.writeBackendError(w, err)
+			return
+		}
+		if res == nil || res.Deployment == nil {
+			// Nothing was left to undo: the deployment ended; its own id and
+			// version answer (what a client waits on is gone).
+			w.Header().Set("Marathon-Deployment-Id", id)
+			writeJSON(w, http.StatusOK, deploymentResult{DeploymentID: id, Version: version})
+			return
+		}
+		s.result(w, http.StatusOK, res, "")
+		return
+	}
 	if err := s.b.Cancel(ctx, id); err != nil {
 		if errors.Is(err, executor.ErrNoDeployment) {
 			// Finished between the check and the cancel.
@@ -130,70 +136,4 @@ func (s *Server) deploymentDelete(w http.ResponseWriter, r *http.Request, id str
 		return
 	}
 	w.WriteHeader(http.StatusAccepted)
-}
-
-// QueueItem is one element of GET /v2/queue: an app with instances waiting to be
-// launched.
-type QueueItem struct {
-	// App is the app's Marathon JSON.
-	App   *engine.App `json:"app"`
-	Count int         `json:"count"`
-	Role  string      `json:"role"`
-	Delay QueueDelay  `json:"delay"`
-	// Stride says why the instances wait: the scheduler's reason they cannot be
-	// placed (which constraint or resource excluded how many agents), if any.
-	Stride QueueReason `json:"stride"`
-}
-
-// QueueDelay is the app's launch backoff.
-type QueueDelay struct {
-	TimeLeftSeconds int  `json:"timeLeftSeconds"`
-	Overdue         bool `json:"overdue"`
-}
-
-// QueueReason says why queued instances wait.
-type QueueReason struct {
-	Waiting      string  `json:"waiting,omitempty"`
-	DelaySeconds float64 `json:"delaySeconds"`
-}
-
-// queue is GET /v2/queue: every app short of instances. Count is the number of
-// instances the executor wants to launch (or, while the app backs off, the number
-// missing); delay is the backoff left.
-func (s *Server) queue(w http.ResponseWriter, r *http.Request) {
-	if !allow(w, r, http.MethodGet) {
-		return
-	}
-	v := s.b.View()
-	out := []QueueItem{}
-	for _, st := range v.Apps {
-		count := st.Pending
-		if missing := st.App.Instances - st.TasksRunning - st.TasksStaged; count == 0 && st.Delay > 0 && missing > 0 {
-			count = missing
-		}
-		if count <= 0 {
-			continue
-		}
-		role := st.App.Role
-		if role == "" {
-			role = "*"
-		}
-		left := int((st.Delay + time.Second - 1) / time.Second)
-		out = append(out, QueueItem{
-			App: st.App, Count: count, Role: role,
-			Delay:  QueueDelay{TimeLeftSeconds: left, Overdue: st.Delay <= 0},
-			Stride: QueueReason{Waiting: st.Waiting, DelaySeconds: st.Delay.Seconds()},
-		})
-	}
-	writeJSON(w, http.StatusOK, map[string][]QueueItem{"queue": out})
-}
-
-// queueSub serves /v2/queue/{appId}/delay, which Stride does not support yet.
-func (s *Server) queueSub(w http.ResponseWriter, r *http.Request, rest string) {
-	id := canonicalPath(rest)
-	if engine.ParentID(id) == "/" || !strings.HasSuffix(id, "/delay") {
-		writeError(w, http.StatusNotFound, "Not found: "+r.URL.Path)
-		return
-	}
-	s.notYet(w, r, "resetting a launch delay")
 }

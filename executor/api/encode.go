@@ -14,7 +14,7 @@ import (
 // the endpoint Marathon was slowest at (12 s for 1,000 tasks on 2 vCPUs).
 // appendTask produces exactly what encoding/json (with HTML escaping off, as in
 // writeJSON) would produce for the task once its nil lists are replaced by empty
-// ones (TestAppendTaskMatchesEncodingJSON).
+// ones and its Stride-only message is dropped (TestAppendTaskMatchesEncodingJSON).
 
 func appendInts(b []byte, v []int) []byte {
 	b = append(b, '[')
@@ -48,7 +48,8 @@ func appendOptString(b []byte, s *string) []byte {
 // appendTask appends Marathon's task JSON (§4.4). servicePorts replaces the task's
 // own list when that is empty: Marathon reports the app's service ports on every
 // task. Lists are never null; health results carry taskId and instanceId (the
-// task id when the executor left them empty).
+// task id when the executor left them empty). The last Mesos status message
+// (Task.Message) is Stride's and not written.
 func appendTask(b []byte, t *engine.Task, servicePorts []int) []byte {
 	b = append(b, `{"id":`...)
 	b = engine.AppendJSONString(b, t.ID)
@@ -107,10 +108,6 @@ func appendTask(b []byte, t *engine.Task, servicePorts []int) []byte {
 		b = append(b, raw...)
 	} else {
 		b = append(b, "[]"...)
-	}
-	if t.Message != "" {
-		b = append(b, `,"message":`...)
-		b = engine.AppendJSONString(b, t.Message)
 	}
 	return append(b, '}')
 }

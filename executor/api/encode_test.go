@@ -139,6 +139,7 @@ func normalized(t *engine.Task) *engine.Task {
 	if c.LocalVolumes == nil {
 		c.LocalVolumes = []any{}
 	}
+	c.Message = "" // Stride's: not in Marathon's task JSON
 	return &c
 }
 

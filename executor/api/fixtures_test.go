@@ -11,12 +11,15 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
 
 	"github.com/stride-run/stride/engine"
 	"github.com/stride-run/stride/executor"
@@ -34,8 +37,10 @@ type fakeBackend struct {
 
 	mu    sync.Mutex
 	calls []string // "Apply", "Plan", "Cancel <id>", "KillTasks <ids>"
-	// lastApply is the request of the last Apply or Plan.
+	// lastApply is the request of the last Apply or Plan; lastEdit what the
+	// last Write's edit made of the view.
 	lastApply executor.ApplyRequest
+	lastEdit  *executor.Desired
 
 	// Results of the write methods (zero values: success with nothing).
 	applyPlan *engine.Plan
@@ -43,6 +48,9 @@ type fakeBackend struct {
 	applyErr  error
 	cancelErr error
 	killErr   error
+	revertDep *engine.Deployment
+	revertErr error
+	subErr    error
 }
 
 func newFake(v *executor.View) *fakeBackend {
@@ -65,7 +73,26 @@ func (f *fakeBackend) Calls() []string {
 }
 
 func (f *fakeBackend) View() *executor.View { return f.view.Load() }
-func (f *fakeBackend) Bus() *executor.Bus   { return f.bus }
+
+// AppVersions and AppVersion serve the current version of the view's apps.
+func (f *fakeBackend) AppVersions(ctx context.Context, id string) ([]string, error) {
+	for _, st := range f.View().Apps {
+		if st.App.ID == id && st.App.Version != "" {
+			return []string{st.App.Version}, nil
+		}
+	}
+	return nil, nil
+}
+
+func (f *fakeBackend) AppVersion(ctx context.Context, id, version string) (*engine.App, error) {
+	for _, st := range f.View().Apps {
+		if st.App.ID == id && st.App.Version == version {
+			return st.App, nil
+		}
+	}
+	return nil, engine.ErrNotFound
+}
+func (f *fakeBackend) Bus() *executor.Bus { return f.bus }
 
 func (f *fakeBackend) Apply(ctx context.Context, req executor.ApplyRequest) (*engine.Plan, *engine.Deployment, error) {
 	f.record("Apply")
@@ -95,6 +122,97 @@ func (f *fakeBackend) Plan(ctx context.Context, req executor.ApplyRequest) (*eng
 		p = &engine.Plan{FormatVersion: engine.PlanFormatVersion, Changes: []*engine.Change{}, Steps: []engine.Step{}}
 	}
 	return p, nil
+}
+
+func (f *fakeBackend) Subscribe(ctx context.Context, sub engine.Subscription) (bool, error) {
+	f.record("Subscribe " + sub.CallbackURL)
+	if f.subErr != nil {
+		return false, f.subErr
+	}
+	return true, nil
+}
+
+func (f *fakeBackend) Unsubscribe(ctx context.Context, url, clientIP string) (bool, error) {
+	f.record("Unsubscribe " + url)
+	return true, nil
+}
+
+// Write runs the edit on the view's apps and groups and records what it did
+// ("Write: put app /a (3 instances)"), or its error.
+func (f *fakeBackend) Write(ctx context.Context, req executor.ApplyRequest) (*executor.WriteResult, error) {
+	v := f.View()
+	apps := map[string]*engine.App{}
+	for _, st := range v.Apps {
+		apps[st.App.ID] = st.App
+	}
+	groups := map[string]*engine.Group{}
+	for _, g := range v.Groups {
+		groups[g.ID] = g
+	}
+	d := executor.NewDesired(apps, groups, v.Tasks)
+	if err := req.Edit(d); err != nil {
+		f.record("Write: " + err.Error())
+		return nil, err
+	}
+	call := "Write: " + d.String()
+	if req.Force {
+		call += " (force)"
+	}
+	f.record(call)
+	f.mu.Lock()
+	f.lastApply, f.lastEdit = req, d
+	f.mu.Unlock()
+	if f.applyErr != nil {
+		return nil, f.applyErr
+	}
+	p := f.applyPlan
+	if p == nil {
+		p = &engine.Plan{FormatVersion: engine.PlanFormatVersion, Changes: []*engine.Change{}, Steps: []engine.Step{}}
+	}
+	res := &executor.WriteResult{Plan: p, Deployment: f.applyDep}
+	if f.applyDep != nil {
+		res.Version = f.applyDep.Version
+	}
+	return res, nil
+}
+
+func (f *fakeBackend) GroupVersions(ctx context.Context, id string) ([]string, error) {
+	if g := f.View().Group(id); g != nil && g.Version != "" {
+		return []string{g.Version}, nil
+	}
+	return []string{}, nil
+}
+
+// GroupAt serves the view's group at its current version.
+func (f *fakeBackend) GroupAt(ctx context.Context, id, version string) (*executor.GroupState, error) {
+	v := f.View()
+	g := v.Group(id)
+	if g == nil {
+		return nil, executor.ErrNoGroup
+	}
+	if g.Version != version {
+		return nil, engine.ErrNotFound
+	}
+	st := &executor.GroupState{}
+	for _, x := range v.Groups {
+		if engine.InScope(x.ID, id) {
+			st.Groups = append(st.Groups, x)
+		}
+	}
+	for _, a := range v.Apps {
+		if engine.InScope(a.App.ID, id) {
+			st.Apps = append(st.Apps, a.App)
+		}
+	}
+	return st, nil
+}
+
+func (f *fakeBackend) ResetDelay(ctx context.Context, id string) (bool, error) {
+	f.record("ResetDelay " + id)
+	if st := f.View().App(id); st != nil && st.Delay > 0 {
+		return true, nil
+	}
+	return false, nil
 }
 
 func (f *fakeBackend) Cancel(ctx context.Context, id string) error {
@@ -153,6 +271,7 @@ func fixtureView() *executor.View {
 	hc.Path = "/health"
 	api.HealthChecks = []engine.HealthCheck{hc}
 	api.Labels = map[string]string{"team": "shop", "tier": "backend"}
+	api.Dependencies = []string{"/tools"} // /shop's, folded in: shown on the group only
 	api.ApplyDefaults()
 	api.Version = v2
 	api.VersionInfo = &engine.VersionInfo{LastScalingAt: v2, LastConfigChangeAt: v2}
@@ -225,6 +344,11 @@ func fixtureView() *executor.View {
 	}
 	return &executor.View{
 		Serial: 7, FrameworkID: "fw-0001", Connected: true,
+		Groups: []*engine.Group{
+			{ID: "/", Version: v2},
+			{ID: "/shop", Version: v2, Dependencies: []string{"/tools"}},
+			{ID: "/tools", Version: v1},
+		},
 		Apps: []*executor.AppStatus{
 			{
 				App: api, TasksStaged: 1, TasksRunning: 2, TasksHealthy: 1, TasksUnhealthy: 1,
@@ -234,10 +358,13 @@ func fixtureView() *executor.View {
 				App: worker, TasksRunning: 2, TasksHealthy: 2, Deployments: []string{},
 				Tasks: []*engine.Task{wB, wA}, Pending: 1,
 				Waiting: "1 of 1 instances unplaced: 3 agents considered; 3 excluded by InsufficientMemory",
+				Offers:  workerOffers(),
 			},
 			{
 				App: reg, TasksRunning: 1, TasksHealthy: 1, Deployments: []string{}, Tasks: []*engine.Task{regA},
-				Delay: 12500 * time.Millisecond,
+				Delay:      12500 * time.Millisecond,
+				GaveUp:     "/tools/registry: gave up after 5 failed launches in a row; last failure: Container exited with status 1 (failed)",
+				KillSafety: "health-check kills paused: 2 of 2 tasks that were healthy fail their checks at once (the checker or the network may be sick)",
 				LastTaskFailure: &executor.TaskFailure{
 					AppID: reg.ID, Host: "agent-2", Message: "Container exited with status 1", State: engine.TaskFailed,
 					TaskID: "tools_registry.2z", Timestamp: t0, Version: v1, SlaveID: "agent-2",
@@ -245,8 +372,35 @@ func fixtureView() *executor.View {
 			},
 		},
 		Tasks:       []*engine.Task{old, apiA, apiB, apiC, wA, wB, regA},
-		Deployments: []*executor.DeploymentStatus{{Deployment: dep1, Progress: []executor.AppProgress{{ID: "/shop/api", Action: engine.ActionRestart, Running: 2, Healthy: 1, Target: 3}}}},
+		Deployments: []*executor.DeploymentStatus{{Deployment: dep1, Progress: []executor.AppProgress{{ID: "/shop/api", Action: engine.ActionRestart, Placed: 2, Running: 2, Healthy: 1, Old: 1, Target: 3, Deadline: "1m3s of 10m"}}}},
 		Recent:      []*engine.Deployment{dep0},
+	}
+}
+
+// workerOffers is /shop/worker's launch attempt: six offers of three agents,
+// all short of memory.
+func workerOffers() *executor.OfferSummary {
+	at := func(s string) time.Time {
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			panic(err)
+		}
+		return t
+	}
+	cpus, mem := 8.0, 64.0
+	role := "*"
+	return &executor.OfferSummary{
+		Since: at(t0), Processed: 6, Unused: 6, LastUnusedAt: at(t1),
+		Attempt: map[string]int{"InsufficientMemory": 6}, LastOffers: map[string]int{"InsufficientMemory": 3}, LastOffersTotal: 3,
+		LastUnused: []executor.UnusedOffer{{
+			OfferID: "offer-9", AgentID: "agent-3", Hostname: "agent-3", At: at(t1), Reason: "InsufficientMemory",
+			Resources: []mesos.Resource{
+				{Name: "cpus", Type: mesos.SCALAR.Enum(), Scalar: &mesos.Value_Scalar{Value: cpus}, AllocationInfo: &mesos.Resource_AllocationInfo{Role: &role}},
+				{Name: "mem", Type: mesos.SCALAR.Enum(), Scalar: &mesos.Value_Scalar{Value: mem}},
+				{Name: "ports", Type: mesos.RANGES.Enum(), Ranges: &mesos.Value_Ranges{Range: []mesos.Value_Range{{Begin: 31000, End: 31999}}}},
+			},
+			Attributes: []mesos.Attribute{{Name: "rack_id", Type: mesos.TEXT, Text: &mesos.Value_Text{Value: "r1"}}},
+		}},
 	}
 }
 
@@ -309,10 +463,11 @@ func render(t testing.TB, w *httptest.ResponseRecorder) []byte {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		fmt.Fprintf(&b, "%s: %s\n", k, w.Header().Get(k))
+		fmt.Fprintf(&b, "%s: %s\n", k, uuidRE.ReplaceAllString(w.Header().Get(k), "<uuid>"))
 	}
 	b.WriteString("\n")
-	body := w.Body.Bytes()
+	// Deployment ids a backend did not choose are random: shown as <uuid>.
+	body := uuidRE.ReplaceAll(w.Body.Bytes(), []byte("<uuid>"))
 	if strings.HasPrefix(w.Header().Get("Content-Type"), "application/json") && len(body) > 0 {
 		if !json.Valid(body) {
 			t.Fatalf("response is not valid JSON: %s", body)
@@ -328,6 +483,8 @@ func render(t testing.TB, w *httptest.ResponseRecorder) []byte {
 	b.Write(body)
 	return b.Bytes()
 }
+
+var uuidRE = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}`)
 
 // checkGolden compares got with testdata/<name>.golden (rewritten with -update).
 func checkGolden(t *testing.T, name string, got []byte) {
@@ -357,4 +514,24 @@ func decode(t testing.TB, w *httptest.ResponseRecorder, v any) {
 	if err := json.Unmarshal(w.Body.Bytes(), v); err != nil {
 		t.Fatalf("decode %s: %v", w.Body.String(), err)
 	}
+}
+
+// Revert returns revertDep (else applyDep) or revertErr (else applyErr).
+func (f *fakeBackend) Revert(ctx context.Context, id string) (*executor.WriteResult, error) {
+	f.record("Revert " + id)
+	if f.revertErr != nil {
+		return nil, f.revertErr
+	}
+	if f.applyErr != nil {
+		return nil, f.applyErr
+	}
+	dep := f.revertDep
+	if dep == nil {
+		dep = f.applyDep
+	}
+	res := &executor.WriteResult{Deployment: dep}
+	if dep != nil {
+		res.Version = dep.Version
+	}
+	return res, nil
 }

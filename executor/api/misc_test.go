@@ -44,8 +44,13 @@ func TestInfoHostname(t *testing.T) {
 			if info.Leader != tc.leader || info.MarathonConfig.Hostname != tc.hostname || info.HTTPConfig.HTTPPort != tc.port {
 				t.Errorf("info = %+v", info)
 			}
-			if _, ok := info.Stride["data_dir"]; ok != tc.dataDirSet {
-				t.Errorf("stride.data_dir present = %v", ok)
+			if info.Stride != nil {
+				t.Errorf("/v2/info carries Stride's fields: %v", info.Stride)
+			}
+			var extras map[string]any
+			decode(t, do(t, s, request{path: "/stride/v1/info"}), &extras)
+			if _, ok := extras["data_dir"]; ok != tc.dataDirSet || extras["leader"] != tc.leader {
+				t.Errorf("/stride/v1/info = %v", extras)
 			}
 		})
 	}

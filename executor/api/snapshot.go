@@ -34,11 +34,20 @@ type snapshot struct {
 	tasksText []byte
 
 	appsOnce sync.Once
-	// appJSON[i] is the Marathon JSON of view.Apps[i].App (nil when it failed:
-	// appErr says why).
+	// appJSON[i] is the Marathon JSON of view.Apps[i].App (see marathonApp; nil
+	// when it failed: appErr says why).
 	appJSON  [][]byte
 	appErr   error
 	appsSize int // total length of appJSON
+
+	groupOnce sync.Once
+	groups    *groupIndex
+
+	fullOnce sync.Once
+	// fullJSON[i] is Stride's full encoding of view.Apps[i].App (the state).
+	fullJSON [][]byte
+	fullErr  error
+	fullSize int
 	// appTasks[i] is view.Apps[i].Tasks sorted by task id (shared when it already is).
 	appTasks [][]*engine.Task
 }
@@ -174,8 +183,9 @@ func (sn *snapshot) encodeApps() {
 		sn.appJSON = make([][]byte, len(v.Apps))
 		sn.appTasks = make([][]*engine.Task, len(v.Apps))
 		total := 0
+		inherited := map[string]map[string]bool{} // by parent group
 		for i, st := range v.Apps {
-			raw, err := st.App.MarshalJSON()
+			raw, err := marathonAppCached(v, st.App, inherited)
 			if err != nil && sn.appErr == nil {
 				sn.appErr = fmt.Errorf("app %s: %w", st.App.ID, err)
 			}
@@ -185,6 +195,73 @@ func (sn *snapshot) encodeApps() {
 		}
 		sn.appsSize = total
 	})
+}
+
+// encodeFull encodes every app in Stride's full encoding once.
+func (sn *snapshot) encodeFull() {
+	sn.fullOnce.Do(func() {
+		v := sn.view
+		sn.fullJSON = make([][]byte, len(v.Apps))
+		for i, st := range v.Apps {
+			raw, err := st.App.MarshalJSON()
+			if err != nil && sn.fullErr == nil {
+				sn.fullErr = fmt.Errorf("app %s: %w", st.App.ID, err)
+			}
+			sn.fullJSON[i] = raw
+			sn.fullSize += len(raw)
+		}
+	})
+}
+
+// marathonApp encodes an app as Marathon's /v2 shows it: Marathon's fields
+// only, and the dependencies the app declares itself — those its groups
+// declare (which the state folds into every app under them, as the HCL files
+// do) are shown on the groups.
+func marathonApp(v *executor.View, a *engine.App) ([]byte, error) {
+	return marathonAppCached(v, a, nil)
+}
+
+// marathonAppCached is marathonApp with the groups' dependencies memoised by
+// parent group in cache (nil: no cache).
+func marathonAppCached(v *executor.View, a *engine.App, cache map[string]map[string]bool) ([]byte, error) {
+	if len(a.Dependencies) == 0 {
+		return a.MarshalMarathonJSON()
+	}
+	parent := engine.ParentID(a.ID)
+	inherited, ok := cache[parent]
+	if !ok {
+		inherited = groupDependencies(v, a.ID)
+		if cache != nil {
+			cache[parent] = inherited
+		}
+	}
+	if len(inherited) > 0 {
+		own := slices.DeleteFunc(slices.Clone(a.Dependencies), func(d string) bool { return inherited[d] })
+		if len(own) != len(a.Dependencies) {
+			cp := *a
+			cp.Dependencies = own
+			a = &cp
+		}
+	}
+	return a.MarshalMarathonJSON()
+}
+
+// groupDependencies returns the dependencies the groups holding id declare.
+func groupDependencies(v *executor.View, id string) map[string]bool {
+	var deps map[string]bool
+	for p := engine.ParentID(id); ; p = engine.ParentID(p) {
+		if g := v.Group(p); g != nil && len(g.Dependencies) > 0 {
+			if deps == nil {
+				deps = map[string]bool{}
+			}
+			for _, d := range g.Dependencies {
+				deps[d] = true
+			}
+		}
+		if p == "/" {
+			return deps
+		}
+	}
 }
 
 // appsCap is a capacity for a response holding every app (and, with tasks, every

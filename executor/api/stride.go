@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/stride-run/stride/engine"
 	"github.com/stride-run/stride/executor"
@@ -34,13 +35,26 @@ type ApplyRequest struct {
 	StateSerial *uint64 `json:"state_serial,omitempty"`
 	// Force cancels running deployments of the same apps instead of answering 409.
 	Force bool `json:"force,omitempty"`
+	// AutoRevert rolls every app of the deployment back to its last fully
+	// healthy version should the deployment fail.
+	AutoRevert bool `json:"auto_revert,omitempty"`
+	// ProgressDeadlineSeconds is the progress deadline of the apps that set none
+	// (0: the server's default; -1: none).
+	ProgressDeadlineSeconds int `json:"progress_deadline_seconds,omitempty"`
+	// Queue waits for the deployments that hold the apps instead of answering
+	// 409: the apply is queued (a newer queued apply of the same apps replaces
+	// it) and planned when they are over.
+	Queue bool `json:"queue,omitempty"`
 }
 
 // ApplyResponse is the answer of POST /stride/v1/apply: 201 with the deployment,
-// or 200 without one when there was nothing to do.
+// 202 with a queued one (Status "queued", Reason naming what it waits for), or
+// 200 without one when there was nothing to do.
 type ApplyResponse struct {
 	DeploymentID string       `json:"deploymentId,omitempty"`
 	Version      string       `json:"version,omitempty"`
+	Status       string       `json:"status,omitempty"`
+	Reason       string       `json:"reason,omitempty"`
 	Plan         *engine.Plan `json:"plan"`
 }
 
@@ -64,6 +78,64 @@ type AppSummary struct {
 	Waiting     string  `json:"waiting,omitempty"`
 	Delay       float64 `json:"delaySeconds,omitempty"`
 	LastFailure string  `json:"lastFailure,omitempty"`
+	// GaveUp says why Stride stopped relaunching the app; KillSafety why its
+	// health-check kills are held.
+	GaveUp     string `json:"gaveUp,omitempty"`
+	KillSafety string `json:"killSafety,omitempty"`
+}
+
+// AppStatus is one element of GET /stride/v1/apps: what Stride knows of an app
+// beyond Marathon's AppInfo — why instances wait, the backoff, whether it gave
+// up relaunching, whether its health-check kills are held, the last failure.
+type AppStatus struct {
+	ID           string   `json:"id"`
+	Instances    int      `json:"instances"`
+	Staged       int      `json:"staged"`
+	Running      int      `json:"running"`
+	Healthy      int      `json:"healthy"`
+	Deployments  []string `json:"deployments"`
+	Pending      int      `json:"pending,omitempty"`
+	Waiting      string   `json:"waiting,omitempty"`
+	DelaySeconds float64  `json:"delaySeconds,omitempty"`
+	// GaveUp says why Stride stopped relaunching the app (backoff's
+	// give_up_after); a later apply resets it.
+	GaveUp string `json:"gaveUp,omitempty"`
+	// KillSafety says why health-check kills are held (the circuit breaker is
+	// open, or the rate limit makes kills wait).
+	KillSafety  string `json:"killSafety,omitempty"`
+	LastFailure string `json:"lastFailure,omitempty"`
+}
+
+// appsStatus is GET /stride/v1/apps: every app's Stride status, sorted by id.
+func (s *Server) appsStatus(w http.ResponseWriter, r *http.Request) {
+	if !allow(w, r, http.MethodGet) {
+		return
+	}
+	v := s.b.View()
+	out := make([]AppStatus, 0, len(v.Apps))
+	for _, st := range v.Apps {
+		out = append(out, appStatusOf(st))
+	}
+	writeJSON(w, http.StatusOK, map[string][]AppStatus{"apps": out})
+}
+
+// appStatusOf is an app's Stride status.
+func appStatusOf(st *executor.AppStatus) AppStatus {
+	a := AppStatus{
+		ID: st.App.ID, Instances: st.App.Instances, Staged: st.TasksStaged, Running: st.TasksRunning,
+		Healthy: st.TasksHealthy, Deployments: st.Deployments, Pending: st.Pending, Waiting: st.Waiting,
+		DelaySeconds: st.Delay.Seconds(), GaveUp: st.GaveUp, KillSafety: st.KillSafety,
+	}
+	if a.Deployments == nil {
+		a.Deployments = []string{}
+	}
+	if len(st.App.HealthChecks) == 0 {
+		a.Healthy = st.TasksRunning
+	}
+	if f := st.LastTaskFailure; f != nil {
+		a.LastFailure = f.State + ": " + f.Message
+	}
+	return a
 }
 
 // state is GET /stride/v1/state.
@@ -72,16 +144,16 @@ func (s *Server) state(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sn := s.snap()
-	sn.encodeApps()
-	if sn.appErr != nil {
-		writeError(w, http.StatusInternalServerError, "encode apps: "+sn.appErr.Error())
+	sn.encodeFull()
+	if sn.fullErr != nil {
+		writeError(w, http.StatusInternalServerError, "encode apps: "+sn.fullErr.Error())
 		return
 	}
-	b := make([]byte, 0, sn.appsCap(false))
+	b := make([]byte, 0, sn.fullSize+64)
 	b = append(b, `{"serial":`...)
 	b = strconv.AppendUint(b, sn.view.Serial, 10)
 	b = append(b, `,"apps":[`...)
-	for i, raw := range sn.appJSON {
+	for i, raw := range sn.fullJSON {
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -121,6 +193,10 @@ func (s *Server) decodeApply(w http.ResponseWriter, r *http.Request) (*ApplyRequ
 		if err := engine.CheckID(req.Scope, true); err != nil {
 			details = append(details, engine.FieldError{Path: "/scope", Errors: []string{err.Error()}})
 		}
+	}
+	if req.ProgressDeadlineSeconds < -1 || req.ProgressDeadlineSeconds > engine.MaxProgressDeadlineSeconds {
+		details = append(details, engine.FieldError{Path: "/progress_deadline_seconds", Errors: []string{
+			fmt.Sprintf("must be between -1 (none) and %d, got %d", engine.MaxProgressDeadlineSeconds, req.ProgressDeadlineSeconds)}})
 	}
 	if req.Spec == nil && !req.Destroy {
 		details = append(details, engine.FieldError{Path: "/spec", Errors: []string{"is required (only destroy may leave it out)"}})
@@ -187,7 +263,14 @@ func locateAppErrors(raw []byte) []engine.FieldError {
 }
 
 func (req *ApplyRequest) executorRequest() executor.ApplyRequest {
-	return executor.ApplyRequest{Spec: req.Spec, Scope: req.Scope, Destroy: req.Destroy, ExpectSerial: req.StateSerial, Force: req.Force}
+	deadline := time.Duration(req.ProgressDeadlineSeconds) * time.Second
+	if req.ProgressDeadlineSeconds < 0 {
+		deadline = -1
+	}
+	return executor.ApplyRequest{
+		Spec: req.Spec, Scope: req.Scope, Destroy: req.Destroy, ExpectSerial: req.StateSerial, Force: req.Force,
+		AutoRevert: req.AutoRevert, ProgressDeadline: deadline, Queue: req.Queue,
+	}
 }
 
 // plan is POST /stride/v1/plan: the plan an apply would carry out now.
@@ -223,9 +306,18 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, ApplyResponse{Plan: plan})
 		return
 	}
+	for _, c := range plan.Changes {
+		if c.Action != engine.ActionDestroy {
+			s.postEvent(r, c.After)
+		}
+	}
 	w.Header().Set("Marathon-Deployment-Id", dep.ID)
 	w.Header().Set("Location", strideDeploy+"/"+dep.ID)
-	writeJSON(w, http.StatusCreated, ApplyResponse{DeploymentID: dep.ID, Version: dep.Version, Plan: plan})
+	code := http.StatusCreated
+	if dep.Status == engine.DeploymentQueued {
+		code = http.StatusAccepted
+	}
+	writeJSON(w, code, ApplyResponse{DeploymentID: dep.ID, Version: dep.Version, Status: dep.Status, Reason: dep.Reason, Plan: plan})
 }
 
 // deploymentGet is GET /stride/v1/deployments/{id}: a running or recently
@@ -261,6 +353,7 @@ func (s *Server) deploymentGet(w http.ResponseWriter, r *http.Request, id string
 				sum.Healthy = st.TasksRunning
 			}
 			sum.Waiting, sum.Delay = st.Waiting, st.Delay.Seconds()
+			sum.GaveUp, sum.KillSafety = st.GaveUp, st.KillSafety
 			if f := st.LastTaskFailure; f != nil {
 				sum.LastFailure = f.State + ": " + f.Message
 			}
@@ -278,4 +371,21 @@ func (s *Server) deploymentGet(w http.ResponseWriter, r *http.Request, id string
 		resp.Apps = append(resp.Apps, sum)
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// AppExtras is the name the client uses for AppStatus: what Stride knows of an
+// app beyond Marathon's AppInfo.
+type AppExtras = AppStatus
+
+// strideApp is GET /stride/v1/apps/{id}: {"app": AppStatus}.
+func (s *Server) strideApp(w http.ResponseWriter, r *http.Request, id string) {
+	if !allow(w, r, http.MethodGet) {
+		return
+	}
+	st := s.b.View().App(id)
+	if st == nil {
+		writeError(w, http.StatusNotFound, fmt.Sprintf(msgAppNotFound, id))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]AppStatus{"app": appStatusOf(st)})
 }

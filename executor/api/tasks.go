@@ -74,8 +74,8 @@ type killRequest struct {
 	IDs []string `json:"ids"`
 }
 
-// tasksDelete is POST /v2/tasks/delete {"ids": [...]}: kill the tasks (they are
-// replaced). Unknown ids are a 400 and nothing is killed.
+// tasksDelete is POST /v2/tasks/delete {"ids": [...]}: kill the tasks. Unknown
+// ids are a 400 and nothing is killed.
 func (s *Server) tasksDelete(w http.ResponseWriter, r *http.Request) {
 	if !allow(w, r, http.MethodPost) {
 		return
@@ -109,15 +109,15 @@ func (sn *snapshot) hasTask(id string) bool {
 	return false
 }
 
-// kill asks the backend to kill ids and answers {"tasks": [...]} ({"task": ...}
-// when one is true). scale and wipe are refused: both need deployments.
+// kill kills ids and answers {"tasks": [...]} ({"task": ...} when one is
+// true): the tasks are replaced. With ?scale=true the apps' instances go down
+// by the tasks killed, through a deployment, and the answer is its
+// DeploymentResult. wipe=true is accepted: Stride keeps no reservation or
+// local volume for a task, so a wiped task is simply killed (and, without
+// scale, replaced anywhere).
 func (s *Server) kill(w http.ResponseWriter, r *http.Request, ids []string, one bool) {
 	if queryBool(r, "scale") {
-		writeError(w, http.StatusBadRequest, msgScaleKill)
-		return
-	}
-	if queryBool(r, "wipe") {
-		writeError(w, http.StatusBadRequest, msgWipeKill)
+		s.killAndScale(w, r, func(*executor.Desired) ([]string, error) { return ids, nil })
 		return
 	}
 	var killed []engine.Task
@@ -153,6 +153,42 @@ func (s *Server) kill(w http.ResponseWriter, r *http.Request, ids []string, one 
 	writeRaw(w, http.StatusOK, append(b, "]}\n"...))
 }
 
+// killAndScale kills the tasks pick chooses (on the actor, so that the choice
+// and the scale-down see the same tasks) and lowers each app's instances by as
+// many, in one deployment.
+func (s *Server) killAndScale(w http.ResponseWriter, r *http.Request, pick func(d *executor.Desired) ([]string, error)) {
+	res, err := s.write(r, nil, func(d *executor.Desired) error {
+		ids, err := pick(d)
+		if err != nil {
+			return err
+		}
+		perApp := map[string]int{}
+		for _, id := range ids {
+			t, ok := d.Task(id)
+			if !ok {
+				return &apiError{code: http.StatusBadRequest, body: errorBody{Message: fmt.Sprintf(msgInvalidTask, id)}}
+			}
+			perApp[t.AppID]++
+		}
+		for appID, n := range perApp {
+			cur := d.App(appID)
+			if cur == nil {
+				continue // a task of a destroyed app: it is being killed anyway
+			}
+			a := cur.Clone()
+			a.Instances = max(0, a.Instances-n)
+			d.PutApp(a)
+		}
+		d.KillTasks(ids...)
+		return nil
+	})
+	if err != nil {
+		s.writeBackendError(w, err)
+		return
+	}
+	s.result(w, http.StatusOK, res, "")
+}
+
 // appendLooseTask encodes a task that is not part of the view.
 func (sn *snapshot) appendLooseTask(b []byte, t *engine.Task) []byte {
 	var sps []int
@@ -168,11 +204,14 @@ func (sn *snapshot) appendLooseTask(b []byte, t *engine.Task) []byte {
 // anything else is the server's fault.
 func (s *Server) writeBackendError(w http.ResponseWriter, err error) {
 	var (
+		ae     *apiError
 		locked *executor.LockedError
 		perr   *executor.PlanError
 		fe     engine.FieldErrors
 	)
 	switch {
+	case errors.As(err, &ae):
+		writeJSON(w, ae.code, ae.body)
 	case errors.As(err, &locked):
 		deps := make([]deploymentRef, len(locked.Deployments))
 		for i, id := range locked.Deployments {
@@ -193,6 +232,8 @@ func (s *Server) writeBackendError(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusBadRequest, err.Error())
 	case errors.Is(err, executor.ErrNoDeployment):
 		writeError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, executor.ErrCannotRevert):
+		writeError(w, http.StatusConflict, err.Error())
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf(msgBusy, err))
 	default:

@@ -48,6 +48,15 @@ type Config struct {
 	// Checkpoint is framework_info.checkpoint: agents checkpoint the tasks so
 	// that they survive an agent restart. nil means the default, true.
 	Checkpoint *bool
+	// Principal is framework_info.principal: who the framework is to the
+	// master's authorization (roles it may use, quota). With Secret, every
+	// call also authenticates as it (HTTP basic authentication, what a master
+	// started with --authenticate_frameworks and the basic HTTP framework
+	// authenticator checks).
+	Principal string
+	// Secret is the principal's secret; it is sent in calls' Authorization
+	// header only, never logged.
+	Secret string
 	// GPUResources declares the GPU_RESOURCES capability. Without it a Mesos
 	// master never offers the resources of agents that have GPUs, so apps that
 	// ask for gpus cannot run; with it every task, GPU or not, may land on
@@ -164,6 +173,9 @@ func (c Config) withDefaults() (settings, error) {
 			errs = append(errs, fmt.Errorf("roles: %q is listed twice", r))
 		}
 		seen[r] = true
+	}
+	if c.Secret != "" && c.Principal == "" {
+		errs = append(errs, errors.New("secret: given without a principal"))
 	}
 	if s.FailoverTimeout < 0 {
 		errs = append(errs, fmt.Errorf("failover timeout: %v is negative", s.FailoverTimeout))
@@ -311,6 +323,10 @@ func (s *settings) frameworkInfo(id string) *mesos.FrameworkInfo {
 	if s.WebUIURL != "" {
 		w := s.WebUIURL
 		info.WebUiURL = &w
+	}
+	if s.Principal != "" {
+		p := s.Principal
+		info.Principal = &p
 	}
 	return info
 }

@@ -38,6 +38,11 @@
 //     subscription): after Subscribed, offers flow until Suppress is called.
 //   - After a successful Teardown, Run returns nil and the framework id is
 //     forgotten.
+//   - With Config.Secret, every request carries HTTP basic credentials of
+//     Config.Principal (what a master started with
+//     --authenticate_http_frameworks checks), redirects included; the secret
+//     is never logged. A master that refuses them (401) is retried with
+//     backoff, as any refused SUBSCRIBE.
 //
 // The driver does not use mesos-go's httpsched caller: after following a
 // redirect it keeps sending calls to the master it was first given (its

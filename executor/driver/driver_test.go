@@ -514,3 +514,48 @@ func TestStreamIDOnEveryCall(t *testing.T) {
 		})
 	}
 }
+
+// TestPrincipalAndSecret: the principal is in the FrameworkInfo, and every call
+// authenticates as it (HTTP basic authentication); the secret is never logged.
+func TestPrincipalAndSecret(t *testing.T) {
+	const principal, secret = "stride-prod", "s3cret-never-logged"
+	f := newFakeMaster(t)
+	f.setAnswer(func(call *scheduler.Call) (int, string) {
+		return http.StatusBadRequest, "refused for the test: " + call.Type.String()
+	})
+	h := newRecorder(t)
+	log := newSyncLog(t)
+	cfg := testConfig(t, f.URL())
+	cfg.Principal, cfg.Secret, cfg.Logf = principal, secret, log.logf
+	d := New(cfg, h)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	h.waitFor("Subscribed", 0, isKind("Subscribed"))
+	if err := d.Revive(ctx); err == nil {
+		t.Fatal("the refused REVIVE succeeded")
+	}
+	for _, typ := range []scheduler.Call_Type{scheduler.Call_SUBSCRIBE, scheduler.Call_REVIVE} {
+		_, call, header := f.waitCall(typ, 0)
+		req := &http.Request{Header: header}
+		user, pass, ok := req.BasicAuth()
+		if !ok || user != principal || pass != secret {
+			t.Errorf("%v: Authorization %q, want basic %s:<secret>", typ, header.Get("Authorization"), principal)
+		}
+		if typ == scheduler.Call_SUBSCRIBE && call.Subscribe.FrameworkInfo.GetPrincipal() != principal {
+			t.Errorf("framework_info.principal %q, want %q", call.Subscribe.FrameworkInfo.GetPrincipal(), principal)
+		}
+	}
+	if log.contains(secret) {
+		t.Error("the secret was logged")
+	}
+	if _, err := (Config{Master: "m:5050", Secret: "x"}).withDefaults(); err == nil || strings.Contains(err.Error(), "x\"") {
+		t.Errorf("a secret without a principal: %v", err)
+	}
+}

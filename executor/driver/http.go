@@ -66,6 +66,9 @@ func (d *Driver) post(ctx context.Context, endpoint *url.URL, body []byte, strea
 	if streamID != "" {
 		req.Header.Set(headerStreamID, streamID)
 	}
+	if d.s.Secret != "" {
+		req.SetBasicAuth(d.s.Principal, d.s.Secret)
+	}
 	return d.transport.RoundTrip(req)
 }
 

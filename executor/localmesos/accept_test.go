@@ -1,6 +1,7 @@
 package localmesos
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,7 +66,7 @@ func TestInvalidAccepts(t *testing.T) {
 				return &scheduler.Call_Accept{OfferIDs: []mesos.OfferID{s.offers[0].ID}, Operations: launch(shellTask(s.offers[0], "a", "true", 9, 32))}
 			},
 			want: map[string]mesos.TaskState{"a": mesos.TASK_ERROR}, wantReason: mesos.REASON_TASK_INVALID,
-			wantMessage: "Task uses more resources cpus:9; mem:32 than available cpus:8",
+			wantMessage: "Total resources cpus(allocated: *):9; mem(allocated: *):32 required by task and its executor is more than available ports(allocated: *):{ports}; cpus(allocated: *):8;",
 		},
 		"second task does not fit what the first left": {
 			accept: func(s setup) *scheduler.Call_Accept {
@@ -73,7 +74,7 @@ func TestInvalidAccepts(t *testing.T) {
 					shellTask(s.offers[0], "a", "sleep 60", 5, 32), shellTask(s.offers[0], "b", "true", 5, 32))}
 			},
 			want: map[string]mesos.TaskState{"b": mesos.TASK_ERROR}, wantReason: mesos.REASON_TASK_INVALID,
-			wantMessage: "Task uses more resources", launched: []string{"a"},
+			wantMessage: "required by task and its executor is more than available", launched: []string{"a"},
 		},
 		"ports outside the offer": {
 			accept: func(s setup) *scheduler.Call_Accept {
@@ -81,7 +82,7 @@ func TestInvalidAccepts(t *testing.T) {
 				ti.Resources = append(ti.Resources, ports(mesos.Value_Range{Begin: 80, End: 80}))
 				return &scheduler.Call_Accept{OfferIDs: []mesos.OfferID{s.offers[0].ID}, Operations: launch(ti)}
 			},
-			want: map[string]mesos.TaskState{"a": mesos.TASK_ERROR}, wantReason: mesos.REASON_TASK_INVALID, wantMessage: "ports:[80-80]",
+			want: map[string]mesos.TaskState{"a": mesos.TASK_ERROR}, wantReason: mesos.REASON_TASK_INVALID, wantMessage: "ports(allocated: *):[80-80] required by task",
 		},
 		"duplicate task ids": {
 			accept: func(s setup) *scheduler.Call_Accept {
@@ -163,8 +164,10 @@ func TestInvalidAccepts(t *testing.T) {
 			c.mustCall(&scheduler.Call{Type: scheduler.Call_ACCEPT, Accept: acc})
 			for id, want := range tc.want {
 				st := c.expect(isUpdate(id, want)).Update.Status
-				if st.GetReason() != tc.wantReason || !strings.Contains(st.GetMessage(), tc.wantMessage) {
-					t.Errorf("%s: %v (%v) %q, want %v %q", id, st.GetState(), st.GetReason(), st.GetMessage(), tc.wantReason, tc.wantMessage)
+				// {ports} is the first agent's port range (free ports, picked per test).
+				wantMessage := strings.ReplaceAll(tc.wantMessage, "{ports}", offeredPorts(s.offers[0]))
+				if st.GetReason() != tc.wantReason || !strings.Contains(st.GetMessage(), wantMessage) {
+					t.Errorf("%s: %v (%v) %q, want %v %q", id, st.GetState(), st.GetReason(), st.GetMessage(), tc.wantReason, wantMessage)
 				}
 				if st.UUID != nil || st.GetSource() != mesos.SOURCE_MASTER {
 					t.Errorf("%s: a master update must have no uuid and source MASTER: %x %v", id, st.UUID, st.GetSource())
@@ -199,4 +202,19 @@ func TestInvalidAccepts(t *testing.T) {
 			}
 		})
 	}
+}
+
+// offeredPorts formats an offer's port ranges as the master's messages do:
+// "[11000-11099]".
+func offeredPorts(o mesos.Offer) string {
+	var parts []string
+	for _, r := range o.Resources {
+		if r.Name != "ports" || r.Ranges == nil {
+			continue
+		}
+		for _, rg := range r.Ranges.Range {
+			parts = append(parts, fmt.Sprintf("%d-%d", rg.Begin, rg.End))
+		}
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
 }

@@ -79,7 +79,7 @@ func (m *Master) allocate(now time.Time) {
 				continue
 			}
 			for _, a := range m.agents {
-				if a.lost || held[a.id+"\x00"+role] {
+				if a.lost || a.partitioned || held[a.id+"\x00"+role] {
 					continue
 				}
 				avail := resourceSet{}
@@ -127,6 +127,18 @@ func (m *Master) mesosOffer(o *offer) mesos.Offer {
 		Resources:      o.res.mesosResources(o.role, o.fw.refinement()),
 		Attributes:     append([]mesos.Attribute(nil), o.agent.attributes...),
 		AllocationInfo: &mesos.Resource_AllocationInfo{Role: proto(o.role)},
+		URL:            m.agentURL(o.agent),
+	}
+}
+
+// agentURL is an offer's url: where a real agent serves its HTTP API. The
+// stand-in's agents serve none; the address names the agent and the master's
+// port (what MESOS_AGENT_ENDPOINT and MESOS_SLAVE_PID name too).
+func (m *Master) agentURL(a *agent) *mesos.URL {
+	return &mesos.URL{
+		Scheme:  "http",
+		Address: mesos.Address{Hostname: proto(a.hostname), IP: proto(a.hostname), Port: int32(m.port)},
+		Path:    proto("/slave(1)"),
 	}
 }
 

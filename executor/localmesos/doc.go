@@ -24,9 +24,16 @@
 // runs MESOS_HTTP, MESOS_TCP and COMMAND health checks itself, as the Mesos
 // command executor does.
 //
-// Where the behaviour of a real master is the question, the answer is taken
-// from Mesos' own documentation and sources; the places where the stand-in
-// knowingly differs are:
+// Where the behaviour of a real master is the question, the answer is what a
+// real Apache Mesos 1.11.1 master and agent do: the conformance suite
+// (conformance_test.go) holds the same scheduler conversations with both and
+// compares them with traces recorded from the real one (testdata/conformance).
+// Tasks get the environment a Mesos agent gives a command task (MESOS_SANDBOX,
+// MESOS_FRAMEWORK_ID, LIBPROCESS_IP, ...; not HOST, PORT* or MESOS_TASK_ID,
+// which are the framework's to set), network health checks go to 127.0.0.1
+// as Mesos' do for host-network tasks, and an agent can be cut off and healed
+// (PartitionAgent, HealAgent) as a real agent that stops answering and comes
+// back. The places where the stand-in knowingly differs are:
 //
 //   - Custom executors, LAUNCH_GROUP and offer operations other than LAUNCH
 //     are refused (TASK_ERROR for launches, logged and ignored otherwise).
@@ -38,8 +45,16 @@
 //     tasks, lost agents, reconciliation) carry no uuid, as in Mesos.
 //   - There is one allocator pass per OfferInterval, frameworks served in id
 //     order (no DRF), one outstanding offer per agent, framework and role.
-//   - An agent is only ever lost on purpose: Master.LoseAgent, or
-//     POST /stride/agents/<agent-id>/lose.
+//   - An agent is only ever lost or cut off on purpose: Master.LoseAgent
+//     (for good: its processes are killed), PartitionAgent and HealAgent, or
+//     POST /stride/agents/<agent-id>/{lose,partition,heal}. A real master
+//     declares a silent agent unreachable only after its ping timeouts; the
+//     stand-in does at once.
+//   - Offers name an agent URL (the agent's address, the master's port,
+//     path /slave(1)) where nothing serves the agent API.
+//   - QUOTA_V2, a capability of the master that mesos-go does not name, is
+//     sent as its number on protobuf streams and as UNKNOWN in JSON (what
+//     mesos-go decodes of a real master's JSON).
 //
 // A Master that closes kills every task: nothing is left behind. One that
 // crashes (SIGKILL, OOM, a power cut) leaves its tasks' checkpoints in the

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	"github.com/mesos/mesos-go/api/v1/lib/encoding/codecs"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 )
 
@@ -254,7 +255,7 @@ func (m *Master) subscribe(s *stream, sub *scheduler.Call_Subscribe) {
 		Subscribed: &scheduler.Event_Subscribed{
 			FrameworkID:              &mesos.FrameworkID{Value: id},
 			HeartbeatIntervalSeconds: &secs,
-			MasterInfo:               m.masterInfo(),
+			MasterInfo:               m.masterInfo(s.codec.Type == codecs.MediaTypeProtobuf),
 		},
 	})
 	s.send(&scheduler.Event{Type: scheduler.Event_HEARTBEAT})

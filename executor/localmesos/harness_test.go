@@ -53,7 +53,8 @@ func TestMain(m *testing.M) {
 
 // runHelper implements the helper processes:
 //   - "http": serves HTTP on $HOST:$PORT0; GET / answers 200 while a file
-//     "healthy" exists in the working directory, 503 otherwise.
+//     $HEALTHY_FILE (default "healthy" in the working directory) exists, 503
+//     otherwise.
 //   - "stubborn": ignores SIGTERM, starts a child `sleep` that ignores it too,
 //     writes the child's pid to child.pid, then waits forever.
 //   - "master": a Master (see runMasterHelper), for the tests that crash one.
@@ -68,8 +69,12 @@ func runHelper(mode string) int {
 			return 2
 		}
 		fmt.Println("listening on", ln.Addr())
+		healthy := os.Getenv("HEALTHY_FILE")
+		if healthy == "" {
+			healthy = "healthy"
+		}
 		err = http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if _, err := os.Stat("healthy"); err != nil {
+			if _, err := os.Stat(healthy); err != nil {
 				w.WriteHeader(http.StatusServiceUnavailable)
 				return
 			}
@@ -185,11 +190,15 @@ func newMaster(t testing.TB, edit func(*Config)) *Master {
 	return m
 }
 
+// endpoint is a master the test client talks to: a stand-in (*Master), or a
+// real Mesos master (see conformance_test.go).
+type endpoint interface{ URL() string }
+
 // client is a minimal v1 scheduler written against the raw HTTP API: it
 // records every event of its subscription stream.
 type client struct {
 	t        testing.TB
-	m        *Master
+	m        endpoint
 	codec    encoding.Codec
 	resp     *http.Response
 	cancel   context.CancelFunc
@@ -223,7 +232,7 @@ func encodeBody(t testing.TB, codec encoding.Codec, call *scheduler.Call) []byte
 }
 
 // post sends a raw request to the scheduler endpoint.
-func post(t testing.TB, m *Master, body []byte, header http.Header) (*http.Response, string) {
+func post(t testing.TB, m endpoint, body []byte, header http.Header) (*http.Response, string) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, m.URL()+"/api/v1/scheduler", bytes.NewReader(body))
 	if err != nil {
@@ -240,7 +249,7 @@ func post(t testing.TB, m *Master, body []byte, header http.Header) (*http.Respo
 }
 
 // subscribe subscribes a framework and waits for SUBSCRIBED.
-func subscribe(t testing.TB, m *Master, codec encoding.Codec, info *mesos.FrameworkInfo) *client {
+func subscribe(t testing.TB, m endpoint, codec encoding.Codec, info *mesos.FrameworkInfo) *client {
 	t.Helper()
 	c := tryClient(t, m, codec, info)
 	ev := c.expect(func(ev *scheduler.Event) bool {
@@ -254,7 +263,7 @@ func subscribe(t testing.TB, m *Master, codec encoding.Codec, info *mesos.Framew
 }
 
 // tryClient opens a subscription stream without waiting for its first event.
-func tryClient(t testing.TB, m *Master, codec encoding.Codec, info *mesos.FrameworkInfo) *client {
+func tryClient(t testing.TB, m endpoint, codec encoding.Codec, info *mesos.FrameworkInfo) *client {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	call := &scheduler.Call{Type: scheduler.Call_SUBSCRIBE, FrameworkID: info.ID, Subscribe: &scheduler.Call_Subscribe{FrameworkInfo: info}}

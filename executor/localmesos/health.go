@@ -98,7 +98,7 @@ func (m *Master) startHealthCheck(t *task) {
 			return
 		}
 		for {
-			err := runHealthCheck(ctx, &hc, t.agent.hostname, t.sandbox, env)
+			err := runHealthCheck(ctx, &hc, t.sandbox, env)
 			if ctx.Err() != nil {
 				return
 			}
@@ -115,7 +115,8 @@ func (m *Master) startHealthCheck(t *task) {
 // every other failure is reported as a TASK_RUNNING update with healthy=false
 // and kills the task once consecutive_failures is reached; the first success,
 // and the first after failures, is reported with healthy=true. Updates carry
-// REASON_TASK_HEALTH_CHECK_STATUS_UPDATED.
+// REASON_TASK_HEALTH_CHECK_STATUS_UPDATED and, as the command executor's, no
+// message (why a check failed is logged).
 func (m *Master) healthResult(t *task, hc *mesos.HealthCheck, checkErr error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -123,14 +124,14 @@ func (m *Master) healthResult(t *task, hc *mesos.HealthCheck, checkErr error) {
 		return
 	}
 	h := &t.health
-	update := func(healthy bool, message string) {
-		st := t.executorStatus(mesos.TASK_RUNNING, mesos.SOURCE_EXECUTOR, mesos.REASON_TASK_HEALTH_CHECK_STATUS_UPDATED.Enum(), message)
+	update := func(healthy bool) {
+		st := t.executorStatus(mesos.TASK_RUNNING, mesos.SOURCE_EXECUTOR, mesos.REASON_TASK_HEALTH_CHECK_STATUS_UPDATED.Enum(), "")
 		st.Healthy = proto(healthy)
 		m.emit(t, st)
 	}
 	if checkErr == nil {
 		if !h.succeeded || h.failures > 0 {
-			update(true, "")
+			update(true)
 		}
 		h.succeeded = true
 		h.failures = 0
@@ -140,47 +141,37 @@ func (m *Master) healthResult(t *task, hc *mesos.HealthCheck, checkErr error) {
 		return
 	}
 	h.failures++
-	update(false, fmt.Sprintf("Health check failed %d times consecutively: %v", h.failures, checkErr))
+	m.logf("task %s: health check failed %d times consecutively: %v", t.id(), h.failures, checkErr)
+	update(false)
 	if h.failures >= int(hc.GetConsecutiveFailures()) {
 		m.logf("task %s failed %d health checks in a row: killing it", t.id(), h.failures)
 		m.killTask(t, t.killGrace(nil), true)
 	}
 }
 
-// runHealthCheck runs one check against a task on an agent whose address is
-// host. HTTP checks pass on a status in 200..399 (or one of the listed
-// statuses), TCP checks when a connection opens, COMMAND checks when the
-// command exits 0. Network checks go to the agent's address, which reaches a
-// task bound to it or to 0.0.0.0; when nothing listens there they try
-// 127.0.0.1, where Mesos' own checks go, for tasks bound to loopback only.
-func runHealthCheck(ctx context.Context, hc *mesos.HealthCheck, host, sandbox string, env []string) error {
+// runHealthCheck runs one check of a task. HTTP checks pass on a status in
+// 200..399 (or one of the listed statuses), TCP checks when a connection
+// opens, COMMAND checks when the command exits 0. Network checks go to
+// 127.0.0.1 on the given port, as Mesos' checks of a task on the host network
+// do: a task listening on its agent's address only is never healthy (the
+// agents' port ranges are disjoint, so the port names one task).
+func runHealthCheck(ctx context.Context, hc *mesos.HealthCheck, sandbox string, env []string) error {
 	ctx, cancel := context.WithTimeout(ctx, seconds(hc.GetTimeoutSeconds()))
 	defer cancel()
-	var check func(host string) error
 	switch healthType(hc) {
 	case mesos.HealthCheck_HTTP:
-		check = func(host string) error { return httpCheck(ctx, hc.HTTP, host) }
+		return httpCheck(ctx, hc.HTTP, loopback)
 	case mesos.HealthCheck_TCP:
-		check = func(host string) error {
-			var d net.Dialer
-			conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(int(hc.TCP.Port))))
-			if err != nil {
-				return err
-			}
-			return conn.Close()
+		var d net.Dialer
+		conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(loopback, strconv.Itoa(int(hc.TCP.Port))))
+		if err != nil {
+			return err
 		}
+		return conn.Close()
 	case mesos.HealthCheck_COMMAND:
 		return commandCheck(ctx, hc.Command, sandbox, env)
-	default:
-		return errors.New("unknown health check type")
 	}
-	err := check(host)
-	if errors.Is(err, syscall.ECONNREFUSED) && host != loopback {
-		if err2 := check(loopback); err2 == nil || !errors.Is(err2, syscall.ECONNREFUSED) {
-			return err2
-		}
-	}
-	return err
+	return errors.New("unknown health check type")
 }
 
 // loopback is where Mesos aims network health checks of host-network tasks.

@@ -2,9 +2,10 @@ package localmesos
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
-	"strings"
+	"strconv"
 	"testing"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
@@ -36,8 +37,9 @@ func quickCheck(hc mesos.HealthCheck, failures uint32, grace float64) *mesos.Hea
 func TestHealthChecks(t *testing.T) {
 	cases := map[string]struct {
 		check func(port uint64) mesos.HealthCheck
-		// server: the task is the test binary serving HTTP on $HOST:$PORT0,
-		// answering 200 while the sandbox holds "healthy"; otherwise the
+		// server: the task is the test binary serving HTTP on every address
+		// (no $HOST), port $PORT0, answering 200 while the sandbox holds
+		// "healthy"; otherwise the
 		// task is `sleep` and the check looks for the file itself.
 		server bool
 	}{
@@ -55,7 +57,8 @@ func TestHealthChecks(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			m := newMaster(t, func(c *Config) { c.Agents = 1 })
+			first := freeFirstPort(t)
+			m := newMaster(t, func(c *Config) { c.Agents, c.FirstPort = 1, first })
 			c := subscribe(t, m, jsonCodec, frameworkInfo())
 			c.ackAll = true
 			o := c.offers()[0]
@@ -86,7 +89,8 @@ func TestHealthChecks(t *testing.T) {
 				st := c.expect(func(ev *scheduler.Event) bool {
 					return isHealth("checked", false)(ev) || isTaskUpdate("checked")(ev) && isTerminal(ev.Update.Status.GetState())
 				}).Update.Status
-				if st.GetState() != mesos.TASK_RUNNING || !strings.Contains(st.GetMessage(), fmt.Sprintf("failed %d times", i)) {
+				// As the Mesos command executor: no message (the stand-in logs why).
+				if st.GetState() != mesos.TASK_RUNNING || st.Message != nil {
 					t.Fatalf("failure %d: %v %q", i, st.GetState(), st.GetMessage())
 				}
 			}
@@ -98,25 +102,47 @@ func TestHealthChecks(t *testing.T) {
 	}
 }
 
+// TestHealthCheckTCP: network checks go to 127.0.0.1, as Mesos' do for a task
+// on the host network: a task listening on every address or on loopback is
+// healthy, one listening on its agent's address only never is.
 func TestHealthCheckTCP(t *testing.T) {
-	// The task binds the agent's address ($HOST), or loopback only.
-	for name, bind := range map[string]string{"agent address": "", "loopback": loopback} {
+	cases := map[string]struct {
+		bind    string // $HOST of the task ("": every address)
+		healthy bool
+	}{
+		"every address":      {bind: "", healthy: true},
+		"loopback":           {bind: loopback, healthy: true},
+		"agent address only": {bind: "agent", healthy: false},
+	}
+	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			m := newMaster(t, func(c *Config) { c.Agents = 1 })
+			first := freeFirstPort(t)
+			m := newMaster(t, func(c *Config) { c.Agents, c.FirstPort = 1, first })
 			c := subscribe(t, m, protoCodec, frameworkInfo())
 			c.ackAll = true
 			o := c.offers()[0]
 			port := offerPort(t, o)
 			ti := shellTask(o, "tcp", "", 0.1, 32)
 			env := []mesos.Environment_Variable{{Name: "PORT0", Value: proto(fmt.Sprint(port))}}
-			if bind != "" {
-				env = append(env, mesos.Environment_Variable{Name: "HOST", Value: proto(bind)})
+			switch tc.bind {
+			case "":
+			case "agent":
+				env = append(env, mesos.Environment_Variable{Name: "HOST", Value: proto(o.Hostname)})
+			default:
+				env = append(env, mesos.Environment_Variable{Name: "HOST", Value: proto(tc.bind)})
 			}
 			ti.Command = helperCommand(t, "http", env...)
 			ti.Resources = append(ti.Resources, ports(mesos.Value_Range{Begin: port, End: port}))
-			ti.HealthCheck = quickCheck(mesos.HealthCheck{Type: mesos.HealthCheck_TCP, TCP: &mesos.HealthCheck_TCPCheckInfo{Port: uint32(port)}}, 3, 0)
+			// The grace period covers the server's start: the first report
+			// is a success, or a failure once it is over.
+			ti.HealthCheck = quickCheck(mesos.HealthCheck{Type: mesos.HealthCheck_TCP, TCP: &mesos.HealthCheck_TCPCheckInfo{Port: uint32(port)}}, 3, 1)
 			c.launch([]mesos.OfferID{o.ID}, ti)
-			c.expect(isHealth("tcp", true))
+			st := c.expect(func(ev *scheduler.Event) bool {
+				return isHealth("tcp", true)(ev) || isHealth("tcp", false)(ev)
+			}).Update.Status
+			if st.GetHealthy() != tc.healthy {
+				t.Errorf("first health report: healthy=%v, want %v", st.GetHealthy(), tc.healthy)
+			}
 		})
 	}
 }
@@ -136,4 +162,23 @@ func TestHealthCheckGracePeriod(t *testing.T) {
 	if s := taskState(m, "slow-starter"); s != "TASK_RUNNING" {
 		t.Errorf("state %s", s)
 	}
+}
+
+// freeFirstPort returns a FirstPort for one agent whose first port (the one
+// these tests' servers bind) is free on the agent's address and on loopback:
+// other test runs on this machine hold fixed ports (31000 is the default).
+func freeFirstPort(t *testing.T) int {
+	t.Helper()
+	for try := 0; try < 50; try++ {
+		base, err := FreePortBase(1, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l, err := net.Listen("tcp", net.JoinHostPort(loopback, strconv.Itoa(base))); err == nil {
+			_ = l.Close()
+			return base
+		}
+	}
+	t.Fatal("no free port range")
+	return 0
 }

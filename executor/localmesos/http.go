@@ -33,6 +33,8 @@ func (m *Master) routes() http.Handler {
 	mux.HandleFunc("/master/state", m.handleState)
 	mux.HandleFunc("/master/state.json", m.handleState)
 	mux.HandleFunc("/state", m.handleState)
+	mux.HandleFunc("/master/slaves", m.handleSlaves)
+	mux.HandleFunc("/slaves", m.handleSlaves)
 	mux.HandleFunc("/master/redirect", m.handleRedirect)
 	mux.HandleFunc("/redirect", m.handleRedirect)
 	mux.HandleFunc("/health", m.handleHealth)
@@ -385,12 +387,14 @@ func (m *Master) handleVersion(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// handleLoseAgent serves POST /stride/agents/<agent-id>/lose (Master.LoseAgent
-// for tools).
+// handleLoseAgent serves POST /stride/agents/<agent-id>/lose, .../partition
+// and .../heal (Master.LoseAgent, PartitionAgent and HealAgent for tools).
 func (m *Master) handleLoseAgent(w http.ResponseWriter, r *http.Request) {
 	rest := strings.TrimPrefix(r.URL.Path, "/stride/agents/")
 	id, action, ok := strings.Cut(rest, "/")
-	if !ok || action != "lose" || id == "" {
+	ops := map[string]func(string) error{"lose": m.LoseAgent, "partition": m.PartitionAgent, "heal": m.HealAgent}
+	op := ops[action]
+	if !ok || op == nil || id == "" {
 		httpError(w, http.StatusNotFound, "Not found: %s", r.URL.Path)
 		return
 	}
@@ -406,7 +410,7 @@ func (m *Master) handleLoseAgent(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusNotFound, "No agent %s", id)
 		return
 	}
-	if err := m.LoseAgent(id); err != nil {
+	if err := op(id); err != nil {
 		httpError(w, http.StatusConflict, "%v", err)
 		return
 	}

@@ -58,7 +58,7 @@ func TestLaunchRealProcess(t *testing.T) {
 	}{
 		"shell": {
 			command: &mesos.CommandInfo{
-				Value:       proto(`echo "$GREETING from $HOST in $MESOS_SANDBOX as $MESOS_TASK_ID home $HOME" > out.txt && cat plain.txt data/hello.txt >> out.txt`),
+				Value:       proto(`echo "$GREETING from $LIBPROCESS_IP in $MESOS_SANDBOX as $MESOS_EXECUTOR_ID home $HOME" > out.txt && cat plain.txt data/hello.txt >> out.txt`),
 				URIs:        uris,
 				Environment: env,
 			},
@@ -80,7 +80,7 @@ func TestLaunchRealProcess(t *testing.T) {
 			},
 			check: func(t *testing.T, sandbox, host string) {
 				out := readFile(t, filepath.Join(sandbox, "stdout"))
-				for _, want := range []string{"GREETING=hello", "HOST=" + host, "MESOS_SANDBOX=" + sandbox, "MESOS_TASK_ID=exec", "HOME=/custom/home"} {
+				for _, want := range []string{"GREETING=hello", "LIBPROCESS_IP=" + host, "MESOS_SANDBOX=" + sandbox, "MESOS_EXECUTOR_ID=exec", "HOME=/custom/home"} {
 					if !strings.Contains(out, want+"\n") {
 						t.Errorf("stdout lacks %q:\n%s", want, out)
 					}
@@ -159,12 +159,13 @@ func TestTaskFailures(t *testing.T) {
 			wantState: mesos.TASK_FAILED, wantMessage: "Command terminated with signal Killed", wantSource: mesos.SOURCE_EXECUTOR,
 		},
 		"missing executable": {
-			command:   &mesos.CommandInfo{Shell: proto(false), Value: proto("no-such-program-here"), Arguments: []string{"x"}},
-			wantState: mesos.TASK_FAILED, wantMessage: "no-such-program-here", wantReason: mesos.REASON_COMMAND_EXECUTOR_FAILED, wantSource: mesos.SOURCE_EXECUTOR,
+			// As the Mesos command executor: the task runs, its exec fails.
+			command: &mesos.CommandInfo{Shell: proto(false), Value: proto("no-such-program-here"), Arguments: []string{"x"}}, running: true,
+			wantState: mesos.TASK_FAILED, wantMessage: "Command exited with status 1", wantSource: mesos.SOURCE_EXECUTOR,
 		},
 		"fetch failure": {
 			command:   &mesos.CommandInfo{Value: proto("true"), URIs: []mesos.CommandInfo_URI{{Value: "file:///no/such/file.txt"}}},
-			wantState: mesos.TASK_FAILED, wantMessage: "Failed to fetch 'file:///no/such/file.txt'", wantReason: mesos.REASON_CONTAINER_LAUNCH_FAILED, wantSource: mesos.SOURCE_AGENT,
+			wantState: mesos.TASK_FAILED, wantMessage: "Failed to launch container: Failed to fetch all URIs for container", wantReason: mesos.REASON_CONTAINER_LAUNCH_FAILED, wantSource: mesos.SOURCE_AGENT,
 		},
 		"docker without an engine": {
 			command:   &mesos.CommandInfo{Value: proto("true")},
@@ -211,8 +212,6 @@ func TestTaskFailures(t *testing.T) {
 			wantStates := 1
 			if tc.running {
 				wantStates = 3
-			} else if tc.wantReason == mesos.REASON_COMMAND_EXECUTOR_FAILED {
-				wantStates = 1 // the command was not found before STARTING
 			}
 			if len(states) != wantStates {
 				t.Errorf("updates %v", states)

@@ -22,7 +22,7 @@ import (
 
 // version is what GET /version and MasterInfo report: the Mesos release whose
 // scheduler API the stand-in follows.
-const version = "1.11.0"
+const version = "1.11.1"
 
 // Master is a running stand-in: one master and Config.Agents agents in this
 // process, tasks as child processes. Create it with New, serve with Start,
@@ -74,7 +74,11 @@ type agent struct {
 	free       resourceSet // neither used by a task nor offered
 	used       resourceSet // held by tasks that are not terminal
 	lost       bool
-	tasks      map[*task]struct{} // tasks running or launching here
+	// partitioned: cut off from the master (PartitionAgent) until HealAgent;
+	// its tasks keep running, their updates wait on the agent.
+	partitioned      bool
+	unreachableSince time.Time
+	tasks            map[*task]struct{} // tasks running or launching here
 }
 
 // AgentInfo describes one agent, for tests and tools.
@@ -86,6 +90,8 @@ type AgentInfo struct {
 	Used       Resources // held by tasks that have not terminated
 	Offered    Resources // held by outstanding offers
 	Lost       bool      // LoseAgent was called
+	// Partitioned: PartitionAgent was called, HealAgent not yet.
+	Partitioned bool
 }
 
 // Resources is an amount of an agent's resources, reservations summed.
@@ -434,6 +440,54 @@ func (m *Master) LoseAgent(agentID string) error {
 	return nil
 }
 
+// PartitionAgent cuts an agent off from the master, as a network partition or a
+// crashed agent process does on a real cluster: its task processes keep
+// running, and go on producing status updates that wait on the agent; its
+// outstanding offers are rescinded and it makes no more; once the master gives
+// up on it (at once here; after its ping timeouts on a real master), each of
+// its tasks is reported TASK_UNREACHABLE (TASK_LOST to frameworks that are not
+// PARTITION_AWARE) with the real master's reason and message, and every
+// connected framework gets a FAILURE event for it. While it is cut off, a KILL
+// of one of its tasks is answered as a reconciliation (the task is
+// unreachable) and reconciliation reports its tasks unreachable. HealAgent
+// ends the partition. Tools reach it as POST
+// /stride/agents/<agent-id>/partition.
+func (m *Master) PartitionAgent(agentID string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a := m.agentByID[agentID]
+	switch {
+	case a == nil:
+		return fmt.Errorf("localmesos: partition agent: no agent %q", agentID)
+	case a.lost:
+		return fmt.Errorf("localmesos: partition agent: %s is lost", agentID)
+	case a.partitioned:
+		return fmt.Errorf("localmesos: partition agent: %s is already cut off", agentID)
+	}
+	m.partitionAgent(a)
+	return nil
+}
+
+// HealAgent ends an agent's partition, as a real agent that re-registers after
+// it was marked unreachable: every framework hears the latest state of each of
+// its tasks there that is still running (TASK_RUNNING, reason
+// REASON_AGENT_REREGISTERED), then the updates the agent kept meanwhile, in
+// order; the agent makes offers again. Tools reach it as POST
+// /stride/agents/<agent-id>/heal.
+func (m *Master) HealAgent(agentID string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a := m.agentByID[agentID]
+	switch {
+	case a == nil:
+		return fmt.Errorf("localmesos: heal agent: no agent %q", agentID)
+	case !a.partitioned:
+		return fmt.Errorf("localmesos: heal agent: %s is not cut off", agentID)
+	}
+	m.healAgent(a)
+	return nil
+}
+
 // Agents returns a snapshot of every agent, in id order.
 func (m *Master) Agents() []AgentInfo {
 	m.mu.Lock()
@@ -448,13 +502,14 @@ func (m *Master) Agents() []AgentInfo {
 	out := make([]AgentInfo, 0, len(m.agents))
 	for _, a := range m.agents {
 		info := AgentInfo{
-			ID:         a.id,
-			Hostname:   a.hostname,
-			Attributes: map[string]string{},
-			Total:      exportResources(a.total.total()),
-			Used:       exportResources(a.used.total()),
-			Offered:    exportResources(offered[a].total()),
-			Lost:       a.lost,
+			ID:          a.id,
+			Hostname:    a.hostname,
+			Attributes:  map[string]string{},
+			Total:       exportResources(a.total.total()),
+			Used:        exportResources(a.used.total()),
+			Offered:     exportResources(offered[a].total()),
+			Lost:        a.lost,
+			Partitioned: a.partitioned,
 		}
 		for _, attr := range a.attributes {
 			info.Attributes[attr.Name] = attributeText(attr)
@@ -507,8 +562,9 @@ func attributeText(a mesos.Attribute) string {
 	}
 }
 
-// masterInfo is the MasterInfo sent with SUBSCRIBED.
-func (m *Master) masterInfo() *mesos.MasterInfo {
+// masterInfo is the MasterInfo sent with SUBSCRIBED; protobuf says whether it
+// goes on a protobuf stream (see Capabilities).
+func (m *Master) masterInfo(protobuf bool) *mesos.MasterInfo {
 	ip := net.ParseIP(m.host).To4()
 	var ipnum uint32
 	if ip != nil {
@@ -516,6 +572,14 @@ func (m *Master) masterInfo() *mesos.MasterInfo {
 		ipnum = binary.LittleEndian.Uint32(ip)
 	}
 	port := uint32(m.port)
+	// A 1.11 master's capabilities are AGENT_UPDATE, AGENT_DRAINING and
+	// QUOTA_V2, which mesos-go's MasterInfo does not name: it is sent as its
+	// number on protobuf streams; mesos-go cannot write it in JSON, where a
+	// real master's "QUOTA_V2" decodes as UNKNOWN.
+	quotaV2 := mesos.MasterInfo_Capability_Type(masterCapabilityQuotaV2)
+	if !protobuf {
+		quotaV2 = mesos.MasterInfo_Capability_UNKNOWN
+	}
 	return &mesos.MasterInfo{
 		ID:       m.id,
 		IP:       ipnum,
@@ -524,8 +588,16 @@ func (m *Master) masterInfo() *mesos.MasterInfo {
 		Hostname: proto(m.host),
 		Version:  proto(version),
 		Address:  &mesos.Address{Hostname: proto(m.host), IP: proto(m.host), Port: int32(m.port)},
+		Capabilities: []mesos.MasterInfo_Capability{
+			{Type: mesos.MasterInfo_Capability_AGENT_UPDATE},
+			{Type: mesos.MasterInfo_Capability_AGENT_DRAINING},
+			{Type: quotaV2},
+		},
 	}
 }
+
+// masterCapabilityQuotaV2 is MasterInfo.Capability.Type QUOTA_V2 of Mesos 1.9+.
+const masterCapabilityQuotaV2 = 3
 
 // logf logs through Config.Logf.
 func (m *Master) logf(format string, args ...any) { m.cfg.Logf("localmesos: "+format, args...) }

@@ -3,6 +3,7 @@ package localmesos
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,7 +23,7 @@ const (
 	msgDockerNoEngine   = "docker containers need a Docker engine, and the stand-in found none"
 	msgDockerNotRun     = "docker containers are not run by the stand-in, although a Docker engine answers on /var/run/docker.sock; use a command task, or a real Mesos cluster"
 	msgImageUnsupported = "container images need the Mesos containerizer's provisioner, which the stand-in does not have; use a command task"
-	msgKilledLaunching  = "Task was killed before it was launched"
+	msgKilledLaunching  = "Killed before delivery to the executor"
 )
 
 // runTask brings a task from STAGING to RUNNING: sandbox, URIs, checkpoint,
@@ -73,12 +74,20 @@ func (m *Master) runTask(t *task) {
 	}
 	for _, uri := range t.info.Command.URIs {
 		if err := fetchURI(t.ctx, uri, t.sandbox); err != nil {
-			fail(mesos.REASON_CONTAINER_LAUNCH_FAILED, "Failed to launch container: Failed to fetch '%s': %v", uri.Value, err)
+			// As the Mesos fetcher: the details go to the sandbox's stderr,
+			// the update says which container failed.
+			appendSandboxFile(t.sandbox, "stderr", fmt.Sprintf("Failed to fetch '%s': %v\n", uri.Value, err))
+			fail(mesos.REASON_CONTAINER_LAUNCH_FAILED, "Failed to launch container: Failed to fetch all URIs for container '%s': exited with status 1", t.containerID)
 			return
 		}
 	}
 	env := m.taskEnv(t)
 	cmd, cmdErr := buildCommand(t.info.Command, t.sandbox, env)
+	if cmdErr != nil {
+		// The Mesos command executor forks, and the child's exec fails: the
+		// task runs, says why on stderr, and exits with status 1.
+		cmd = failingCommand(fmt.Sprintf("Failed to execute '%s': %v", t.info.Command.GetValue(), cmdErr), t.sandbox, env)
+	}
 
 	m.mu.Lock()
 	var report func()
@@ -89,17 +98,12 @@ func (m *Master) runTask(t *task) {
 		report = func() {
 			m.emit(t, t.executorStatus(mesos.TASK_KILLED, mesos.SOURCE_AGENT, mesos.REASON_TASK_KILLED_DURING_LAUNCH.Enum(), msgKilledLaunching))
 		}
-	case cmdErr != nil:
-		report = func() {
-			m.emit(t, t.executorStatus(mesos.TASK_FAILED, mesos.SOURCE_EXECUTOR, mesos.REASON_COMMAND_EXECUTOR_FAILED.Enum(), "Failed to launch task subprocess: "+cmdErr.Error()))
-		}
 	}
 	if report != nil {
 		m.mu.Unlock()
 		ended(report)
 		return
 	}
-	m.emit(t, t.executorStatus(mesos.TASK_STARTING, mesos.SOURCE_EXECUTOR, nil, ""))
 	m.procs.Add(1)
 	m.checkpointFramework(t.fw, t.agent)
 	fwInfo := t.fw.info // replaced, never changed in place
@@ -140,6 +144,9 @@ func (m *Master) runTask(t *task) {
 		t.signal(syscall.SIGKILL)
 		return
 	}
+	// STARTING once the executor is up, after the fetch (the task stays
+	// STAGING meanwhile), then RUNNING once the command is forked.
+	m.emit(t, t.executorStatus(mesos.TASK_STARTING, mesos.SOURCE_EXECUTOR, nil, ""))
 	m.emit(t, t.executorStatus(mesos.TASK_RUNNING, mesos.SOURCE_EXECUTOR, nil, ""))
 	if t.killRequested {
 		// A KILL arrived while the process was starting.
@@ -242,8 +249,9 @@ func signalName(sig syscall.Signal) string {
 }
 
 // taskEnv is the environment of a task's process: a minimal PATH and HOME, the
-// variables a Mesos agent gives a command task, HOST (the agent's address),
-// then the task's own command.environment (which wins).
+// variables a Mesos 1.11 agent gives a command task (and no others: HOST, the
+// ports and MESOS_TASK_ID are the framework's to set, as Marathon and Stride
+// do), then the task's own command.environment (which wins).
 func (m *Master) taskEnv(t *task) []string {
 	path := os.Getenv("PATH")
 	if path == "" {
@@ -253,20 +261,39 @@ func (m *Master) taskEnv(t *task) []string {
 	if home == "" {
 		home = t.sandbox
 	}
+	checkpoint := "0"
+	if t.fw.info.GetCheckpoint() {
+		checkpoint = "1"
+	}
+	role := "*"
+	for _, r := range t.info.Resources {
+		if r.AllocationInfo != nil && r.AllocationInfo.GetRole() != "" {
+			role = r.AllocationInfo.GetRole()
+			break
+		}
+	}
+	if len(t.fw.roles) == 1 {
+		role = t.fw.roles[0]
+	}
+	endpoint := net.JoinHostPort(t.agent.hostname, strconv.Itoa(m.port))
 	env := []string{
 		"PATH=" + path,
 		"HOME=" + home,
-		"HOST=" + t.agent.hostname,
 		"LIBPROCESS_IP=" + t.agent.hostname,
-		"MESOS_SANDBOX=" + t.sandbox,
+		"LIBPROCESS_PORT=0",
+		"MESOS_AGENT_ENDPOINT=" + endpoint,
+		"MESOS_ALLOCATION_ROLE=" + role,
+		"MESOS_CHECKPOINT=" + checkpoint,
 		"MESOS_DIRECTORY=" + t.sandbox,
-		"MESOS_TASK_ID=" + t.id(),
 		"MESOS_EXECUTOR_ID=" + t.id(),
+		"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD=5secs",
 		"MESOS_FRAMEWORK_ID=" + t.fw.id,
-		"MESOS_AGENT_ID=" + t.agent.id,
+		"MESOS_HTTP_COMMAND_EXECUTOR=0",
+		"MESOS_RECOVERY_TIMEOUT=15mins",
+		"MESOS_SANDBOX=" + t.sandbox,
 		"MESOS_SLAVE_ID=" + t.agent.id,
-		"MESOS_CONTAINER_IP=" + t.agent.hostname,
-		"MESOS_MASTER=" + m.url,
+		"MESOS_SLAVE_PID=slave(1)@" + endpoint,
+		"MESOS_SUBSCRIPTION_BACKOFF_MAX=2secs",
 	}
 	for _, k := range []string{"USER", "LOGNAME", "LANG", "TZ", "TMPDIR"} {
 		if v, ok := os.LookupEnv(k); ok {
@@ -277,6 +304,27 @@ func (m *Master) taskEnv(t *task) []string {
 		env = append(env, v.Name+"="+v.GetValue())
 	}
 	return env
+}
+
+// failingCommand is a process that writes msg to its stderr and exits with
+// status 1: what runs of a task whose command cannot be executed.
+func failingCommand(msg, sandbox string, env []string) *exec.Cmd {
+	cmd := &exec.Cmd{Path: "/bin/sh", Args: []string{"sh", "-c", `printf '%s\n' "$1" >&2; exit 1`, "sh", msg}}
+	cmd.Dir = sandbox
+	cmd.Env = env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	return cmd
+}
+
+// appendSandboxFile appends text to a file of the sandbox (0600), as the
+// agent's own messages to a task's stderr.
+func appendSandboxFile(sandbox, name, text string) {
+	f, err := os.OpenFile(filepath.Join(sandbox, name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, fileMode)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	_, _ = f.WriteString(text)
 }
 
 // buildCommand turns a CommandInfo into a process in its own process group,

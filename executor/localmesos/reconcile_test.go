@@ -311,3 +311,77 @@ func TestStaleProcessesKilled(t *testing.T) {
 		}
 	}
 }
+
+// TestPartitionAgent: while an agent is cut off its task keeps running, the
+// updates it produces wait on the agent, no offer comes from it; once healed,
+// the framework hears the task's state again, then the held updates.
+func TestPartitionAgent(t *testing.T) {
+	m := newMaster(t, func(c *Config) { c.Agents = 2 })
+	c := subscribe(t, m, jsonCodec, frameworkInfo(mesos.FrameworkInfo_Capability_PARTITION_AWARE))
+	offers := allOffers(c, 2)
+	c.decline(offers[1].ID, 0)
+	victim := offers[0].AgentID.Value
+	done := filepath.Join(t.TempDir(), "done")
+	// The task runs until the test makes it finish, during the partition.
+	c.run(offers[0], shellTask(offers[0], "p", "while [ ! -e "+done+" ]; do sleep 0.05; done", 0.1, 32))
+	pid := m.Tasks()[0].PID
+
+	resp, err := http.Post(m.URL()+"/stride/agents/"+victim+"/partition", "", nil)
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST partition: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	st := c.expect(isUpdate("p", mesos.TASK_UNREACHABLE)).Update.Status
+	if st.GetReason() != mesos.REASON_AGENT_REMOVED || st.GetMessage() != msgAgentUnreachable || st.UnreachableTime == nil || st.UUID != nil {
+		t.Errorf("unreachable update: %v %q unreachable_time %v uuid %x", st.GetReason(), st.GetMessage(), st.UnreachableTime, st.UUID)
+	}
+	c.expect(isType(scheduler.Event_FAILURE))
+	if !processAlive(pid) {
+		t.Fatal("the partition killed the task's process")
+	}
+	if err := m.PartitionAgent(victim); err == nil {
+		t.Error("cutting an agent off twice succeeded")
+	}
+	if a := m.Agents()[0]; !a.Partitioned || a.Lost {
+		t.Errorf("agent info %+v", a)
+	}
+	// The task finishes while cut off: nothing reaches the framework, the
+	// master still answers unreachable, and the agent makes no offer.
+	if err := os.WriteFile(done, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the task to finish on the agent", func() bool { return taskState(m, "p") == mesos.TASK_FINISHED.String() })
+	c.mustCall(&scheduler.Call{Type: scheduler.Call_RECONCILE, Reconcile: &scheduler.Call_Reconcile{Tasks: []scheduler.Call_Reconcile_Task{{TaskID: mesos.TaskID{Value: "p"}}}}})
+	for i := 0; i < 3; i++ {
+		ev := c.expect(func(ev *scheduler.Event) bool { return ev.Type == scheduler.Event_OFFERS || isTaskUpdate("p")(ev) })
+		switch ev.Type {
+		case scheduler.Event_OFFERS:
+			for _, o := range ev.Offers.Offers {
+				if o.AgentID.Value == victim {
+					t.Fatal("an agent that is cut off made an offer")
+				}
+				c.decline(o.ID, 0)
+			}
+		default:
+			if st := ev.Update.Status; st.GetState() != mesos.TASK_UNREACHABLE || st.GetReason() != mesos.REASON_RECONCILIATION {
+				t.Fatalf("while cut off: %v %v", st.GetState(), st.GetReason())
+			}
+		}
+	}
+
+	resp, err = http.Post(m.URL()+"/stride/agents/"+victim+"/heal", "", nil)
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST heal: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	ev := c.expect(isUpdate("p", mesos.TASK_FINISHED))
+	if st := ev.Update.Status; st.GetSource() != mesos.SOURCE_EXECUTOR || st.UUID == nil {
+		t.Errorf("the held update: %v uuid %x", st.GetSource(), st.UUID)
+	}
+	c.ack(ev)
+	eventually(t, "the finished task to be forgotten", func() bool { return taskState(m, "p") == "" })
+	if err := m.HealAgent(victim); err == nil {
+		t.Error("healing an agent that is not cut off succeeded")
+	}
+	c.offerFrom(victim)
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
@@ -275,17 +276,44 @@ func (s resourceSet) mesosResources(role string, refinement bool) []mesos.Resour
 				r.Scalar = &mesos.Value_Scalar{Value: v}
 			}))
 		}
-		scalar(resCpus, p.cpus)
-		scalar(resMem, p.mem)
-		scalar(resDisk, p.disk)
+		// Ports first, as a Mesos 1.11 master lists an agent's resources.
 		if len(p.ports) > 0 {
 			out = append(out, resource(resPorts, k, role, refinement, func(r *mesos.Resource) {
 				r.Type = mesos.RANGES.Enum()
 				r.Ranges = &mesos.Value_Ranges{Range: append([]mesos.Value_Range(nil), p.ports...)}
 			}))
 		}
+		scalar(resCpus, p.cpus)
+		scalar(resMem, p.mem)
+		scalar(resDisk, p.disk)
 	}
 	return out
+}
+
+// mesosString renders resources as a Mesos master quotes them in messages,
+// each allocated to role: "cpus(allocated: *):1; ports(allocated: *):[31000-31001]".
+// Reservations follow the allocation: "(allocated: web)(reservations: [(STATIC,web)])".
+func mesosString(rs []mesos.Resource, role string) string {
+	parts := make([]string, 0, len(rs))
+	for i := range rs {
+		r := &rs[i]
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s(allocated: %s)", r.Name, role)
+		if reserved := reservationRole(r); reserved != unreserved {
+			fmt.Fprintf(&b, "(reservations: [(STATIC,%s)])", reserved)
+		}
+		b.WriteString(":")
+		switch r.GetType() {
+		case mesos.SCALAR:
+			b.WriteString(strconv.FormatFloat(r.GetScalar().GetValue(), 'f', -1, 64))
+		case mesos.RANGES:
+			b.WriteString(formatRanges(r.GetRanges().GetRange()))
+		case mesos.SET:
+			b.WriteString("{" + strings.Join(r.GetSet().GetItem(), ", ") + "}")
+		}
+		parts = append(parts, b.String())
+	}
+	return strings.Join(parts, "; ")
 }
 
 // resource builds one Mesos resource reserved for reservedFor (or unreserved)

@@ -120,6 +120,20 @@ func (m *Master) handleState(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, m.state())
 }
 
+// handleSlaves serves GET /master/slaves: the agents of /master/state alone, as
+// Mesos answers it ({"slaves": [...], "recovered_slaves": []}).
+func (m *Master) handleSlaves(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		httpError(w, http.StatusMethodNotAllowed, "Expecting one of { 'GET' }, but received '%s'", r.Method)
+		return
+	}
+	writeJSON(w, struct {
+		Slaves          []slaveJSON `json:"slaves"`
+		RecoveredSlaves []any       `json:"recovered_slaves"`
+	}{m.state().Slaves, []any{}})
+}
+
 // state builds the /master/state document.
 func (m *Master) state() stateJSON {
 	m.mu.Lock()
@@ -152,7 +166,7 @@ func (m *Master) state() stateJSON {
 		offered[o.agent].add(o.res)
 	}
 	for _, a := range m.agents {
-		if a.lost {
+		if a.lost || a.partitioned {
 			s.UnreachableSlaves++
 			continue
 		}
@@ -220,6 +234,12 @@ func (m *Master) state() stateJSON {
 		for _, t := range fw.sortedTasks() {
 			if !t.terminal {
 				used.add(t.res)
+			}
+			if t.agent.partitioned && !t.terminal {
+				tj := t.json()
+				tj.State = mesos.TASK_UNREACHABLE.String()
+				fj.UnreachableTasks = append(fj.UnreachableTasks, tj)
+				continue
 			}
 			fj.Tasks = append(fj.Tasks, t.json())
 		}

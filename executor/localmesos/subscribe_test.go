@@ -2,6 +2,7 @@ package localmesos
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -36,6 +37,20 @@ func TestSubscribe(t *testing.T) {
 			}
 			if got := sub.GetMasterInfo().GetID(); got != m.ID() {
 				t.Errorf("master_info.id = %q, want %q", got, m.ID())
+			}
+			// A 1.11 master's capabilities; QUOTA_V2 (3) is not in mesos-go's
+			// enum: its number on protobuf, UNKNOWN in JSON (what mesos-go reads
+			// of a real master's "QUOTA_V2").
+			var caps []int32
+			for _, cp := range sub.GetMasterInfo().Capabilities {
+				caps = append(caps, int32(cp.Type))
+			}
+			want := []int32{1, 2, 3}
+			if name == "json" {
+				want = []int32{1, 2, 0}
+			}
+			if fmt.Sprint(caps) != fmt.Sprint(want) || sub.GetMasterInfo().GetVersion() != "1.11.1" {
+				t.Errorf("master_info version %q capabilities %v, want 1.11.1 and %v", sub.GetMasterInfo().GetVersion(), caps, want)
 			}
 			for i := 0; i < 3; i++ {
 				c.expect(isType(scheduler.Event_HEARTBEAT))

@@ -148,7 +148,7 @@ func (m *Master) accept(fw *framework, acc *scheduler.Call_Accept) {
 		switch op.Type {
 		case mesos.Offer_Operation_LAUNCH:
 			for _, ti := range op.GetLaunch().TaskInfos {
-				res, err := m.validateTask(fw, a, &ti, remaining, seen)
+				res, err := m.validateTask(fw, a, role, &ti, remaining, seen)
 				if err != nil {
 					m.masterUpdate(fw, masterStatus(ti.TaskID.Value, &ti.AgentID, mesos.TASK_ERROR, mesos.REASON_TASK_INVALID, err.Error()))
 					continue
@@ -227,7 +227,7 @@ func (m *Master) validateOffers(fw *framework, ids []mesos.OfferID) ([]*offer, e
 // validateTask checks a task of a LAUNCH against the agent and what is left of
 // the accepted offers, in the spirit of Mesos' task validation, and returns
 // the resources it uses.
-func (m *Master) validateTask(fw *framework, a *agent, ti *mesos.TaskInfo, remaining resourceSet, seen map[string]bool) (resourceSet, error) {
+func (m *Master) validateTask(fw *framework, a *agent, role string, ti *mesos.TaskInfo, remaining resourceSet, seen map[string]bool) (resourceSet, error) {
 	id := ti.TaskID.Value
 	if err := validateID(id); err != nil {
 		return nil, fmt.Errorf("Task has an invalid TaskID: %v", err)
@@ -275,7 +275,8 @@ func (m *Master) validateTask(fw *framework, a *agent, ti *mesos.TaskInfo, remai
 		return nil, fmt.Errorf("Task uses invalid resources: %v", err)
 	}
 	if !remaining.contains(res) {
-		return nil, fmt.Errorf("Task uses more resources %s than available %s", res, remaining)
+		return nil, fmt.Errorf("Total resources %s required by task and its executor is more than available %s",
+			mesosString(ti.Resources, role), mesosString(remaining.mesosResources(role, fw.refinement()), role))
 	}
 	return res, nil
 }
@@ -430,7 +431,7 @@ const maxHistory = 20
 // connected) and arms its retry. Called with m.mu held.
 func (m *Master) sendHead(t *task) {
 	t.stopRetry()
-	if len(t.pending) == 0 || t.fw.stream == nil || t.gone {
+	if len(t.pending) == 0 || t.fw.stream == nil || t.gone || t.agent.partitioned {
 		return
 	}
 	st := t.pending[0]
@@ -473,7 +474,8 @@ func (m *Master) acknowledge(fw *framework, ack *scheduler.Call_Acknowledge) {
 // as Mesos does.
 func (m *Master) kill(fw *framework, k *scheduler.Call_Kill) {
 	t := fw.tasks[k.TaskID.Value]
-	if t == nil {
+	if t == nil || t.agent.partitioned {
+		// A real master cannot reach the task: it answers as a reconciliation.
 		m.reconcile(fw, []scheduler.Call_Reconcile_Task{{TaskID: k.TaskID, AgentID: k.AgentID}})
 		return
 	}
@@ -502,11 +504,7 @@ func (m *Master) killTask(t *task, grace time.Duration, byHealthCheck bool) {
 		return // runTask notices before it starts the process
 	}
 	if !t.gone && t.fw.killingState() && (t.state == mesos.TASK_RUNNING || t.state == mesos.TASK_STARTING) {
-		st := t.executorStatus(mesos.TASK_KILLING, mesos.SOURCE_EXECUTOR, nil, "")
-		if t.latest != nil && t.latest.Healthy != nil {
-			st.Healthy = proto(*t.latest.Healthy)
-		}
-		m.emit(t, st)
+		m.emit(t, t.executorStatus(mesos.TASK_KILLING, mesos.SOURCE_EXECUTOR, nil, ""))
 	}
 	m.signalKill(t, grace)
 }
@@ -529,15 +527,18 @@ func (m *Master) signalKill(t *task, grace time.Duration) {
 }
 
 // reconcile handles RECONCILE. Implicit (no tasks): an update with the latest
-// state of every task the master knows of the framework. Explicit: one update
-// per task named, the state of a known task, or what Mesos answers for an
-// unknown one: TASK_LOST for frameworks that are not partition-aware,
-// otherwise TASK_GONE (agent known), TASK_UNREACHABLE (agent lost) or
-// TASK_UNKNOWN. Reconciliation updates carry REASON_RECONCILIATION and no uuid.
+// state of every task the master knows of the framework, unreachable ones
+// left out (as a real master does). Explicit: one update per task named, the state of a known task, or
+// what Mesos answers for an unknown one: TASK_LOST for frameworks that are not
+// partition-aware, otherwise TASK_GONE (agent known), TASK_UNREACHABLE (agent
+// lost or cut off) or TASK_UNKNOWN. Reconciliation updates carry
+// REASON_RECONCILIATION and no uuid.
 func (m *Master) reconcile(fw *framework, tasks []scheduler.Call_Reconcile_Task) {
 	if len(tasks) == 0 {
 		for _, t := range fw.sortedTasks() {
-			m.masterUpdate(fw, t.reconcileStatus())
+			if !t.agent.partitioned {
+				m.masterUpdate(fw, t.reconcileStatus())
+			}
 		}
 		return
 	}
@@ -546,19 +547,23 @@ func (m *Master) reconcile(fw *framework, tasks []scheduler.Call_Reconcile_Task)
 			m.masterUpdate(fw, t.reconcileStatus())
 			continue
 		}
+		if t := fw.unreachable[rt.TaskID.Value]; t != nil {
+			m.masterUpdate(fw, t.reconcileStatus())
+			continue
+		}
 		var (
 			state = mesos.TASK_UNKNOWN
-			msg   = "Reconciliation: Task is unknown"
+			msg   = msgReconcileUnknown
 			a     *agent
 		)
 		if rt.AgentID != nil {
 			a = m.agentByID[rt.AgentID.Value]
 		}
 		switch {
-		case a != nil && a.lost:
-			state, msg = mesos.TASK_UNREACHABLE, "Reconciliation: Task is unreachable"
+		case a != nil && (a.lost || a.partitioned):
+			state, msg = mesos.TASK_UNREACHABLE, msgReconcileUnreachable
 		case a != nil:
-			state, msg = mesos.TASK_GONE, "Reconciliation: Task is unknown to the agent"
+			state, msg = mesos.TASK_GONE, msgReconcileGone
 		}
 		if !fw.partitionAware() {
 			state = mesos.TASK_LOST
@@ -567,39 +572,135 @@ func (m *Master) reconcile(fw *framework, tasks []scheduler.Call_Reconcile_Task)
 	}
 }
 
+// Messages of the updates the master generates, in a Mesos master's words.
+const (
+	msgReconcileLatest      = "Reconciliation: Latest task state"
+	msgReconcileUnknown     = "Reconciliation: Task is unknown"
+	msgReconcileGone        = "Reconciliation: Task is unknown to the agent"
+	msgReconcileUnreachable = "Reconciliation: Task is unreachable"
+	// msgAgentUnreachable is why a master gives up on a silent agent.
+	msgAgentUnreachable = "health check timed out"
+	// msgAgentReregistered comes with the state of a task whose unreachable
+	// agent registered again (sic: Mesos' wording).
+	msgAgentReregistered = "Unreachable agent re-reregistered"
+)
+
 // reconcileStatus is the answer to reconciling a known task: the state of the
 // latest update sent to the scheduler (or the task's state if none was sent),
-// with its health and container status.
+// with its health and container status; TASK_UNREACHABLE (TASK_LOST for
+// frameworks that are not partition-aware) with the time the agent was lost
+// while it is cut off.
 func (t *task) reconcileStatus() mesos.TaskStatus {
+	if a := t.agent; a.partitioned || a.lost {
+		state := mesos.TASK_UNREACHABLE
+		if !t.fw.partitionAware() {
+			state = mesos.TASK_LOST
+		}
+		st := masterStatus(t.id(), &mesos.AgentID{Value: a.id}, state, mesos.REASON_RECONCILIATION, msgReconcileUnreachable)
+		st.UnreachableTime = &mesos.TimeInfo{Nanoseconds: a.unreachableSince.UnixNano()}
+		return st
+	}
 	state := t.state
 	if t.sent != nil {
 		state = *t.sent
 	}
-	st := masterStatus(t.id(), &mesos.AgentID{Value: t.agent.id}, state, mesos.REASON_RECONCILIATION, "Reconciliation: Latest task state")
+	st := masterStatus(t.id(), &mesos.AgentID{Value: t.agent.id}, state, mesos.REASON_RECONCILIATION, msgReconcileLatest)
 	if t.latest != nil {
 		st.Healthy = t.latest.Healthy
 		st.ContainerStatus = t.latest.ContainerStatus
 	}
-	st.ExecutorID = &mesos.ExecutorID{Value: t.id()}
 	return st
+}
+
+// partitionAgent implements PartitionAgent. Called with m.mu held.
+func (m *Master) partitionAgent(a *agent) {
+	m.logf("agent %s (%s) is cut off from the master", a.id, a.hostname)
+	a.partitioned = true
+	a.unreachableSince = time.Now()
+	for _, o := range m.sortedOffers() {
+		if o.agent == a {
+			m.removeOffer(o, true)
+		}
+	}
+	for _, t := range a.sortedTasks() {
+		t.stopRetry()
+		if t.terminal {
+			continue
+		}
+		state := mesos.TASK_UNREACHABLE
+		if !t.fw.partitionAware() {
+			state = mesos.TASK_LOST
+		}
+		st := masterStatus(t.id(), &mesos.AgentID{Value: a.id}, state, mesos.REASON_AGENT_REMOVED, msgAgentUnreachable)
+		st.UnreachableTime = &mesos.TimeInfo{Nanoseconds: a.unreachableSince.UnixNano()}
+		m.masterUpdate(t.fw, st)
+	}
+	m.sendFailure(a)
+}
+
+// healAgent implements HealAgent. Called with m.mu held.
+func (m *Master) healAgent(a *agent) {
+	m.logf("agent %s (%s) registered again", a.id, a.hostname)
+	a.partitioned = false
+	a.unreachableSince = time.Time{}
+	tasks := a.sortedTasks()
+	for _, t := range tasks {
+		if t.terminal {
+			continue
+		}
+		st := masterStatus(t.id(), &mesos.AgentID{Value: a.id}, t.state, mesos.REASON_AGENT_REREGISTERED, msgAgentReregistered)
+		if t.latest != nil {
+			st.Healthy = t.latest.Healthy
+			st.ContainerStatus = t.latest.ContainerStatus
+		}
+		m.masterUpdate(t.fw, st)
+	}
+	// Then what the agent kept: every task of it with unacknowledged updates
+	// (those that ended meanwhile are no longer among its running tasks).
+	for _, id := range sortedKeys(m.frameworks) {
+		for _, t := range m.frameworks[id].sortedTasks() {
+			if t.agent == a && len(t.pending) > 0 {
+				m.sendHead(t)
+			}
+		}
+	}
+}
+
+// sortedTasks returns the tasks running or launching on the agent, by
+// framework and task id.
+func (a *agent) sortedTasks() []*task {
+	out := make([]*task, 0, len(a.tasks))
+	for t := range a.tasks {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].fw.id != out[j].fw.id {
+			return out[i].fw.id < out[j].fw.id
+		}
+		return out[i].id() < out[j].id()
+	})
+	return out
+}
+
+// sendFailure tells every connected framework that an agent is gone.
+func (m *Master) sendFailure(a *agent) {
+	for _, id := range sortedKeys(m.frameworks) {
+		fw := m.frameworks[id]
+		if fw.stream != nil {
+			fw.stream.send(&scheduler.Event{Type: scheduler.Event_FAILURE, Failure: &scheduler.Event_Failure{AgentID: &mesos.AgentID{Value: a.id}}})
+		}
+	}
 }
 
 // loseAgent implements LoseAgent. Called with m.mu held.
 func (m *Master) loseAgent(a *agent) {
 	m.logf("agent %s (%s) is lost", a.id, a.hostname)
-	a.lost = true
-	msg := fmt.Sprintf("Agent %s (%s) was lost", a.id, a.hostname)
-	var lost []*task
-	for t := range a.tasks {
-		lost = append(lost, t)
+	wasCutOff := a.partitioned
+	a.lost, a.partitioned = true, false
+	if a.unreachableSince.IsZero() {
+		a.unreachableSince = time.Now()
 	}
-	sort.Slice(lost, func(i, j int) bool {
-		if lost[i].fw.id != lost[j].fw.id {
-			return lost[i].fw.id < lost[j].fw.id
-		}
-		return lost[i].id() < lost[j].id()
-	})
-	for _, t := range lost {
+	for _, t := range a.sortedTasks() {
 		t.gone = true
 		t.stopRetry()
 		t.cancel()
@@ -614,12 +715,13 @@ func (m *Master) loseAgent(a *agent) {
 		}
 		delete(fw.tasks, t.id())
 		fw.remember(t)
-		st := masterStatus(t.id(), &mesos.AgentID{Value: a.id}, state, mesos.REASON_AGENT_REMOVED, msg)
-		if state == mesos.TASK_UNREACHABLE {
-			st.UnreachableTime = &mesos.TimeInfo{Nanoseconds: time.Now().UnixNano()}
-		}
+		st := masterStatus(t.id(), &mesos.AgentID{Value: a.id}, state, mesos.REASON_AGENT_REMOVED, msgAgentUnreachable)
+		st.UnreachableTime = &mesos.TimeInfo{Nanoseconds: a.unreachableSince.UnixNano()}
 		t.record(st)
-		m.masterUpdate(fw, st)
+		if !wasCutOff {
+			// A cut-off agent's frameworks heard it already.
+			m.masterUpdate(fw, st)
+		}
 	}
 	// Tasks whose terminal update was not acknowledged yet are dropped too.
 	for _, fw := range m.frameworks {
@@ -637,11 +739,8 @@ func (m *Master) loseAgent(a *agent) {
 			m.removeOffer(o, true)
 		}
 	}
-	for _, id := range sortedKeys(m.frameworks) {
-		fw := m.frameworks[id]
-		if fw.stream != nil {
-			fw.stream.send(&scheduler.Event{Type: scheduler.Event_FAILURE, Failure: &scheduler.Event_Failure{AgentID: &mesos.AgentID{Value: a.id}}})
-		}
+	if !wasCutOff {
+		m.sendFailure(a)
 	}
 	a.free = resourceSet{}
 	a.used = resourceSet{}

@@ -7,8 +7,10 @@
 //	srv, _ := server.Start(ctx, server.Config{MesosURL: c.MasterURL(), ...})
 //
 // The master listens on 127.0.0.1 and agent i on 127.0.0.(2+i), each on a port
-// found free; agent i offers the ports [FirstPort+i*PortsPerAgent,
-// FirstPort+(i+1)*PortsPerAgent) and carries the attribute rack_id:rack-(i%Racks+1).
+// found free; agent i offers a range of ports of its own (Agent.Ports: a free
+// slot of a pool that every test process of the machine shares, see ports.go,
+// or [FirstPort+i*PortsPerAgent, FirstPort+(i+1)*PortsPerAgent) when FirstPort
+// is given) and carries the attribute rack_id:rack-(i%Racks+1).
 // Everything lives in a directory of t.TempDir(): work dirs, sandboxes, and one
 // log file per process, whose tails are printed when the test failed. On cleanup
 // every process of the cluster is stopped, including the executors and tasks
@@ -24,18 +26,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/stride-run/stride/internal/freeports"
 )
 
 // EnvVar names the Mesos install the tests use.
@@ -45,11 +47,14 @@ const EnvVar = "STRIDE_TEST_MESOS"
 type Options struct {
 	// Agents is the number of agents (default 3, at most 200).
 	Agents int
-	// FirstPort and PortsPerAgent set the agents' port resources (defaults: a
-	// block of free ports claimed for the test with internal/freeports, apart
-	// from other tests' blocks, from a stride dev's 31000-33999 and from Linux's
-	// ephemeral ports, which the executors' libprocess and every connection take
-	// their local ports from; and 200).
+	// FirstPort and PortsPerAgent set the agents' port resources. Without
+	// FirstPort each agent gets a free slot of SlotSize ports from a pool
+	// above Linux's ephemeral ports (32768-60999, which the executors'
+	// libprocess and every connection take their local ports from) and the
+	// stand-in tests' ranges, held for the cluster's life so that clusters of
+	// concurrent tests never offer the same ports (PortsPerAgent, default 200,
+	// is then at most SlotSize). With FirstPort the ranges are fixed, and
+	// claimed too (waiting for another test to free them).
 	FirstPort, PortsPerAgent int
 	// Cpus, Mem and Disk (MB) are each agent's resources (defaults 1, 1024, 1024).
 	// Mesos checks mem and disk against the machine: keep them small.
@@ -115,6 +120,7 @@ type Cluster struct {
 	Master *Master
 	Agents []*Agent
 	procs  []*proc // every process started, for the cleanup and the logs
+	ports  []*slotLock
 }
 
 // Master is the cluster's mesos-master.
@@ -172,23 +178,40 @@ func Dist(t testing.TB) string {
 func Start(t testing.TB, opts Options) *Cluster {
 	t.Helper()
 	dist := Dist(t)
+	pickPorts := opts.FirstPort <= 0
 	opts = opts.withDefaults()
-	if opts.FirstPort <= 0 {
-		opts.FirstPort = freeports.Range(t, opts.Agents*opts.PortsPerAgent)
+	if pickPorts {
+		opts.FirstPort = freeBase(opts.FirstPort, opts.Agents, opts.PortsPerAgent)
 	}
 	if opts.Agents > 200 {
 		t.Fatalf("mesostest: %d agents: at most 200 (one loopback address each)", opts.Agents)
 	}
-	if last := opts.FirstPort + opts.Agents*opts.PortsPerAgent - 1; last > 65535 {
+	if last := opts.FirstPort + opts.Agents*opts.PortsPerAgent - 1; opts.FirstPort > 0 && last > 65535 {
 		t.Fatalf("mesostest: %d agents of %d ports from %d end at port %d, above 65535", opts.Agents, opts.PortsPerAgent, opts.FirstPort, last)
+	}
+	if opts.FirstPort <= 0 && opts.PortsPerAgent > SlotSize {
+		t.Fatalf("mesostest: %d ports per agent: at most %d without FirstPort", opts.PortsPerAgent, SlotSize)
 	}
 	// TempDir first: its removal then runs after the processes are gone.
 	c := &Cluster{t: t, opts: opts, Dist: dist, Dir: t.TempDir()}
 	t.Cleanup(c.cleanup)
+	firsts := make([]int, opts.Agents)
+	if opts.FirstPort > 0 {
+		c.ports = claimRange(t, opts.FirstPort, opts.FirstPort+opts.Agents*opts.PortsPerAgent-1, opts.Timeout)
+		for i := range firsts {
+			firsts[i] = opts.FirstPort + i*opts.PortsPerAgent
+		}
+	} else {
+		c.ports = claimFreeSlots(t, opts.Agents, opts.Timeout)
+		sort.Slice(c.ports, func(i, j int) bool { return c.ports[i].first < c.ports[j].first })
+		for i := range firsts {
+			firsts[i] = c.ports[i].first
+		}
+	}
 	c.Master = &Master{WorkDir: filepath.Join(c.Dir, "master")}
 	c.startMaster()
 	for i := 0; i < opts.Agents; i++ {
-		lo := opts.FirstPort + i*opts.PortsPerAgent
+		lo := firsts[i]
 		a := &Agent{
 			Index: i, IP: fmt.Sprintf("127.0.0.%d", 2+i),
 			WorkDir: filepath.Join(c.Dir, fmt.Sprintf("agent%d", i)),
@@ -584,9 +607,80 @@ func (c *Cluster) cleanup() {
 	if left := killBelow(c.Dir, 10*time.Second); len(left) > 0 {
 		c.t.Errorf("mesostest: processes below %s survive SIGKILL: %v", c.Dir, left)
 	}
+	// The tasks are gone: their ports are free for other tests.
+	for _, l := range c.ports {
+		l.release()
+	}
 	if c.t.Failed() {
 		c.t.Logf("mesostest: logs of the Mesos cluster in %s:\n%s", c.Dir, c.logTails())
 	}
+}
+
+// Teardown removes a framework through the master's operator endpoint
+// (POST /master/teardown): its tasks are killed. It returns once the master
+// lists it among the completed frameworks.
+func (c *Cluster) Teardown(frameworkID string) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.MasterURL()+"/master/teardown", strings.NewReader("frameworkId="+frameworkID))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		c.t.Fatalf("mesostest: teardown of %s: %v", frameworkID, err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		c.t.Fatalf("mesostest: teardown of %s: %s: %s", frameworkID, resp.Status, bytes.TrimSpace(body))
+	}
+	err = c.poll(c.opts.Timeout, func() (bool, error) {
+		st, err := c.State()
+		if err != nil {
+			return false, nil
+		}
+		for _, f := range st.CompletedFrameworks {
+			if f.ID == frameworkID {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		c.t.Fatalf("mesostest: framework %s not removed: %v", frameworkID, err)
+	}
+}
+
+// TaskOutput returns the stdout and stderr of a task's latest run, from its
+// agent's work dir (also after the task ended); empty when none is found.
+func (c *Cluster) TaskOutput(taskID string) (stdout, stderr string) {
+	for _, a := range c.Agents {
+		pattern := filepath.Join(a.WorkDir, "slaves", "*", "frameworks", "*", "executors", taskID, "runs", "latest")
+		dirs, _ := filepath.Glob(pattern)
+		for _, d := range dirs {
+			out, _ := os.ReadFile(filepath.Join(d, "stdout"))
+			errOut, _ := os.ReadFile(filepath.Join(d, "stderr"))
+			return string(out), string(errOut)
+		}
+	}
+	return "", ""
+}
+
+// MasterLog returns the master's log so far (of every run of it).
+func (c *Cluster) MasterLog() string {
+	var b strings.Builder
+	seen := map[string]bool{}
+	for _, p := range c.procs {
+		if p.name == "master" && !seen[p.logPath] {
+			seen[p.logPath] = true
+			data, _ := os.ReadFile(p.logPath)
+			b.Write(data)
+		}
+	}
+	return b.String()
 }
 
 // LogTails returns the last lines of every process's log.
@@ -763,17 +857,56 @@ func tail(path string, n int) string {
 		return err.Error()
 	}
 	defer f.Close()
-	var lines []string
+	var lines, fatal []string
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		if strings.Contains(sc.Text(), "] HTTP GET for ") {
+		line := sc.Text()
+		if strings.Contains(line, "] HTTP GET for ") {
 			continue // the helpers' polling
 		}
-		lines = append(lines, sc.Text())
+		// glog's fatal lines ("F1205 16:32:31.123 ...", "Check failed") say why a
+		// process aborted, above the stack trace that fills the tail.
+		if len(fatal) < 5 && (len(line) > 1 && line[0] == 'F' && line[1] >= '0' && line[1] <= '9' || strings.Contains(line, "Check failed")) {
+			fatal = append(fatal, line)
+		}
+		lines = append(lines, line)
 		if len(lines) > n {
 			lines = lines[1:]
 		}
 	}
+	if len(fatal) > 0 {
+		lines = append(append(fatal, "..."), lines...)
+	}
 	return strings.Join(lines, "\n")
+}
+
+// freeBase returns the first port, from a random slot at or above lo, of a
+// range of agents×perAgent ports free on every agent's address (lo when none
+// is): concurrent test runs on one machine then rarely meet.
+func freeBase(lo, agents, perAgent int) int {
+	slots := (65536 - lo - agents*perAgent) / perAgent
+	if slots <= 0 {
+		return lo
+	}
+	start := rand.IntN(slots)
+	for k := 0; k < slots; k++ {
+		base := lo + ((start+k)%slots)*perAgent
+		free := true
+		for i := 0; i < agents && free; i++ {
+			host := fmt.Sprintf("127.0.0.%d", 2+i)
+			for p := base + i*perAgent; p < base+(i+1)*perAgent; p++ {
+				l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p)))
+				if err != nil {
+					free = false
+					break
+				}
+				_ = l.Close()
+			}
+		}
+		if free {
+			return base
+		}
+	}
+	return lo
 }

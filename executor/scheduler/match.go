@@ -341,19 +341,23 @@ func (rd *round) unplaced(rq *request, count, left int) *Unplaced {
 		check int
 	}
 	tally := map[key]int{}
+	reasons := make(map[string]string, len(rd.agents))
 	for a := range rd.agents {
 		ag := &rd.agents[a]
 		_, _, st := rd.fitAgent(ag, rq.d, rq.rf)
 		if st == stageRole {
 			tally[key{stageRole, -1}]++
+			reasons[ag.id] = stageReasons[stageRole]
 			continue
 		}
 		if ci, _ := rq.cs.first(ag); ci >= 0 {
 			tally[key{stageConstraint, ci}]++
+			reasons[ag.id] = stageReasons[stageConstraint]
 			continue
 		}
 		if st != stageFits {
 			tally[key{st, -1}]++
+			reasons[ag.id] = stageReasons[st]
 		}
 	}
 	keys := make([]key, 0, len(tally))
@@ -369,7 +373,7 @@ func (rd *round) unplaced(rq *request, count, left int) *Unplaced {
 		}
 		return x.check - y.check
 	})
-	u := &Unplaced{Count: left, AgentsConsidered: len(rd.agents)}
+	u := &Unplaced{Count: left, AgentsConsidered: len(rd.agents), AgentReasons: reasons}
 	for _, k := range keys {
 		r := Rejection{Reason: stageReasons[k.st], Agents: tally[k]}
 		if k.st == stageConstraint {
@@ -387,6 +391,10 @@ func (rd *round) invalid(count int, constraint, why string) *Unplaced {
 	u := &Unplaced{Count: count, AgentsConsidered: len(rd.agents)}
 	if constraint != "" && len(rd.agents) > 0 {
 		u.Rejections = []Rejection{{Reason: ReasonInvalidConstraint, Constraint: constraint, Agents: len(rd.agents)}}
+		u.AgentReasons = make(map[string]string, len(rd.agents))
+		for a := range rd.agents {
+			u.AgentReasons[rd.agents[a].id] = ReasonInvalidConstraint
+		}
 	}
 	u.Message = fmt.Sprintf("%d of %d %s unplaced: %s", count, count, plural(count, "instance"), why)
 	return u

@@ -192,6 +192,14 @@ func TestRejectionFields(t *testing.T) {
 	if !slices.Equal(u.Rejections, want) {
 		t.Errorf("Rejections = %+v, want %+v", u.Rejections, want)
 	}
+	// Each agent is named under its reason, as the tally counts it.
+	count := map[string]int{}
+	for _, r := range u.AgentReasons {
+		count[r]++
+	}
+	if len(u.AgentReasons) != 5 || count[ReasonInsufficientMemory] != 3 || count[ReasonUnfulfilledConstraint] != 2 {
+		t.Errorf("AgentReasons = %v", u.AgentReasons)
+	}
 }
 
 // A request whose only feasible agents lie far beyond any sample is still
@@ -220,6 +228,9 @@ func TestInvalidRequestRejections(t *testing.T) {
 	want := []Rejection{{Reason: ReasonInvalidConstraint, Constraint: "rack_id:LIKE:[", Agents: 2}}
 	if got := res.Unplaced[0].Rejections; !slices.Equal(got, want) {
 		t.Errorf("bad constraint: Rejections = %+v, want %+v", got, want)
+	}
+	if got := res.Unplaced[0].AgentReasons; len(got) != 2 || got["agent-000"] != ReasonInvalidConstraint {
+		t.Errorf("bad constraint: AgentReasons = %v", got)
 	}
 	if got := res.Unplaced[1].Rejections; got != nil {
 		t.Errorf("no app: Rejections = %+v, want none", got)

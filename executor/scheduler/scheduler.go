@@ -45,6 +45,10 @@ type Unplaced struct {
 	// app's order, cpus, mem, disk, gpus, ports), as Marathon's
 	// processedOffersSummary does.
 	Rejections []Rejection
+	// AgentReasons gives, per agent id, the reason it was excluded (the
+	// Reason* of its Rejection); agents that could take an instance (a
+	// GROUP_BY spread waiting on others) are absent.
+	AgentReasons map[string]string
 	// Message is a one-line human summary, e.g. `2 of 3 instances unplaced: 3
 	// agents considered; 3 excluded by constraint hostname:UNIQUE`.
 	Message string

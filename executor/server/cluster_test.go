@@ -81,7 +81,9 @@ func newClusterEnv(t *testing.T, consulAddrs []string, servers int) *clusterEnv 
 	}
 	dir := t.TempDir()
 	m, err := localmesos.New(localmesos.Config{
-		WorkDir: filepath.Join(dir, "mesos"), Agents: 3, FirstPort: freeports.Range(t, 300), PortsPerAgent: 100,
+		// Ports of their own, free ones: tests elsewhere run stand-ins too.
+		WorkDir: filepath.Join(dir, "mesos"), Agents: 3,
+		FirstPort: freeports.Range(t, 3*testPortsPerAgent), PortsPerAgent: testPortsPerAgent,
 		OfferInterval: 50 * time.Millisecond, HeartbeatInterval: time.Second, UpdateRetry: 500 * time.Millisecond,
 	})
 	if err != nil {

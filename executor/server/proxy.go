@@ -15,6 +15,8 @@ import (
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 
 	"github.com/stride-run/stride/executor"
+	"github.com/stride-run/stride/executor/api"
+	"github.com/stride-run/stride/executor/metrics"
 )
 
 // Marathon's leader-proxy headers: every response says who leads
@@ -30,20 +32,37 @@ const (
 // leads, otherwise by proxying to the leader (503 when there is none).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if at := s.term.Load(); at != nil && leaderOf(at) {
-		w.Header().Set(headerLeader, "http://"+s.self)
+		w.Header().Set(headerLeader, s.scheme()+"://"+s.self)
 		at.api.ServeHTTP(w, r)
 		return
 	}
-	// A standby applies the same browser-safety checks before anything else: it
-	// must not become the way around them.
+	// A standby applies the same browser-safety checks and authentication
+	// before anything else: it must not become the way around them. The
+	// request goes on to the leader with its credentials, checked there again.
 	if !s.guard.Check(w, r) {
 		return
 	}
-	switch {
-	case r.URL.Path == "/ping":
+	if r.URL.Path != "/ping" && !s.auth.Check(w, r) {
+		return
+	}
+	switch r.URL.Path {
+	case "/ping":
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-cache, no-store, must-revalidate")
 		_, _ = w.Write([]byte("pong"))
+		return
+	case "/metrics", "/metrics/prometheus":
+		// Every server's own: scrapers ask each of them.
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", http.MethodGet)
+			writeMessage(w, http.StatusMethodNotAllowed, "HTTP method "+r.Method+" is not supported by this URL (supported: GET)")
+			return
+		}
+		if r.URL.Path == "/metrics" {
+			s.metricsJSON.ServeHTTP(w, r)
+		} else {
+			s.metricsProm.ServeHTTP(w, r)
+		}
 		return
 	}
 	s.proxy.serve(w, r)
@@ -66,7 +85,9 @@ func leaderOf(at *activeTerm) bool {
 
 // leaderProxy forwards a standby's requests to the leader.
 type leaderProxy struct {
-	s *Server
+	s         *Server
+	scheme    string
+	transport *http.Transport
 
 	mu      sync.Mutex
 	leader  string
@@ -76,8 +97,23 @@ type leaderProxy struct {
 	closed    chan struct{}
 }
 
-func newLeaderProxy(s *Server) *leaderProxy {
-	return &leaderProxy{s: s, closed: make(chan struct{})}
+func newLeaderProxy(s *Server) (*leaderProxy, error) {
+	tr := &http.Transport{
+		Proxy:                 nil,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   5 * time.Second,
+		ResponseHeaderTimeout: 10 * time.Second,
+		MaxIdleConnsPerHost:   32,
+		IdleConnTimeout:       60 * time.Second,
+	}
+	if s.tls != nil {
+		cfg, err := s.tls.clientConfig()
+		if err != nil {
+			return nil, err
+		}
+		tr.TLSClientConfig = cfg
+	}
+	return &leaderProxy{s: s, scheme: s.scheme(), transport: tr, closed: make(chan struct{})}, nil
 }
 
 // leaderCacheFor is how long a looked-up leader address is reused: the lookup is
@@ -118,6 +154,8 @@ func (p *leaderProxy) serve(w http.ResponseWriter, r *http.Request) {
 		unavailable(w, "no leader: this server is a standby and the request was already forwarded by "+r.Header.Get(headerVia))
 		return
 	}
+	// The transport has Marathon's leader-proxy timeouts (5 s to connect, 10 s
+	// for the leader's response headers; the body, an event stream, may last).
 	leader, err := p.current(r.Context())
 	if err != nil {
 		unavailable(w, "no leader known: "+err.Error())
@@ -132,11 +170,11 @@ func (p *leaderProxy) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.URL.Path == "/v2/leader" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-		w.Header().Set(headerLeader, "http://"+leader)
+		w.Header().Set(headerLeader, p.scheme+"://"+leader)
 		writeJSONBody(w, http.StatusOK, `{"leader":"`+jsonEscape(leader)+`"}`)
 		return
 	}
-	target := &url.URL{Scheme: "http", Host: leader}
+	target := &url.URL{Scheme: p.scheme, Host: leader}
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
@@ -150,10 +188,10 @@ func (p *leaderProxy) serve(w http.ResponseWriter, r *http.Request) {
 		},
 		// Stream the event stream (and every response) as it comes.
 		FlushInterval: -1,
-		Transport:     proxyTransport,
+		Transport:     p.transport,
 		ModifyResponse: func(resp *http.Response) error {
 			if resp.Header.Get(headerLeader) == "" {
-				resp.Header.Set(headerLeader, "http://"+leader)
+				resp.Header.Set(headerLeader, p.scheme+"://"+leader)
 			}
 			return nil
 		},
@@ -178,16 +216,6 @@ func (p *leaderProxy) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	rp.ServeHTTP(w, r.WithContext(ctx))
-}
-
-// proxyTransport has Marathon's leader-proxy timeouts (5 s to connect, 10 s for
-// the leader's response headers; the body, an event stream, may last).
-var proxyTransport = &http.Transport{
-	Proxy:                 nil,
-	DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-	ResponseHeaderTimeout: 10 * time.Second,
-	MaxIdleConnsPerHost:   32,
-	IdleConnTimeout:       60 * time.Second,
 }
 
 func unavailable(w http.ResponseWriter, msg string) {
@@ -279,3 +307,52 @@ func (f fencedMesos) Reconcile(ctx context.Context, tasks map[string]string) err
 	}
 	return f.Mesos.Reconcile(ctx, tasks)
 }
+
+// instrument times every request but the event stream (which lasts) into m, by
+// route template and status code.
+func instrument(m *metrics.Metrics, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v2/events" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		code := rec.code
+		if code == 0 {
+			code = http.StatusOK
+		}
+		m.APIRequest(api.RouteMethod(r.Method), api.Route(r.URL.Path), code, time.Since(start))
+	})
+}
+
+// statusRecorder remembers the status code of a response.
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.code == 0 {
+		r.code = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.code == 0 {
+		r.code = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// Flush and Unwrap keep streaming and http.ResponseController working.
+func (r *statusRecorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap returns the wrapped writer.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

@@ -8,19 +8,20 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stride-run/stride/engine"
+	"github.com/stride-run/stride/engine/store/bolt"
 	"github.com/stride-run/stride/executor/api"
 	"github.com/stride-run/stride/executor/mesostest"
 )
@@ -73,140 +74,15 @@ func (e *testEnv) strideTasks(appID string) []string {
 	return ids
 }
 
-// checkServing asks every task of the app for /health on its host and port: the
-// ports Stride took from the offers are the ones the tasks listen on.
-func (e *testEnv) checkServing(appID string) {
-	e.t.Helper()
-	for _, tk := range e.appStatus(appID).Tasks {
-		if len(tk.Ports) != 1 {
-			e.t.Fatalf("task %s has ports %v, want one", tk.ID, tk.Ports)
-		}
-		url := "http://" + net.JoinHostPort(tk.Host, strconv.Itoa(tk.Ports[0])) + "/health"
-		resp, err := http.Get(url)
-		if err != nil {
-			e.t.Fatalf("task %s: %v", tk.ID, err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			e.t.Fatalf("task %s: GET %s: %s", tk.ID, url, resp.Status)
-		}
-	}
-}
-
-// TestRealMesosApplyScaleKillDestroy deploys the test app on a real cluster with a
-// hostname:UNIQUE constraint and an HTTP health check, scales it down, kills a
-// task's process and sees it replaced, and destroys it.
-func TestRealMesosApplyScaleKillDestroy(t *testing.T) {
-	c := mesostest.Start(t, mesostest.Options{Agents: 3})
-	e := newRealEnv(t, c)
-	a := testApp(t, "/real/web", 3, nil)
-	a.Constraints = []engine.Constraint{{Field: "hostname", Operator: engine.OpUnique}}
-
-	// Create: three instances, one per agent, healthy.
-	e.waitDeployment(e.apply(specOf(a)).DeploymentID, realTimeout)
-	st := e.appStatus("/real/web")
-	if st.TasksRunning != 3 || st.TasksHealthy != 3 {
-		t.Fatalf("after create: %d running, %d healthy; want 3 and 3", st.TasksRunning, st.TasksHealthy)
-	}
-	agents := map[string]int{}
-	for i, ag := range c.Agents {
-		agents[ag.Hostname()] = i
-	}
-	hosts := map[string]bool{}
-	for _, tk := range st.Tasks {
-		i, ok := agents[tk.Host]
-		if !ok {
-			t.Fatalf("task %s on host %q, not one of the agents", tk.ID, tk.Host)
-		}
-		if hosts[tk.Host] {
-			t.Fatalf("two tasks on %s despite hostname:UNIQUE", tk.Host)
-		}
-		hosts[tk.Host] = true
-		if p := tk.Ports[0]; p < c.Agents[i].Ports[0] || p > c.Agents[i].Ports[1] {
-			t.Errorf("task %s on port %d, outside agent %d's range %v", tk.ID, p, i, c.Agents[i].Ports)
-		}
-	}
-	e.checkServing("/real/web")
-	if live := liveMesosTasks(t, c, "/real/web"); len(live) != 3 {
-		t.Fatalf("the master holds %d live tasks, want 3: %v", len(live), live)
-	}
-
-	// Scale to 2: the master sees one task killed.
-	a2 := a.Clone()
-	a2.Instances = 2
-	e.waitDeployment(e.apply(specOf(a2)).DeploymentID, realTimeout)
-	e.waitFor(realTimeout, "the master to hold 2 live tasks", func() (bool, string) {
-		live := liveMesosTasks(t, c, "/real/web")
-		return len(live) == 2, fmt.Sprint(live)
-	})
-	if ids := e.strideTasks("/real/web"); len(ids) != 2 {
-		t.Fatalf("Stride lists %d tasks after the scale, want 2: %v", len(ids), ids)
-	}
-
-	// Kill a task's process: Mesos reports it failed, Stride launches another.
-	victim := e.appStatus("/real/web").Tasks[0]
-	tp, ok := c.FindTask(victim.ID)
-	if !ok || tp.PID == 0 {
-		t.Fatalf("task %s not found on the agents (%+v, found %v)", victim.ID, tp, ok)
-	}
-	if err := syscall.Kill(tp.PID, syscall.SIGKILL); err != nil {
-		t.Fatalf("kill task %s (pid %d): %v", victim.ID, tp.PID, err)
-	}
-	e.waitFor(realTimeout, "a healthy replacement of the killed task", func() (bool, string) {
-		st := e.appStatus("/real/web")
-		for _, tk := range st.Tasks {
-			if tk.ID == victim.ID {
-				return false, "the victim is still listed as " + tk.State
-			}
-		}
-		return st.TasksHealthy == 2 && len(st.Tasks) == 2, fmt.Sprintf("%d tasks, %d healthy", len(st.Tasks), st.TasksHealthy)
-	})
-	st = e.appStatus("/real/web")
-	if f := st.LastTaskFailure; f == nil || f.TaskID != victim.ID || f.State != engine.TaskFailed {
-		t.Fatalf("lastTaskFailure %+v, want task %s failed", f, victim.ID)
-	} else {
-		t.Logf("the killed task, as Mesos reported it: %s %q", f.State, f.Message)
-	}
-	e.checkServing("/real/web")
-	if all, err := c.Tasks(true); err != nil {
-		t.Fatal(err)
-	} else if tk := all[victim.ID]; tk.State != engine.TaskFailed {
-		t.Errorf("the master has the killed task as %q, want TASK_FAILED", tk.State)
-	}
-
-	// Destroy: nothing is left running, on the master or on the agents.
-	e.waitDeployment(e.apply(specOf()).DeploymentID, realTimeout)
-	e.waitFor(realTimeout, "the master to hold no live task", func() (bool, string) {
-		live := liveMesosTasks(t, c, "/real/web")
-		return len(live) == 0, fmt.Sprint(live)
-	})
-	e.waitFor(realTimeout, "the task processes to be gone", func() (bool, string) {
-		_, found := c.FindTask(victim.ID)
-		left := taskProcesses(c)
-		return !found && len(left) == 0, fmt.Sprintf("processes of tasks: %v", left)
-	})
-	if n := len(e.strideTasks("/real/web")); n != 0 {
-		t.Fatalf("Stride still lists %d tasks", n)
-	}
-}
-
-// taskProcesses returns the pids of the test app's processes (this test binary)
-// running in the cluster's sandboxes.
-func taskProcesses(c *mesostest.Cluster) []int {
-	bin, _ := os.Executable()
-	var out []int
-	for _, pid := range mesostest.ProcessesBelow(c.Dir) {
-		if exe, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe"); err == nil && exe == bin {
-			out = append(out, pid)
-		}
-	}
-	return out
-}
-
 // TestRealMesosFrameworkFailover kills the Stride server (a subprocess) with
-// SIGKILL while its tasks run on the real cluster, and starts another on the same
-// data dir: it re-subscribes as the same framework, the same tasks still run, and
-// nothing is launched twice.
+// SIGKILL while its tasks run on the real cluster, forgets one of its task
+// records meanwhile (as a leader that died between a LAUNCH and its record
+// would), and starts another server on the same data dir. It re-subscribes as
+// the same framework within the failover timeout; its explicit reconciliation
+// (the master's log shows it) brings back the two tasks it knows, every one
+// answered; its implicit one reports the third, which it does not know: that
+// one is killed and replaced. The master sees no other launch: nothing ran
+// twice.
 func TestRealMesosFrameworkFailover(t *testing.T) {
 	c := mesostest.Start(t, mesostest.Options{Agents: 3})
 	e := &testEnv{t: t, dataDir: t.TempDir()}
@@ -287,46 +163,84 @@ func TestRealMesosFrameworkFailover(t *testing.T) {
 	if live := liveMesosTasks(t, c, "/failover"); len(live) != 3 {
 		t.Fatalf("%d live tasks while the framework is disconnected, want 3", len(live))
 	}
+	orphan, kept := before[0], before[1:]
+	withStore(t, e.dataDir, func(st *bolt.Store, snap *engine.Snapshot) {
+		if _, err := st.Commit(context.Background(), snap.Index, engine.Txn{DeleteTasks: []string{orphan}}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	logBefore := len(c.MasterLog())
 
 	_, logs = startProc()
 	e.waitFor(realTimeout, "the new server to take the framework over", func() (bool, string) {
 		fw := frameworks()
 		return len(fw) == 1 && fw[fwID], fmt.Sprint(fw, logs.String())
 	})
-	e.waitFor(realTimeout, "the same three tasks running and healthy", func() (bool, string) {
+	var replacement string
+	e.waitFor(realTimeout, "the two known tasks and a replacement of the orphan running and healthy", func() (bool, string) {
 		app, err := e.client.App(context.Background(), "/failover")
 		if err != nil {
 			return false, err.Error()
 		}
-		return app.TasksHealthy == 3 && len(app.Tasks) == 3, fmt.Sprintf("%d tasks, %d healthy", len(app.Tasks), app.TasksHealthy)
+		var ids []string
+		replacement = ""
+		for _, tk := range app.Tasks {
+			ids = append(ids, tk.ID)
+			if tk.ID != kept[0] && tk.ID != kept[1] {
+				replacement = tk.ID
+			}
+		}
+		return app.TasksHealthy == 3 && len(app.Tasks) == 3 && replacement != "" && replacement != orphan,
+			fmt.Sprintf("tasks %v, %d healthy", ids, app.TasksHealthy)
 	})
-	if after := appTasks(); strings.Join(after, ",") != strings.Join(before, ",") {
-		t.Fatalf("tasks after the failover %v, before %v", after, before)
+	after := appTasks()
+	want := append(append([]string(nil), kept...), replacement)
+	sort.Strings(want)
+	if strings.Join(after, ",") != strings.Join(want, ",") {
+		t.Fatalf("tasks after the failover %v, want the two kept %v and one replacement", after, kept)
 	}
-	// Nothing launched twice: the master never saw a task other than those three.
+	masterLog := c.MasterLog()[logBefore:]
+	for _, want := range []string{
+		"Performing explicit task state reconciliation for 2 tasks of framework " + fwID,
+		"Performing implicit task state reconciliation for framework " + fwID,
+	} {
+		if !strings.Contains(masterLog, want) {
+			t.Errorf("the master's log lacks %q", want)
+		}
+	}
+	// Nothing launched twice: the master saw the three first tasks and one
+	// replacement; the orphan was killed, the two others never stopped.
 	all, err := c.Tasks(true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ids []string
+	var states []string
 	for id, tk := range all {
-		ids = append(ids, id+" "+tk.State)
+		states = append(states, id+" "+tk.State)
 	}
-	sort.Strings(ids)
-	if len(all) != 3 {
-		t.Fatalf("the master saw %d tasks, want the 3 of the first server: %v", len(all), ids)
+	sort.Strings(states)
+	if len(all) != 4 {
+		for id, tk := range all {
+			if tk.State == engine.TaskFailed {
+				_, stderr := c.TaskOutput(id)
+				t.Logf("stderr of the failed %s:\n%s", id, stderr)
+			}
+		}
+		t.Fatalf("the master saw %d tasks, want the 3 of the first server and 1 replacement: %v", len(all), states)
 	}
-	for _, id := range before {
-		if all[id].State != engine.TaskRunning {
-			t.Errorf("task %s is %q on the master", id, all[id].State)
+	for id, want := range map[string]string{orphan: engine.TaskKilled, kept[0]: engine.TaskRunning, kept[1]: engine.TaskRunning, replacement: engine.TaskRunning} {
+		if all[id].State != want {
+			t.Errorf("task %s is %q on the master, want %s", id, all[id].State, want)
 		}
 	}
 }
 
 // TestRealMesosAgentAndMasterRestartKeepTasks kills an agent with SIGKILL and
 // starts it again on its work dir (it recovers its executors), then does the same
-// to the master: the tasks keep running throughout, Stride re-subscribes to the
-// restarted master as the same framework, and launches nothing.
+// to the master: the tasks keep running throughout; Stride re-subscribes to the
+// restarted master as the same framework, asks again until every task is
+// answered for (the master drops the questions about tasks of agents that have
+// not re-registered), launches nothing, and carries on: a scale up deploys.
 func TestRealMesosAgentAndMasterRestartKeepTasks(t *testing.T) {
 	// Agents notice the master's restart after the total ping timeout (15 s here,
 	// 75 s by default); an agent restart takes much less, so that the killed agent
@@ -388,5 +302,109 @@ func TestRealMesosAgentAndMasterRestartKeepTasks(t *testing.T) {
 		return len(st.Frameworks) == 1 && st.Frameworks[0].ID == fwID && st.Frameworks[0].Active && e.srv.Executor().View().Connected,
 			fmt.Sprintf("frameworks %+v", st.Frameworks)
 	})
+	e.waitFor(realTimeout, "every task answered for", func() (bool, string) {
+		v := e.srv.Executor().View()
+		return v.Unreconciled == 0, fmt.Sprintf("%d unanswered", v.Unreconciled)
+	})
+	t.Logf("reconciliations asked again after the master restart: %d", e.srv.Executor().View().ReconcileRetries)
 	same("after a master restart")
+
+	// Stride carries on: it launches on the restarted master's offers.
+	a4 := a.Clone()
+	a4.Constraints = nil
+	a4.Instances = 4
+	e.waitDeployment(e.apply(specOf(a4)).DeploymentID, realTimeout)
+	if live := liveMesosTasks(t, c, "/restarts"); len(live) != 4 {
+		t.Fatalf("%d live tasks after the scale up, want 4", len(live))
+	}
+}
+
+// TestRealMesosFrameworkSettings: a master that authenticates frameworks
+// refuses a server without its principal's secret, and takes one with it; what
+// /master/frameworks then shows is the framework's settings: its name, role,
+// failover timeout, principal, checkpointing, capabilities (PARTITION_AWARE
+// among them) and the URL of Stride's API.
+func TestRealMesosFrameworkSettings(t *testing.T) {
+	dir := t.TempDir()
+	creds := filepath.Join(dir, "credentials.json")
+	if err := os.WriteFile(creds, []byte(`{"credentials": [{"principal": "stride-test", "secret": "s3cret"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := mesostest.Start(t, mesostest.Options{Agents: 1, MasterFlags: []string{
+		"--authenticate_http_frameworks", "--http_framework_authenticators=basic", "--credentials=" + creds,
+	}})
+	fw := FrameworkConfig{Name: "stride-settings", Roles: []string{"web"}, FailoverTimeout: 36 * time.Hour, Principal: "stride-test"}
+
+	// Without the secret: refused.
+	bad := &testEnv{t: t, dataDir: t.TempDir()}
+	srv, err := Start(context.Background(), Config{Listen: "127.0.0.1:0", DataDir: bad.dataDir, MesosURL: c.MasterURL(), Framework: fw, Logf: bad.logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad.waitFor(realTimeout, "the master to refuse the subscription", func() (bool, string) {
+		bad.logMu.Lock()
+		defer bad.logMu.Unlock()
+		for _, l := range bad.log {
+			if strings.Contains(l, "401") {
+				return true, ""
+			}
+		}
+		return false, strings.Join(bad.log, "\n")
+	})
+	if srv.Executor().View().Connected {
+		t.Fatal("subscribed without the secret")
+	}
+	_ = srv.Close()
+
+	e := &testEnv{t: t, dataDir: t.TempDir()}
+	fw.Secret = "s3cret"
+	srv, err = Start(context.Background(), Config{Listen: "127.0.0.1:0", DataDir: e.dataDir, MesosURL: c.MasterURL(), Framework: fw, Logf: e.logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	e.srv = srv
+	e.waitFor(realTimeout, "the server subscribed", func() (bool, string) { return srv.Executor().View().Connected, "" })
+	var st struct {
+		Frameworks []struct {
+			ID              string   `json:"id"`
+			Name            string   `json:"name"`
+			Roles           []string `json:"roles"`
+			Principal       string   `json:"principal"`
+			FailoverTimeout float64  `json:"failover_timeout"`
+			Checkpoint      bool     `json:"checkpoint"`
+			Capabilities    []string `json:"capabilities"`
+			WebuiURL        string   `json:"webui_url"`
+			Active          bool     `json:"active"`
+		} `json:"frameworks"`
+	}
+	r, err := http.Get(c.MasterURL() + "/master/frameworks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Body.Close()
+	if err := json.NewDecoder(r.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Frameworks) != 1 {
+		t.Fatalf("/master/frameworks lists %d frameworks", len(st.Frameworks))
+	}
+	f := st.Frameworks[0]
+	t.Logf("/master/frameworks: %+v", f)
+	caps := strings.Join(f.Capabilities, ",")
+	if f.Name != "stride-settings" || strings.Join(f.Roles, ",") != "web" || f.Principal != "stride-test" ||
+		f.FailoverTimeout != (36*time.Hour).Seconds() || !f.Checkpoint || !f.Active ||
+		f.WebuiURL != "http://"+srv.Addr() || f.ID != srv.Executor().FrameworkID() {
+		t.Errorf("framework %+v", f)
+	}
+	for _, want := range []string{"MULTI_ROLE", "TASK_KILLING_STATE", "PARTITION_AWARE"} {
+		if !strings.Contains(caps, want) {
+			t.Errorf("capabilities %s lack %s", caps, want)
+		}
+	}
+	for _, l := range append(e.log, bad.log...) {
+		if strings.Contains(l, "s3cret") {
+			t.Fatalf("the secret was logged: %s", l)
+		}
+	}
 }

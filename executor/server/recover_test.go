@@ -33,12 +33,21 @@ func init() {
 	}
 }
 
+// embeddedAgents is how many agents the subprocess stand-in has; FIRST_PORT is
+// where their port ranges (1000 ports each) start, free ones the test picked:
+// tests elsewhere on the machine run stand-ins at the same time.
+const embeddedAgents = 2
+
 func runEmbeddedTestServer() int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	firstPort, _ := strconv.Atoi(os.Getenv("FIRST_PORT"))
+	firstPort, err := strconv.Atoi(os.Getenv("FIRST_PORT"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testserver: FIRST_PORT:", err)
+		return 2
+	}
 	srv, err := Start(ctx, Config{
-		Listen: os.Getenv("LISTEN"), DataDir: os.Getenv("DATA_DIR"), Embedded: true, Agents: 2, FirstPort: firstPort,
+		Listen: os.Getenv("LISTEN"), DataDir: os.Getenv("DATA_DIR"), Embedded: true, Agents: embeddedAgents, FirstPort: firstPort,
 		OfferInterval: 50 * time.Millisecond, HeartbeatInterval: time.Second, StableAfter: 2 * time.Second,
 		Logf: func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) },
 	})
@@ -74,13 +83,13 @@ func startEmbedded(t *testing.T, e *testEnv, addr string) *embeddedProc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.embeddedPorts == 0 {
-		// Free ports of its own (2 agents of 1000), kept across restarts.
-		e.embeddedPorts = freeports.Range(t, 2000)
-	}
 	cmd := exec.Command(bin, "-test.run=^$")
-	cmd.Env = append(os.Environ(), "STRIDE_TESTSERVER=embedded", "LISTEN="+addr, "DATA_DIR="+e.dataDir,
-		"FIRST_PORT="+strconv.Itoa(e.embeddedPorts))
+	if e.embeddedFirstPort == 0 {
+		// The same ranges for every server on the data dir: adopted tasks
+		// keep their ports.
+		e.embeddedFirstPort = freeports.Range(t, embeddedAgents*1000)
+	}
+	cmd.Env = append(os.Environ(), "STRIDE_TESTSERVER=embedded", "LISTEN="+addr, "DATA_DIR="+e.dataDir, "FIRST_PORT="+strconv.Itoa(e.embeddedFirstPort))
 	logs := &syncWriter{}
 	cmd.Stderr = logs
 	out, err := cmd.StdoutPipe()

@@ -5,12 +5,15 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,9 +22,13 @@ import (
 	consulstore "github.com/stride-run/stride/engine/store/consul"
 	"github.com/stride-run/stride/executor"
 	"github.com/stride-run/stride/executor/api"
+	"github.com/stride-run/stride/executor/callbacks"
 	"github.com/stride-run/stride/executor/catalog"
 	"github.com/stride-run/stride/executor/driver"
 	"github.com/stride-run/stride/executor/localmesos"
+	"github.com/stride-run/stride/executor/metrics"
+	"github.com/stride-run/stride/executor/ui"
+	"github.com/stride-run/stride/internal/version"
 )
 
 // Config configures a server.
@@ -32,6 +39,8 @@ type Config struct {
 	DataDir string
 	// MesosURL is the Mesos master; empty with Embedded.
 	MesosURL string
+	// Framework is how the server registers with Mesos (zero: the defaults).
+	Framework FrameworkConfig
 	// Embedded starts the in-process Mesos stand-in with Agents agents.
 	Embedded bool
 	Agents   int
@@ -43,15 +52,24 @@ type Config struct {
 	// SandboxesKept is how many finished task sandboxes the stand-in keeps per app
 	// (0: 5; negative: none).
 	SandboxesKept int
-	// Executor tuning (zero: defaults).
+	// Executor tuning (zero: defaults; see executor.Config).
 	StableAfter       time.Duration
 	ReconcileInterval time.Duration
+	// ProgressDeadline is the default progress deadline of deployments (10
+	// min; negative: none); HealthKillRate and BreakerShare bound health-check
+	// kills (0.1 of the instances per minute; 0.5).
+	ProgressDeadline             time.Duration
+	HealthKillRate, BreakerShare float64
 	// Limits bound what apps may ask for (engine.DefaultLimits when zero).
 	Limits engine.Limits
 	// Hostnames and AllowedOrigins extend the API's browser-safety checks
 	// (-http-hostnames, -http-allowed-origins; see api.Guard).
 	Hostnames      []string
 	AllowedOrigins []string
+	// AllowUnknownFields makes the API skip members of app and group bodies it
+	// does not know instead of answering 422 (-api-allow-unknown-fields; a
+	// request may still choose with ?strict=).
+	AllowUnknownFields bool
 	// HTTP holds the API server's timeouts and connection caps (zero: defaults).
 	HTTP HTTPLimits
 	// Consul, when set, is the cluster mode: the state and the leader lock (a
@@ -67,8 +85,32 @@ type Config struct {
 	// waits before campaigning again, so that another one is elected (3 s; the
 	// embedded default's elector campaigns again at once).
 	AbdicationPause time.Duration
+	// Auth configures the API's authentication (-http-credentials,
+	// -http-token-file; none when both are empty). Every server of a cluster
+	// must have the same: a standby checks a request, then forwards it with its
+	// credentials to the leader, which checks it again.
+	Auth api.AuthConfig
+	// TLS, when set, serves the API over HTTPS only; standbys then reach the
+	// leader over HTTPS too.
+	TLS *TLSConfig
 	// Logf receives progress lines.
 	Logf func(format string, args ...any)
+}
+
+// FrameworkConfig is the Mesos framework the server registers as.
+type FrameworkConfig struct {
+	// Name is framework_info.name, what the Mesos UI shows ("stride").
+	Name string
+	// Roles are the roles the framework subscribes in (["*"]): offers come
+	// from resources unreserved or reserved for them.
+	Roles []string
+	// FailoverTimeout is how long Mesos keeps the tasks running while no
+	// Stride server is subscribed (7 days, as Marathon).
+	FailoverTimeout time.Duration
+	// Principal is framework_info.principal; with Secret the server
+	// authenticates as it (HTTP basic authentication) on every call. The
+	// secret is never logged.
+	Principal, Secret string
 }
 
 // HTTPLimits bounds what one client can hold of the API server.
@@ -135,6 +177,12 @@ type Server struct {
 	terms atomic.Int64
 	// abdicate asks the term loop to resign the current term.
 	abdicate chan struct{}
+	// metrics outlives the terms; auth and tls are the API's (nil: none).
+	metrics                  *metrics.Metrics
+	metricsJSON, metricsProm http.Handler
+	auth                     *api.Auth
+	tls                      *certs
+	handler                  http.Handler
 }
 
 // activeTerm is what a server runs while it leads.
@@ -145,6 +193,8 @@ type activeTerm struct {
 	cancel context.CancelFunc
 	// reg is the term's Consul catalog registry (nil: none).
 	reg *catalog.Registry
+	// callbacks delivers the term's events to the callback subscribers.
+	callbacks *callbacks.Dispatcher
 	// over is closed once the term's executor and driver have stopped.
 	over chan struct{}
 }
@@ -182,8 +232,27 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.AbdicationPause <= 0 {
 		cfg.AbdicationPause = 3 * time.Second
 	}
+	if cfg.Auth.Logf == nil {
+		cfg.Auth.Logf = cfg.Logf
+	}
+	auth, err := api.NewAuth(cfg.Auth)
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	var tlsCerts *certs
+	if cfg.TLS != nil {
+		if tlsCerts, err = loadCerts(*cfg.TLS); err != nil {
+			ln.Close()
+			return nil, err
+		}
+	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	s := &Server{cfg: cfg, cancel: cancel, done: make(chan error, 1), abdicate: make(chan struct{}, 1), leadDone: make(chan struct{})}
+	s := &Server{cfg: cfg, cancel: cancel, done: make(chan error, 1), abdicate: make(chan struct{}, 1), leadDone: make(chan struct{}),
+		metrics: metrics.New(nil), auth: auth, tls: tlsCerts}
+	s.metrics.SetState(s.metricsState)
+	s.metricsJSON, s.metricsProm = s.metrics.JSONHandler(), s.metrics.PrometheusHandler()
+	s.handler = instrument(s.metrics, s)
 	s.addr = ln.Addr().String()
 	s.self = cfg.Advertise
 	if s.self == "" {
@@ -247,10 +316,23 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.cfg.MesosURL = mesosURL
 
 	if ta, ok := ln.Addr().(*net.TCPAddr); ok && !ta.IP.IsLoopback() {
-		cfg.Logf("warning: the API listens on %s, reachable from other machines, and it runs commands: it has no authentication yet, so keep it behind a firewall", s.addr)
+		switch {
+		case auth == nil:
+			cfg.Logf("warning: the API listens on %s, reachable from other machines, and it runs commands: without -http-credentials or -http-token-file anyone who reaches it can use it", s.addr)
+		case tlsCerts == nil:
+			cfg.Logf("warning: the API listens on %s without TLS: credentials cross the network in clear text (use -tls-cert and -tls-key)", s.addr)
+		}
+	}
+	if auth != nil {
+		cfg.Logf("API authentication: %s", auth.Describe())
 	}
 	s.guard = api.NewGuard(s.apiInfo())
-	s.proxy = newLeaderProxy(s)
+	if s.proxy, err = newLeaderProxy(s); err != nil {
+		if first != nil {
+			_ = first.Resign(ctx)
+		}
+		return fail(err)
+	}
 	if first != nil {
 		if err := s.startTerm(runCtx, first); err != nil {
 			_ = first.Resign(ctx)
@@ -259,12 +341,15 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	hl := cfg.HTTP.withDefaults()
 	s.httpSrv = &http.Server{
-		Handler:           s,
+		Handler:           s.handler,
 		ReadTimeout:       hl.ReadTimeout,
 		ReadHeaderTimeout: hl.ReadHeaderTimeout,
 		WriteTimeout:      hl.WriteTimeout,
 		IdleTimeout:       hl.IdleTimeout,
 		MaxHeaderBytes:    64 << 10,
+		// net/http's own complaints (TLS handshakes that fail, ...) go to the
+		// server's log like everything else.
+		ErrorLog: log.New(logWriter(cfg.Logf), "", 0),
 	}
 	lln := newLimitListener(ln, hl.MaxConns, hl.MaxConnsPerClient)
 	// Open event streams would hold Shutdown up: end them first.
@@ -275,14 +360,33 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		defer close(s.leadDone)
 		s.lead(runCtx)
 	}()
+	if tlsCerts != nil {
+		s.httpSrv.TLSConfig = tlsCerts.serverConfig()
+		// HTTP/1.1 only: an empty map keeps net/http from adding HTTP/2.
+		s.httpSrv.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){}
+	}
 	go func() {
 		defer s.wg.Done()
-		if err := s.httpSrv.Serve(lln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		var err error
+		if tlsCerts != nil {
+			err = s.httpSrv.ServeTLS(lln, "", "")
+		} else {
+			err = s.httpSrv.Serve(lln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.setErr(err)
 		}
 	}()
-	cfg.Logf("Stride API listening on http://%s", s.addr)
+	cfg.Logf("Stride API listening on %s (web UI: %s/ui/)", s.URL(), s.URL())
 	return s, nil
+}
+
+// logWriter turns a Logf into an io.Writer, one line per write.
+type logWriter func(format string, args ...any)
+
+func (l logWriter) Write(p []byte) (int, error) {
+	l("%s", strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }
 
 // apiInfo is what the API is told about this server.
@@ -290,7 +394,8 @@ func (s *Server) apiInfo() api.Info {
 	return api.Info{
 		HTTPAddr: s.addr, MesosURL: s.mesosURL, DataDir: s.cfg.DataDir, Advertise: s.cfg.Advertise,
 		Hostnames: s.cfg.Hostnames, AllowedOrigins: s.cfg.AllowedOrigins, Limits: s.cfg.Limits,
-		Leadership: leadership{s},
+		Leadership: leadership{s}, Metrics: s.metrics, Auth: s.auth, TLS: s.tls != nil, UI: ui.Handler(),
+		AllowUnknownFields: s.cfg.AllowUnknownFields,
 	}
 }
 
@@ -316,6 +421,9 @@ func (s *Server) startTerm(runCtx context.Context, term Term) error {
 	exCfg := executor.Config{
 		Store: term.Store(), Logf: cfg.Logf, Limits: cfg.Limits,
 		StableAfter: cfg.StableAfter, ReconcileInterval: cfg.ReconcileInterval,
+		ProgressDeadline: cfg.ProgressDeadline, HealthKillRate: cfg.HealthKillRate, BreakerShare: cfg.BreakerShare,
+		MasterURL: s.mesosURL, Metrics: s.metrics,
+		Roles: cfg.Framework.Roles,
 	}
 	reg := s.registry(term)
 	if reg != nil {
@@ -325,15 +433,27 @@ func (s *Server) startTerm(runCtx context.Context, term Term) error {
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
+	fc := cfg.Framework
 	drv := driver.New(driver.Config{
-		Master: s.mesosURL, FrameworkName: "stride", FrameworkID: ex.FrameworkID(), Logf: cfg.Logf,
+		Master: s.mesosURL, FrameworkName: fc.Name, FrameworkID: ex.FrameworkID(), Logf: cfg.Logf,
+		Roles: fc.Roles, FailoverTimeout: fc.FailoverTimeout, Principal: fc.Principal, Secret: fc.Secret,
+		// The Mesos UI links the framework to the API of the server that
+		// subscribed.
+		WebUIURL: "http://" + s.self,
 	}, ex)
 	ex.SetMesos(fencedMesos{Mesos: drv, term: term})
 	tctx, cancel := context.WithCancel(runCtx)
-	at := &activeTerm{term: term, ex: ex, cancel: cancel, over: make(chan struct{}), reg: reg}
-	at.api = api.New(ex, s.apiInfo())
+	at := &activeTerm{term: term, ex: ex, cancel: cancel, over: make(chan struct{}), reg: reg,
+		callbacks: callbacks.New(callbacks.Config{Bus: ex.Bus(), Logf: cfg.Logf, Metrics: s.metrics, UserAgent: "Stride/" + version.Version + " (event callback)"})}
+	info := s.apiInfo()
+	info.History = term.Store()
+	at.api = api.New(ex, info)
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		_ = at.callbacks.Run(tctx, ex.View)
+	}()
 	go func() {
 		defer wg.Done()
 		defer cancel()
@@ -510,8 +630,44 @@ func (s *Server) Err() error {
 // Addr is the API's host:port.
 func (s *Server) Addr() string { return s.addr }
 
-// URL is the API's base URL.
-func (s *Server) URL() string { return "http://" + s.addr }
+// URL is the API's base URL (https:// with TLS).
+func (s *Server) URL() string { return s.scheme() + "://" + s.addr }
+
+// scheme is the API's URL scheme.
+func (s *Server) scheme() string {
+	if s.tls != nil {
+		return "https"
+	}
+	return "http"
+}
+
+// Reload reads the token file and the TLS certificate again (SIGHUP). A
+// certificate that cannot be read leaves the one loaded before in use.
+func (s *Server) Reload() {
+	s.auth.Reload()
+	if s.tls != nil {
+		if err := s.tls.reload(); err != nil {
+			s.cfg.Logf("%v: keeping the certificate loaded before", err)
+		} else {
+			s.cfg.Logf("TLS certificate %s read", s.cfg.TLS.CertFile)
+		}
+	}
+}
+
+// metricsState is what a metrics scrape reads of the current term.
+func (s *Server) metricsState() metrics.State {
+	at := s.term.Load()
+	if at == nil || !leaderOf(at) {
+		return metrics.State{}
+	}
+	v := at.ex.View()
+	st := metrics.State{Leader: true, Apps: len(v.Apps), DeploymentsRunning: len(v.Deployments),
+		Subscribers: len(v.Subscribers), Tasks: map[string]int{}}
+	for _, t := range v.Tasks {
+		st.Tasks[t.State]++
+	}
+	return st
+}
 
 // Close stops everything: the term is resigned (a standby takes over at once),
 // and with the embedded stand-in, task processes are killed.

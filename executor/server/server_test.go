@@ -21,31 +21,35 @@ import (
 	"github.com/stride-run/stride/executor/api"
 	"github.com/stride-run/stride/executor/localmesos"
 	"github.com/stride-run/stride/internal/freeports"
-	"github.com/stride-run/stride/planner"
 )
 
 // testEnv is a Mesos stand-in and a Stride server on a data dir, talking over
 // real HTTP: the production driver, executor, store and API.
 type testEnv struct {
-	t       *testing.T
-	master  *localmesos.Master
-	srv     *Server
-	client  *api.Client
-	dataDir string
-	// embeddedPorts is where the agents of an embedded server subprocess
-	// (startEmbedded) have their ports: free ones, kept across its restarts.
-	embeddedPorts int
-	logMu         sync.Mutex
-	log           []string
+	t *testing.T
+	// be is the cluster of a conformance scenario (conformance_test.go).
+	be backend
+	// frameworkID is the one the server subscribed as.
+	frameworkID string
+	master      *localmesos.Master
+	srv         *Server
+	client      *api.Client
+	dataDir     string
+	logMu       sync.Mutex
+	log         []string
+	// embeddedFirstPort is the first port of the subprocess stand-in's agents
+	// (recover_test.go), picked once per data dir.
+	embeddedFirstPort int
 }
 
 func newEnv(t *testing.T, agents int) *testEnv {
 	t.Helper()
 	e := &testEnv{t: t, dataDir: t.TempDir()}
 	m, err := localmesos.New(localmesos.Config{
-		// Free ports of their own: tests of other packages (and a stride dev on
-		// this machine) run tasks at the same time.
-		WorkDir: filepath.Join(e.dataDir, "mesos"), Agents: agents, FirstPort: freeports.Range(t, 100*max(agents, 1)), PortsPerAgent: 100,
+		// Ports of their own: other packages' (and other checkouts') tests run
+		// stand-ins at the same time.
+		WorkDir: filepath.Join(e.dataDir, "mesos"), Agents: agents,
+		FirstPort: freeports.Range(t, max(agents, 1)*testPortsPerAgent), PortsPerAgent: testPortsPerAgent,
 		OfferInterval: 50 * time.Millisecond, HeartbeatInterval: time.Second, UpdateRetry: 500 * time.Millisecond,
 		Logf: e.logf,
 	})
@@ -73,10 +77,20 @@ func (e *testEnv) startServer() { e.startServerOn(e.master.URL(), 10*time.Second
 // timeout) until it has subscribed.
 func (e *testEnv) startServerOn(mesosURL string, timeout time.Duration) {
 	e.t.Helper()
-	srv, err := Start(context.Background(), Config{
-		Listen: "127.0.0.1:0", DataDir: e.dataDir, MesosURL: mesosURL,
-		StableAfter: 2 * time.Second, Logf: e.logf,
-	})
+	start := func() (*Server, error) {
+		return Start(context.Background(), Config{
+			Listen: "127.0.0.1:0", DataDir: e.dataDir, MesosURL: mesosURL,
+			StableAfter: 2 * time.Second, Logf: e.logf,
+		})
+	}
+	srv, err := start()
+	// A server closed in this process may still have its data dir's lock shared
+	// with a task process the stand-in is forking (the descriptor is only closed
+	// at its exec): wait for that to pass, as a restarted process would.
+	for deadline := time.Now().Add(timeout); errors.Is(err, engine.ErrLocked) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond) // polling interval, not synchronisation
+		srv, err = start()
+	}
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -87,6 +101,7 @@ func (e *testEnv) startServerOn(mesosURL string, timeout time.Duration) {
 		v := srv.Executor().View()
 		return v.Connected, fmt.Sprintf("connected=%v", v.Connected)
 	})
+	e.frameworkID = srv.Executor().FrameworkID()
 }
 
 // waitFor polls cond until it holds or the deadline passes.
@@ -185,123 +200,6 @@ func (e *testEnv) liveTasks(appID string) []localmesos.TaskInfo {
 	return out
 }
 
-func TestApplyScaleRestartDestroy(t *testing.T) {
-	e := newEnv(t, 3)
-	db := testApp(t, "/shop/db", 1, nil)
-	web := testApp(t, "/shop/web", 3, nil)
-	web.Dependencies = []string{"/shop/db"}
-	web.UpgradeStrategy = engine.UpgradeStrategy{MinimumHealthCapacity: 0.5, MaximumOverCapacity: 0.34}
-
-	// Create: db before web.
-	resp := e.apply(specOf(db, web))
-	if resp.DeploymentID == "" || len(resp.Plan.Steps) != 2 {
-		t.Fatalf("want a 2-step deployment, got %+v", resp)
-	}
-	e.waitDeployment(resp.DeploymentID, 30*time.Second)
-	if st := e.appStatus("/shop/web"); st.TasksHealthy != 3 || st.TasksRunning != 3 {
-		t.Fatalf("web after create: %d running, %d healthy", st.TasksRunning, st.TasksHealthy)
-	}
-	for _, tk := range e.srv.Executor().View().Tasks {
-		if tk.Host == "" || len(tk.Ports) != 1 || tk.StartedAt == "" || tk.Version == "" {
-			t.Errorf("task lacks Marathon fields: %+v", tk)
-		}
-	}
-	// The text task list has one line per app and service port, with host:port
-	// of every running task.
-	text := e.get("/v2/tasks", "text/plain")
-	for _, line := range strings.Split(strings.TrimSpace(text), "\n") {
-		f := strings.Split(strings.TrimRight(line, "\t"), "\t")
-		if f[0] == "shop_web" && len(f) != 2+3 {
-			t.Errorf("text line for web has %d endpoints, want 3: %q", len(f)-2, line)
-		}
-	}
-
-	// Scale: 3 -> 5.
-	web5 := web.Clone()
-	web5.Instances = 5
-	resp = e.apply(specOf(db, web5))
-	if resp.Plan.Changes[0].Action != engine.ActionScale {
-		t.Fatalf("want scale, got %+v", resp.Plan.Changes[0])
-	}
-	e.waitDeployment(resp.DeploymentID, 30*time.Second)
-	if n := len(e.liveTasks("/shop/web")); n != 5 {
-		t.Fatalf("web runs %d tasks after scale, want 5", n)
-	}
-
-	// Rolling restart, sampled: never more than maxRunning tasks alive, never fewer
-	// than minHealthy healthy.
-	web5v2 := web5.Clone()
-	web5v2.Env["VERSION"] = "2"
-	minHealthy, maxRunning := planner.Bounds(5, web5v2.UpgradeStrategy)
-	resp = e.apply(specOf(db, web5v2))
-	if resp.Plan.Changes[0].Action != engine.ActionRestart {
-		t.Fatalf("want restart, got %+v", resp.Plan.Changes[0])
-	}
-	samples := 0
-	e.waitFor(60*time.Second, "the rolling restart", func() (bool, string) {
-		v := e.srv.Executor().View()
-		st := v.App("/shop/web")
-		live := 0
-		for _, tk := range v.Tasks {
-			if tk.AppID == "/shop/web" {
-				live++
-			}
-		}
-		samples++
-		if live > maxRunning {
-			t.Fatalf("%d web tasks alive during the restart, bound is %d", live, maxRunning)
-		}
-		if st.TasksHealthy < minHealthy {
-			t.Fatalf("%d web tasks healthy during the restart, bound is %d", st.TasksHealthy, minHealthy)
-		}
-		d, ok := v.Deployment(resp.DeploymentID)
-		return ok && d.Status == engine.DeploymentSucceeded, fmt.Sprintf("live %d healthy %d", live, st.TasksHealthy)
-	})
-	if samples < 10 {
-		t.Fatalf("only %d samples of the restart", samples)
-	}
-	for _, tk := range e.srv.Executor().View().Tasks {
-		if tk.AppID == "/shop/web" && tk.Version != e.appStatus("/shop/web").App.Version {
-			t.Errorf("task %s still runs version %s", tk.ID, tk.Version)
-		}
-	}
-
-	// Destroy everything: web (the dependent) is gone before db is touched.
-	events, cancel := e.srv.Executor().Bus().Subscribe(0)
-	defer cancel()
-	resp = e.apply(specOf())
-	if resp.Plan.Summary.Destroy != 2 || resp.Plan.Changes[0].ID != "/shop/web" {
-		t.Fatalf("destroy plan: %+v", resp.Plan.Summary)
-	}
-	e.waitDeployment(resp.DeploymentID, 30*time.Second)
-	var order []string
-	for len(order) < 6 {
-		select {
-		case ev := <-events:
-			if ev.EventType == "status_update_event" && ev.Data["taskStatus"] == engine.TaskKilled {
-				order = append(order, ev.Data["appId"].(string))
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatalf("saw only %d kills: %v", len(order), order)
-		}
-	}
-	if order[len(order)-1] != "/shop/db" {
-		t.Fatalf("kill order %v: db must go last", order)
-	}
-	for _, id := range order[:5] {
-		if id != "/shop/web" {
-			t.Fatalf("kill order %v: all of web must go before db", order)
-		}
-	}
-	if n := len(e.master.Tasks()); n != 0 {
-		for _, tk := range e.master.Tasks() {
-			if !engine.TerminalTaskState(tk.State.String()) {
-				t.Fatalf("task %s still %s after destroy", tk.ID, tk.State)
-			}
-		}
-	}
-}
-
 func (e *testEnv) get(path, accept string) string {
 	e.t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, e.srv.URL()+path, nil)
@@ -316,171 +214,6 @@ func (e *testEnv) get(path, accept string) string {
 		e.t.Fatalf("GET %s: %s %s", path, resp.Status, body)
 	}
 	return string(body)
-}
-
-func TestKilledTaskIsReplacedAfterBackoff(t *testing.T) {
-	e := newEnv(t, 2)
-	a := testApp(t, "/api", 2, nil)
-	a.BackoffSeconds = 1
-	e.waitDeployment(e.apply(specOf(a)).DeploymentID, 30*time.Second)
-	victim := e.liveTasks("/api")[0]
-	killedAt := time.Now()
-	if err := syscall.Kill(-victim.PID, syscall.SIGKILL); err != nil {
-		t.Fatalf("kill the task's process group: %v", err)
-	}
-	e.waitFor(20*time.Second, "a replacement task running and healthy", func() (bool, string) {
-		st := e.appStatus("/api")
-		for _, tk := range st.Tasks {
-			if tk.ID == victim.ID {
-				return false, "victim still listed"
-			}
-		}
-		return st.TasksHealthy == 2, fmt.Sprintf("%d healthy", st.TasksHealthy)
-	})
-	st := e.appStatus("/api")
-	if st.LastTaskFailure == nil || st.LastTaskFailure.TaskID != victim.ID || st.LastTaskFailure.State != engine.TaskFailed {
-		t.Fatalf("lastTaskFailure %+v, want the killed task failed", st.LastTaskFailure)
-	}
-	for _, tk := range st.Tasks {
-		staged, err := time.Parse(time.RFC3339Nano, tk.StagedAt)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// The replacement waited for the backoff (a lower bound, not a timing race).
-		if staged.After(killedAt) && staged.Sub(killedAt) < time.Second {
-			t.Errorf("replacement staged %v after the failure, before the 1s backoff", staged.Sub(killedAt))
-		}
-	}
-}
-
-func TestCrashLoopBacksOffExponentially(t *testing.T) {
-	e := newEnv(t, 2)
-	a := testApp(t, "/crash", 1, map[string]string{"EXIT_AFTER": "100ms"})
-	a.HealthChecks = nil
-	a.BackoffSeconds, a.BackoffFactor, a.MaxLaunchDelaySeconds = 0.4, 2, 10
-	events, cancel := e.srv.Executor().Bus().Subscribe(0)
-	defer cancel()
-	e.apply(specOf(a))
-	var staged []time.Time
-	deadline := time.After(30 * time.Second)
-	for len(staged) < 4 {
-		select {
-		case ev := <-events:
-			if ev.EventType == "status_update_event" && ev.Data["appId"] == "/crash" && ev.Data["taskStatus"] == engine.TaskRunning {
-				staged = append(staged, time.Now())
-			}
-		case <-deadline:
-			t.Fatalf("only %d launches in 30s", len(staged))
-		}
-	}
-	// Launch n+1 waits at least backoff*factor^(n-1) after failure n, which comes
-	// ~100ms after launch n: gaps grow 0.4s, 0.8s, 1.6s (lower bounds).
-	for i := 1; i < len(staged); i++ {
-		min := time.Duration(0.4*float64(int(1)<<(i-1))*float64(time.Second)) + 100*time.Millisecond
-		if gap := staged[i].Sub(staged[i-1]); gap < min {
-			t.Errorf("launch %d came %v after launch %d, want >= %v", i+1, gap, i, min)
-		}
-	}
-	st := e.appStatus("/crash")
-	if st.LastTaskFailure == nil || st.LastTaskFailure.State != engine.TaskFailed || !strings.Contains(st.LastTaskFailure.Message, "3") {
-		t.Fatalf("lastTaskFailure %+v, want TASK_FAILED with exit status 3", st.LastTaskFailure)
-	}
-	// Without health checks a task counts once it runs (Marathon's rule), so the
-	// deployment may have succeeded; the backoff is what keeps the loop slow.
-	// The remaining backoff is visible between crashes.
-	e.waitFor(20*time.Second, "the backoff delay shown", func() (bool, string) {
-		st := e.appStatus("/crash")
-		return st.Delay > 0, fmt.Sprintf("delay %v", st.Delay)
-	})
-}
-
-func TestUnsatisfiableConstraintIsReported(t *testing.T) {
-	e := newEnv(t, 3)
-	a := testApp(t, "/unique", 4, nil)
-	a.Constraints = []engine.Constraint{{Field: "hostname", Operator: engine.OpUnique}}
-	resp := e.apply(specOf(a))
-	e.waitFor(20*time.Second, "the unplaced instance reported", func() (bool, string) {
-		st := e.appStatus("/unique")
-		return st.TasksRunning == 3 && strings.Contains(st.Waiting, "hostname:UNIQUE"), st.Waiting
-	})
-	st := e.appStatus("/unique")
-	if !strings.Contains(st.Waiting, "3 agents considered") {
-		t.Errorf("waiting reason %q does not say how many agents were considered", st.Waiting)
-	}
-	d, err := e.client.Deployment(context.Background(), resp.DeploymentID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d.Status != engine.DeploymentRunning || len(d.Apps) != 1 || !strings.Contains(d.Apps[0].Waiting, "UNIQUE") {
-		t.Fatalf("deployment does not show why it waits: %+v", d)
-	}
-	if body := e.get("/v2/apps/unique", "application/json"); !strings.Contains(body, "hostname:UNIQUE") {
-		t.Errorf("GET /v2/apps/unique does not carry the reason: %s", body)
-	}
-}
-
-func TestFailingHealthCheckReplacesTask(t *testing.T) {
-	e := newEnv(t, 2)
-	a := testApp(t, "/hc", 2, nil)
-	e.waitDeployment(e.apply(specOf(a)).DeploymentID, 30*time.Second)
-	victim := e.liveTasks("/hc")[0]
-	events, cancel := e.srv.Executor().Bus().Subscribe(0)
-	defer cancel()
-	if err := os.WriteFile(filepath.Join(victim.Sandbox, "unhealthy"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	killed := false
-	deadline := time.After(20 * time.Second)
-	for !killed {
-		select {
-		case ev := <-events:
-			killed = ev.EventType == "unhealthy_instance_kill_event" && ev.Data["taskId"] == victim.ID
-		case <-deadline:
-			t.Fatal("no unhealthy_instance_kill_event for the task told to be unhealthy")
-		}
-	}
-	e.waitFor(20*time.Second, "a healthy replacement", func() (bool, string) {
-		st := e.appStatus("/hc")
-		for _, tk := range st.Tasks {
-			if tk.ID == victim.ID {
-				return false, "victim still there"
-			}
-		}
-		return st.TasksHealthy == 2, fmt.Sprintf("%d healthy", st.TasksHealthy)
-	})
-}
-
-func TestServerRestartMidDeploymentResumes(t *testing.T) {
-	e := newEnv(t, 3)
-	a := testApp(t, "/resume", 3, nil)
-	a.UpgradeStrategy = engine.UpgradeStrategy{MinimumHealthCapacity: 1, MaximumOverCapacity: 0}
-	e.waitDeployment(e.apply(specOf(a)).DeploymentID, 30*time.Second)
-	v2 := a.Clone()
-	v2.Env["VERSION"] = "2"
-	resp := e.apply(specOf(v2))
-	// Kill the server as soon as the rollout has started its first new task.
-	e.waitFor(20*time.Second, "the first new task", func() (bool, string) {
-		n := len(e.liveTasks("/resume"))
-		return n == 4, fmt.Sprintf("%d live", n)
-	})
-	if err := e.srv.Close(); err != nil {
-		t.Fatal(err)
-	}
-	e.startServer()
-	e.waitDeployment(resp.DeploymentID, 60*time.Second)
-	live := e.liveTasks("/resume")
-	if len(live) != 3 {
-		t.Fatalf("%d tasks run after the resumed restart, want exactly 3: %+v", len(live), live)
-	}
-	st := e.appStatus("/resume")
-	for _, tk := range st.Tasks {
-		if tk.Version != st.App.Version {
-			t.Errorf("task %s runs %s, want %s", tk.ID, tk.Version, st.App.Version)
-		}
-	}
-	if st.TasksHealthy != 3 {
-		t.Fatalf("%d healthy after resume", st.TasksHealthy)
-	}
 }
 
 func TestStaleAndLockedAndBadInputChangeNothing(t *testing.T) {
@@ -661,3 +394,6 @@ func freeAddr(t *testing.T) string {
 	defer ln.Close()
 	return ln.Addr().String()
 }
+
+// testPortsPerAgent is the size of each test agent's port range.
+const testPortsPerAgent = 40

@@ -22,7 +22,10 @@ import (
 //
 //	EXIT_AFTER=<duration>   exit with status 3 after that long (a crash loop)
 //	HEALTH_FAIL_AFTER=<dur> /health answers 500 once that long has passed
-//	and /health answers 500 while a file "unhealthy" exists in the sandbox.
+//	and /health answers 500 while a file "unhealthy" exists in the sandbox;
+//	/ready answers 503 until a file "ready" exists in the sandbox.
+//	IGNORE_SIGTERM=1        on SIGTERM, write "sigterm" in the sandbox and go on
+//	                        serving (until SIGKILL)
 //	CONSUL_AT_SIGTERM=<consul http addr>,<service>: on SIGTERM, write to
 //	                        "at-sigterm" in the sandbox whether Consul's
 //	                        catalog still had this task ("registered"/"absent")
@@ -73,6 +76,13 @@ func runTestApp() int {
 		}
 		fmt.Fprintln(w, "ok")
 	})
+	mux.HandleFunc("/ready", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := os.Stat(filepath.Join(sandbox, "ready")); err != nil {
+			http.Error(w, "warming up", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
 	port, err := strconv.Atoi(os.Getenv("PORT0"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "testapp: no PORT0")
@@ -88,6 +98,11 @@ func runTestApp() int {
 	defer stop()
 	go func() { _ = srv.Serve(ln) }()
 	<-ctx.Done()
+	_ = os.WriteFile(filepath.Join(sandbox, "sigterm"), nil, 0o644)
+	if os.Getenv("IGNORE_SIGTERM") == "1" {
+		signal.Ignore(syscall.SIGTERM, os.Interrupt)
+		select {}
+	}
 	if addr, svc, ok := strings.Cut(os.Getenv("CONSUL_AT_SIGTERM"), ","); ok {
 		_ = os.WriteFile(filepath.Join(sandbox, "at-sigterm"), []byte(inCatalog(addr, svc, os.Getenv("MESOS_TASK_ID"))), 0o644)
 	}

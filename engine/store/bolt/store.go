@@ -10,6 +10,13 @@
 //	app_versions  app id + "\x00" + version -> Marathon app JSON (history)
 //	tasks         task id -> task JSON
 //	deployments   deployment id -> deployment JSON
+//	subscriptions callback URL -> subscription JSON (created by the first
+//	              subscription: files written before it existed lack it)
+//	groups        group id -> group JSON
+//	group_versions group id + "\x00" + version -> engine.GroupVersion JSON (history)
+//
+// The two group buckets came later: a file without them (written before) gets
+// them, empty, when it is opened.
 //
 // Every Commit is one bbolt read-write transaction, synced to disk (bbolt's default)
 // before it returns; every Load is one read transaction, so it sees one commit or the
@@ -67,8 +74,16 @@ var (
 	bucketAppVersions = []byte("app_versions")
 	bucketTasks       = []byte("tasks")
 	bucketDeployments = []byte("deployments")
+	// bucketSubscriptions is optional: a file of format 1 written before
+	// subscriptions existed has none, and reads as having no subscription.
+	bucketSubscriptions = []byte("subscriptions")
+	bucketGroups        = []byte("groups")
+	bucketGroupVers     = []byte("group_versions")
 
-	allBuckets = [][]byte{bucketMeta, bucketApps, bucketAppVersions, bucketTasks, bucketDeployments}
+	allBuckets = [][]byte{bucketMeta, bucketApps, bucketAppVersions, bucketTasks, bucketDeployments, bucketGroups, bucketGroupVers}
+	// addedBuckets were added to the layout after format 1 was released: opening
+	// a file without them creates them.
+	addedBuckets = [][]byte{bucketGroups, bucketGroupVers}
 
 	keyFormat      = []byte("format")
 	keyIndex       = []byte("index")
@@ -142,6 +157,10 @@ func openLocked(dir string, lock *dirLock) (*Store, error) {
 		return nil, openError(path, err)
 	}
 	s := &Store{dir: dir, path: path, db: db, lock: lock}
+	if err := s.addBuckets(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
 	if err := s.checkLayout(); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -274,6 +293,30 @@ func (s *Store) checkLayout() error {
 	})
 }
 
+// addBuckets creates the buckets of addedBuckets a Stride state file lacks.
+func (s *Store) addBuckets() error {
+	missing := false
+	if err := s.view(func(tx *bbolt.Tx) error {
+		if tx.Bucket(bucketMeta) == nil || string(tx.Bucket(bucketMeta).Get(keyFormat)) != FormatVersion {
+			return nil // not Stride state of this format: checkLayout says so
+		}
+		for _, name := range addedBuckets {
+			missing = missing || tx.Bucket(name) == nil
+		}
+		return nil
+	}); err != nil || !missing {
+		return err
+	}
+	return s.update(func(tx *bbolt.Tx) error {
+		for _, name := range addedBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("state file %s: create bucket %s: %w", s.path, name, err)
+			}
+		}
+		return nil
+	})
+}
+
 // Path returns the path of the state file.
 func (s *Store) Path() string { return s.path }
 
@@ -286,8 +329,8 @@ func (s *Store) Load(ctx context.Context) (*engine.Snapshot, error) {
 		return nil, fmt.Errorf("load state: %w", err)
 	}
 	var (
-		snap                 engine.Snapshot
-		apps, tasks, deploys []record
+		snap                               engine.Snapshot
+		apps, tasks, deploys, subs, groups []record
 	)
 	err := s.view(func(tx *bbolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
@@ -305,6 +348,10 @@ func (s *Store) Load(ctx context.Context) (*engine.Snapshot, error) {
 		apps = copyBucket(tx.Bucket(bucketApps))
 		tasks = copyBucket(tx.Bucket(bucketTasks))
 		deploys = copyBucket(tx.Bucket(bucketDeployments))
+		if b := tx.Bucket(bucketSubscriptions); b != nil {
+			subs = copyBucket(b)
+		}
+		groups = copyBucket(tx.Bucket(bucketGroups))
 		return nil
 	})
 	if err != nil {
@@ -314,6 +361,8 @@ func (s *Store) Load(ctx context.Context) (*engine.Snapshot, error) {
 	snap.Apps = decodeAll(&snap, bucketApps, apps, decodeApp)
 	snap.Tasks = decodeAll(&snap, bucketTasks, tasks, decodeTask)
 	snap.Deployments = decodeAll(&snap, bucketDeployments, deploys, decodeDeployment)
+	snap.Subscriptions = decodeAll(&snap, bucketSubscriptions, subs, decodeSubscription)
+	snap.Groups = decodeAll(&snap, bucketGroups, groups, decodeGroup)
 	return &snap, nil
 }
 
@@ -347,6 +396,18 @@ func decodeDeployment(data []byte) (*engine.Deployment, string, error) {
 	d := new(engine.Deployment)
 	err := json.Unmarshal(data, d)
 	return d, d.ID, err
+}
+
+func decodeSubscription(data []byte) (*engine.Subscription, string, error) {
+	s := new(engine.Subscription)
+	err := json.Unmarshal(data, s)
+	return s, s.CallbackURL, err
+}
+
+func decodeGroup(data []byte) (*engine.Group, string, error) {
+	g := new(engine.Group)
+	err := json.Unmarshal(data, g)
+	return g, g.ID, err
 }
 
 // parallelDecodeMin is the number of records from which decodeAll spreads the work
@@ -440,7 +501,7 @@ func (s *Store) Commit(ctx context.Context, expectIndex uint64, txn engine.Txn) 
 			if err := apps.Put([]byte(a.id), a.data); err != nil {
 				return fmt.Errorf("put app %q: %w", a.id, err)
 			}
-			if err := recordVersion(history, a.id, a.version, a.data, reused); err != nil {
+			if err := recordVersion(history, a.id, a.version, a.data, reused, MaxAppVersions); err != nil {
 				return err
 			}
 		}
@@ -458,6 +519,40 @@ func (s *Store) Commit(ctx context.Context, expectIndex uint64, txn engine.Txn) 
 		}
 		if err := deleteAll(tx.Bucket(bucketDeployments), "deployment", txn.DeleteDeployments); err != nil {
 			return err
+		}
+		if len(enc.subscriptions) > 0 {
+			b, err := tx.CreateBucketIfNotExists(bucketSubscriptions)
+			if err != nil {
+				return fmt.Errorf("create bucket %s: %w", bucketSubscriptions, err)
+			}
+			if err := putAll(b, "subscription", enc.subscriptions); err != nil {
+				return err
+			}
+		}
+		if b := tx.Bucket(bucketSubscriptions); b != nil {
+			if err := deleteAll(b, "subscription", txn.DeleteSubscriptions); err != nil {
+				return err
+			}
+		}
+		groups := tx.Bucket(bucketGroups)
+		ghistory := tx.Bucket(bucketGroupVers)
+		for _, g := range enc.groups {
+			if groups.Get([]byte(g.id)) == nil {
+				if err := dropVersions(ghistory, g.id, listVersions(ghistory, g.id)); err != nil {
+					return err
+				}
+			}
+			if err := groups.Put([]byte(g.id), g.data); err != nil {
+				return fmt.Errorf("put group %q: %w", g.id, err)
+			}
+		}
+		if err := deleteAll(groups, "group", txn.DeleteGroups); err != nil {
+			return err
+		}
+		for _, gv := range enc.groupVersions {
+			if err := recordVersion(ghistory, gv.id, gv.version, gv.data, false, engine.MaxGroupVersions); err != nil {
+				return err
+			}
 		}
 		if txn.FrameworkID != nil {
 			if err := meta.Put(keyFrameworkID, []byte(*txn.FrameworkID)); err != nil {
@@ -488,7 +583,7 @@ type encoded struct {
 }
 
 type encodedTxn struct {
-	apps, tasks, deployments []encoded
+	apps, tasks, deployments, subscriptions, groups, groupVersions []encoded
 }
 
 // encodeTxn validates and marshals every record of txn.
@@ -527,6 +622,46 @@ func encodeTxn(txn engine.Txn) (*encodedTxn, error) {
 			return nil, err
 		}
 		enc.deployments = append(enc.deployments, e)
+	}
+	for i, s := range txn.PutSubscriptions {
+		if s == nil {
+			return nil, fmt.Errorf("PutSubscriptions[%d] is nil", i)
+		}
+		e, err := encodeOne("subscription", s.CallbackURL, s)
+		if err != nil {
+			return nil, err
+		}
+		enc.subscriptions = append(enc.subscriptions, e)
+	}
+	for i, g := range txn.PutGroups {
+		if g == nil {
+			return nil, fmt.Errorf("PutGroups[%d] is nil", i)
+		}
+		if strings.IndexByte(g.ID, 0) >= 0 {
+			return nil, fmt.Errorf("group id %q contains a NUL byte", g.ID)
+		}
+		e, err := encodeOne("group", g.ID, g)
+		if err != nil {
+			return nil, err
+		}
+		enc.groups = append(enc.groups, e)
+	}
+	for i, gv := range txn.PutGroupVersions {
+		if gv == nil || gv.Group == nil {
+			return nil, fmt.Errorf("PutGroupVersions[%d] has no group", i)
+		}
+		if strings.IndexByte(gv.Group.ID, 0) >= 0 {
+			return nil, fmt.Errorf("group id %q contains a NUL byte", gv.Group.ID)
+		}
+		if gv.Group.Version == "" {
+			return nil, fmt.Errorf("PutGroupVersions[%d] (group %q) has no version", i, gv.Group.ID)
+		}
+		e, err := encodeOne("group version", gv.Group.ID, gv)
+		if err != nil {
+			return nil, err
+		}
+		e.version = gv.Group.Version
+		enc.groupVersions = append(enc.groupVersions, e)
 	}
 	return &enc, nil
 }

@@ -211,6 +211,12 @@ func TestClosed(t *testing.T) {
 	if _, err := s.AppVersion(ctx, "/a", "v"); !errors.Is(err, ErrClosed) {
 		t.Errorf("AppVersion after Close: %v", err)
 	}
+	if _, err := s.GroupVersions(ctx, "/a"); !errors.Is(err, ErrClosed) {
+		t.Errorf("GroupVersions after Close: %v", err)
+	}
+	if _, err := s.GroupVersion(ctx, "/a", "v"); !errors.Is(err, ErrClosed) {
+		t.Errorf("GroupVersion after Close: %v", err)
+	}
 }
 
 func TestCanceledContext(t *testing.T) {
@@ -226,9 +232,11 @@ func TestCanceledContext(t *testing.T) {
 		t.Errorf("Commit: got %v, want context.Canceled", err)
 	}
 	for name, call := range map[string]func() error{
-		"Load":        func() error { _, err := s.Load(ctx); return err },
-		"AppVersions": func() error { _, err := s.AppVersions(ctx, "/a"); return err },
-		"AppVersion":  func() error { _, err := s.AppVersion(ctx, "/a", "v"); return err },
+		"Load":          func() error { _, err := s.Load(ctx); return err },
+		"AppVersions":   func() error { _, err := s.AppVersions(ctx, "/a"); return err },
+		"AppVersion":    func() error { _, err := s.AppVersion(ctx, "/a", "v"); return err },
+		"GroupVersions": func() error { _, err := s.GroupVersions(ctx, "/a"); return err },
+		"GroupVersion":  func() error { _, err := s.GroupVersion(ctx, "/a", "v"); return err },
 	} {
 		if err := call(); !errors.Is(err, context.Canceled) {
 			t.Errorf("%s: got %v, want context.Canceled", name, err)
@@ -666,5 +674,93 @@ func TestUnreadableRecordsAreListed(t *testing.T) {
 	}
 	if len(snap.Apps) != 2 || len(snap.Unreadable) != 1 {
 		t.Fatalf("after the repair: %d apps, unreadable %+v", len(snap.Apps), snap.Unreadable)
+	}
+}
+
+// TestSubscriptionsBucketIsOptional: a state file written before subscriptions
+// existed (format 1 without the bucket, as a new file still is until the first
+// subscription) loads as having none, takes deletes, and gets the bucket with
+// the first subscription.
+func TestSubscriptionsBucketIsOptional(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, dir)
+	commitApps(t, s, storetest.App("/a", 1))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, StateFile)
+	hasBucket := func() bool {
+		t.Helper()
+		var ok bool
+		writeDB(t, path, func(tx *bbolt.Tx) error { ok = tx.Bucket(bucketSubscriptions) != nil; return nil })
+		return ok
+	}
+	if hasBucket() {
+		t.Fatal("a new state file has a subscriptions bucket: the test cannot check old files")
+	}
+	s = openT(t, dir)
+	snap, err := s.Load(t.Context())
+	if err != nil {
+		t.Fatalf("Load of a file without the bucket: %v", err)
+	}
+	if len(snap.Subscriptions) != 0 || len(snap.Apps) != 1 {
+		t.Fatalf("loaded %d subscriptions, %d apps; want 0, 1", len(snap.Subscriptions), len(snap.Apps))
+	}
+	idx, err := s.Commit(t.Context(), snap.Index, engine.Txn{DeleteSubscriptions: []string{"http://127.0.0.1:1/e"}})
+	if err != nil {
+		t.Fatalf("delete without the bucket: %v", err)
+	}
+	sub := storetest.Subscription("http://127.0.0.1:1/e", 1)
+	if _, err := s.Commit(t.Context(), idx, engine.Txn{PutSubscriptions: []*engine.Subscription{sub}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !hasBucket() {
+		t.Fatal("the first subscription did not create the bucket")
+	}
+	s = openT(t, dir)
+	snap, err = s.Load(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := snap.Subscriptions[sub.CallbackURL]; got == nil || *got != *sub {
+		t.Fatalf("subscriptions after reopening: %+v, want %+v", snap.Subscriptions, sub)
+	}
+}
+
+// A state file written before groups were stored (no group buckets) opens: the
+// buckets are added, empty, and the rest is kept.
+func TestOpenAddsTheGroupBuckets(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, dir)
+	commitApps(t, s, storetest.App("/a", 1))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	writeDB(t, filepath.Join(dir, StateFile), func(tx *bbolt.Tx) error {
+		for _, b := range addedBuckets {
+			if err := tx.DeleteBucket(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	s = openT(t, dir)
+	defer s.Close()
+	snap, err := s.Load(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Apps) != 1 || len(snap.Groups) != 0 {
+		t.Fatalf("after the upgrade: %d apps, %d groups", len(snap.Apps), len(snap.Groups))
+	}
+	gv := storetest.GroupVersion("/g", 1)
+	if _, err := s.Commit(t.Context(), snap.Index, engine.Txn{PutGroups: []*engine.Group{gv.Group}, PutGroupVersions: []*engine.GroupVersion{gv}}); err != nil {
+		t.Fatal(err)
+	}
+	if vs, err := s.GroupVersions(t.Context(), "/g"); err != nil || len(vs) != 1 {
+		t.Fatalf("group versions after the upgrade: %v %v", vs, err)
 	}
 }

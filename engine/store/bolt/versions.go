@@ -3,6 +3,7 @@ package bolt
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 
 	bbolt "go.etcd.io/bbolt"
@@ -36,10 +37,11 @@ func versionKey(id, version string) []byte {
 	return append(versionPrefix(id), version...)
 }
 
-// recordVersion adds one app version to the history bucket b and prunes the app's
-// history to MaxAppVersions. reused reports that the app id was not in the store
-// before this put, so its old history (if any) belongs to a deleted app.
-func recordVersion(b *bbolt.Bucket, id, version string, data []byte, reused bool) error {
+// recordVersion adds one version to the history bucket b (of apps or groups) and
+// prunes the id's history to keep versions. reused reports that the id was not
+// in the store before this put, so its old history (if any) belongs to a deleted
+// app.
+func recordVersion(b *bbolt.Bucket, id, version string, data []byte, reused bool, keep int) error {
 	if reused {
 		if err := dropVersions(b, id, listVersions(b, id)); err != nil {
 			return err
@@ -49,20 +51,20 @@ func recordVersion(b *bbolt.Bucket, id, version string, data []byte, reused bool
 		return nil
 	}
 	if err := b.Put(versionKey(id, version), data); err != nil {
-		return fmt.Errorf("record app %q version %q: %w", id, version, err)
+		return fmt.Errorf("record %q version %q: %w", id, version, err)
 	}
 	versions := listVersions(b, id)
-	if len(versions) <= MaxAppVersions {
+	if len(versions) <= keep {
 		return nil
 	}
 	sortNewestFirst(versions)
-	return dropVersions(b, id, versions[MaxAppVersions:])
+	return dropVersions(b, id, versions[keep:])
 }
 
 func dropVersions(b *bbolt.Bucket, id string, versions []string) error {
 	for _, v := range versions {
 		if err := b.Delete(versionKey(id, v)); err != nil {
-			return fmt.Errorf("drop app %q version %q: %w", id, v, err)
+			return fmt.Errorf("drop %q version %q: %w", id, v, err)
 		}
 	}
 	return nil
@@ -129,4 +131,54 @@ func (s *Store) AppVersion(ctx context.Context, id, version string) (*engine.App
 		return nil, unreadable(s.path, bucketAppVersions, key, err)
 	}
 	return a, nil
+}
+
+// GroupVersions returns the recorded versions of group id, newest first (see
+// engine.Store). An id with no history yields an empty list.
+func (s *Store) GroupVersions(ctx context.Context, id string) ([]string, error) {
+	if err := s.usable(ctx); err != nil {
+		return nil, fmt.Errorf("group %q versions: %w", id, err)
+	}
+	var versions []string
+	err := s.view(func(tx *bbolt.Tx) error {
+		versions = listVersions(tx.Bucket(bucketGroupVers), id)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("group %q versions: %w", id, err)
+	}
+	if versions == nil {
+		versions = []string{}
+	}
+	sortNewestFirst(versions)
+	return versions, nil
+}
+
+// GroupVersion returns the record of group id at version, or an error wrapping
+// ErrNotFound.
+func (s *Store) GroupVersion(ctx context.Context, id, version string) (*engine.GroupVersion, error) {
+	if err := s.usable(ctx); err != nil {
+		return nil, fmt.Errorf("group %q version %q: %w", id, version, err)
+	}
+	key := versionKey(id, version)
+	var data []byte
+	err := s.view(func(tx *bbolt.Tx) error {
+		data = bytes.Clone(tx.Bucket(bucketGroupVers).Get(key))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("group %q version %q: %w", id, version, err)
+	}
+	if data == nil {
+		return nil, fmt.Errorf("group %q version %q: %w", id, version, ErrNotFound)
+	}
+	gv := new(engine.GroupVersion)
+	err = json.Unmarshal(data, gv)
+	if err == nil && (gv.Group == nil || gv.Group.ID != id) {
+		err = fmt.Errorf("record holds another group")
+	}
+	if err != nil {
+		return nil, unreadable(s.path, bucketGroupVers, key, err)
+	}
+	return gv, nil
 }

@@ -9,10 +9,14 @@
 //	tasks/<id>                 task JSON
 //	deployments/<id>           deployment JSON, its apps as references to versions/
 //	                           where recorded (see large.go)
+//	subscriptions/<url>        event callback subscription JSON
+//	groups/<id>                group JSON
+//	groupversions/<id>/<version> engine.GroupVersion JSON (the newest
+//	                           engine.MaxGroupVersions)
 //	chunks/<record path>/<i>   the parts of a value larger than one Consul value
 //	journal/<n>/<i>            the parts of a large commit (see below)
 //
-// Ids and versions are path-escaped (url.PathEscape), so "/shop/api" is the single
+// Ids, versions and callback URLs are path-escaped (url.PathEscape), so "/shop/api" is the single
 // segment "%2Fshop%2Fapi" and one id's keys never prefix another's. Values larger
 // than CompressAbove are gzip-compressed and recognised by gzip's magic bytes.
 //
@@ -49,6 +53,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -332,6 +337,16 @@ func (s *Store) Load(ctx context.Context) (*engine.Snapshot, error) {
 	snap.Deployments = decodeAll(snap, "deployments", s.records(snap, vals, "deployments"), func(b []byte) (*engine.Deployment, string, error) {
 		return decodeDeployment(b, func(id, v string) (*engine.App, error) { return s.versionOf(vals, id, v) })
 	})
+	snap.Subscriptions = decodeAll(snap, "subscriptions", s.records(snap, vals, "subscriptions"), func(b []byte) (*engine.Subscription, string, error) {
+		sub := new(engine.Subscription)
+		err := json.Unmarshal(b, sub)
+		return sub, sub.CallbackURL, err
+	})
+	snap.Groups = decodeAll(snap, "groups", s.records(snap, vals, "groups"), func(b []byte) (*engine.Group, string, error) {
+		g := new(engine.Group)
+		err := json.Unmarshal(b, g)
+		return g, g.ID, err
+	})
 	s.shared.mu.Lock()
 	s.setRefs(vals)
 	s.shared.mu.Unlock()
@@ -579,7 +594,112 @@ func (s *Store) encode(ctx context.Context, txn engine.Txn) ([]op, map[string]ma
 	for _, id := range txn.DeleteDeployments {
 		ops = append(ops, s.deleteOps(s.key("deployments", esc(id)))...)
 	}
-	return ops, refs, nil
+	for i, sub := range txn.PutSubscriptions {
+		if sub == nil {
+			return nil, nil, fmt.Errorf("PutSubscriptions[%d] is nil", i)
+		}
+		data, err := marshal("subscriptions", sub.CallbackURL, sub)
+		if err != nil {
+			return nil, nil, err
+		}
+		ops = append(ops, op{Key: s.key("subscriptions", esc(sub.CallbackURL)), Value: s.pack(data)})
+	}
+	for _, u := range txn.DeleteSubscriptions {
+		if u != "" {
+			ops = append(ops, op{Key: s.key("subscriptions", esc(u)), Delete: true})
+		}
+	}
+	gops, err := s.encodeGroups(ctx, txn)
+	if err != nil {
+		return nil, nil, err
+	}
+	return append(ops, gops...), refs, nil
+}
+
+// encodeGroups returns the operations that put and delete the group records of
+// txn and record its group versions, following engine.Store's history rules:
+// a group put anew drops the id's old history first; each id keeps its newest
+// MaxGroupVersions.
+func (s *Store) encodeGroups(ctx context.Context, txn engine.Txn) ([]op, error) {
+	if len(txn.PutGroups) == 0 && len(txn.DeleteGroups) == 0 && len(txn.PutGroupVersions) == 0 {
+		return nil, nil
+	}
+	sh := s.shared
+	q := (&api.QueryOptions{RequireConsistent: true}).WithContext(ctx)
+	var ops []op
+	anew := map[string]bool{}
+	for i, g := range txn.PutGroups {
+		if g == nil {
+			return nil, fmt.Errorf("PutGroups[%d] is nil", i)
+		}
+		if g.ID == "" {
+			return nil, errors.New("put groups with an empty id")
+		}
+		data, err := json.Marshal(g)
+		if err != nil {
+			return nil, fmt.Errorf("encode group %q: %w", g.ID, err)
+		}
+		cur, _, err := sh.kv.Get(s.key("groups", esc(g.ID)), q)
+		if err != nil {
+			return nil, fmt.Errorf("read group %q: %w", g.ID, err)
+		}
+		if cur == nil && !anew[g.ID] {
+			anew[g.ID] = true
+			dir := s.key("groupversions", esc(g.ID)) + "/"
+			ops = append(ops, op{Key: dir, Tree: true}, op{Key: s.key("chunks", "groupversions", esc(g.ID)) + "/", Tree: true})
+		}
+		ops = append(ops, s.setOps(s.key("groups", esc(g.ID)), s.pack(data), true)...)
+	}
+	for _, id := range txn.DeleteGroups {
+		ops = append(ops, s.deleteOps(s.key("groups", esc(id)))...)
+	}
+	// Versions per group: those kept plus those this commit records.
+	versions := map[string][]string{}
+	for i, gv := range txn.PutGroupVersions {
+		if gv == nil || gv.Group == nil || gv.Group.ID == "" || gv.Group.Version == "" {
+			return nil, fmt.Errorf("PutGroupVersions[%d] lacks its group, id or version", i)
+		}
+		id := gv.Group.ID
+		data, err := json.Marshal(gv)
+		if err != nil {
+			return nil, fmt.Errorf("encode group %q version %q: %w", id, gv.Group.Version, err)
+		}
+		if _, listed := versions[id]; !listed {
+			versions[id] = []string{}
+			if !anew[id] {
+				dir := s.key("groupversions", esc(id)) + "/"
+				keys, _, err := sh.kv.Keys(dir, "/", q)
+				if err != nil {
+					return nil, fmt.Errorf("read group %q versions: %w", id, err)
+				}
+				for _, k := range keys {
+					if v, err := url.PathUnescape(strings.TrimPrefix(k, dir)); err == nil && v != "" && !strings.HasSuffix(k, "/") {
+						versions[id] = append(versions[id], v)
+					}
+				}
+			}
+		}
+		ops = append(ops, s.setOps(s.key("groupversions", esc(id), esc(gv.Group.Version)), s.pack(data), true)...)
+		if !slices.Contains(versions[id], gv.Group.Version) {
+			versions[id] = append(versions[id], gv.Group.Version)
+		}
+	}
+	ids := make([]string, 0, len(versions))
+	for id := range versions {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		vs := versions[id]
+		if len(vs) <= engine.MaxGroupVersions {
+			continue
+		}
+		engine.SortVersionsNewestFirst(vs)
+		for _, v := range vs[engine.MaxGroupVersions:] {
+			ops = append(ops, s.deleteOps(s.key("groupversions", esc(id), esc(v)))...)
+		}
+	}
+	return ops, nil
 }
 
 // history returns the operations that record a put app's version, following
@@ -784,7 +904,7 @@ func (s *Store) AppVersions(ctx context.Context, id string) ([]string, error) {
 	if err := s.usable(ctx); err != nil {
 		return nil, fmt.Errorf("consul store: app %q versions: %w", id, err)
 	}
-	snap, err := s.versionsView(ctx, id)
+	snap, err := s.versionsView(ctx, "versions", id)
 	if err != nil {
 		return nil, fmt.Errorf("consul store: app %q versions: %w", id, err)
 	}
@@ -801,7 +921,7 @@ func (s *Store) AppVersion(ctx context.Context, id, version string) (*engine.App
 	if err := s.usable(ctx); err != nil {
 		return nil, fmt.Errorf("consul store: app %q version %q: %w", id, version, err)
 	}
-	snap, err := s.versionsView(ctx, id)
+	snap, err := s.versionsView(ctx, "versions", id)
 	if err != nil {
 		return nil, fmt.Errorf("consul store: app %q version %q: %w", id, version, err)
 	}
@@ -823,9 +943,54 @@ func (s *Store) AppVersion(ctx context.Context, id, version string) (*engine.App
 	return a, nil
 }
 
-// versionsView reads an app's history, with a committed journal applied.
-func (s *Store) versionsView(ctx context.Context, id string) (map[string][]byte, error) {
-	dir := s.key("versions", esc(id)) + "/"
+// GroupVersions returns the recorded versions of group id, newest first.
+func (s *Store) GroupVersions(ctx context.Context, id string) ([]string, error) {
+	if err := s.usable(ctx); err != nil {
+		return nil, fmt.Errorf("consul store: group %q versions: %w", id, err)
+	}
+	snap, err := s.versionsView(ctx, "groupversions", id)
+	if err != nil {
+		return nil, fmt.Errorf("consul store: group %q versions: %w", id, err)
+	}
+	out := make([]string, 0, len(snap))
+	for v := range snap {
+		out = append(out, v)
+	}
+	engine.SortVersionsNewestFirst(out)
+	return out, nil
+}
+
+// GroupVersion returns the record of group id at version.
+func (s *Store) GroupVersion(ctx context.Context, id, version string) (*engine.GroupVersion, error) {
+	if err := s.usable(ctx); err != nil {
+		return nil, fmt.Errorf("consul store: group %q version %q: %w", id, version, err)
+	}
+	snap, err := s.versionsView(ctx, "groupversions", id)
+	if err != nil {
+		return nil, fmt.Errorf("consul store: group %q version %q: %w", id, version, err)
+	}
+	raw, ok := snap[version]
+	if !ok {
+		return nil, fmt.Errorf("consul store: group %q version %q: %w", id, version, engine.ErrNotFound)
+	}
+	data, err := unpack(raw)
+	gv := new(engine.GroupVersion)
+	if err == nil {
+		err = json.Unmarshal(data, gv)
+	}
+	if err == nil && (gv.Group == nil || gv.Group.ID != id) {
+		err = errors.New("record holds another group")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("consul store: group %q version %q cannot be read: %w", id, version, err)
+	}
+	return gv, nil
+}
+
+// versionsView reads the history of one app ("versions") or group
+// ("groupversions"), with a committed journal applied.
+func (s *Store) versionsView(ctx context.Context, kind, id string) (map[string][]byte, error) {
+	dir := s.key(kind, esc(id)) + "/"
 	q := (&api.QueryOptions{RequireConsistent: true}).WithContext(ctx)
 	pairs, _, err := s.shared.kv.List(dir, q)
 	if err != nil {
@@ -838,7 +1003,7 @@ func (s *Store) versionsView(ctx context.Context, id string) (map[string][]byte,
 		chunked = chunked || isChunked(p.Value)
 	}
 	if chunked {
-		chunks, err := s.list(ctx, s.key("chunks", "versions", esc(id))+"/")
+		chunks, err := s.list(ctx, s.key("chunks", kind, esc(id))+"/")
 		if err != nil {
 			return nil, err
 		}

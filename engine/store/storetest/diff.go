@@ -34,6 +34,8 @@ func Diff(got, want *engine.Snapshot) string {
 	diffMap(&d, "Apps", got.Apps, want.Apps)
 	diffMap(&d, "Tasks", got.Tasks, want.Tasks)
 	diffMap(&d, "Deployments", got.Deployments, want.Deployments)
+	diffMap(&d, "Subscriptions", got.Subscriptions, want.Subscriptions)
+	diffMap(&d, "Groups", got.Groups, want.Groups)
 	return d.String()
 }
 

@@ -178,3 +178,38 @@ func Deployment(id string, apps ...*engine.App) *engine.Deployment {
 		FinishedAt:  "",
 	}
 }
+
+// Subscription returns the n-th value of the event callback subscription of
+// callbackURL.
+func Subscription(callbackURL string, n int) *engine.Subscription {
+	return &engine.Subscription{
+		CallbackURL: callbackURL,
+		ClientIP:    fmt.Sprintf("10.0.%d.%d", n/256%256, n%256),
+		CreatedAt:   Version(n),
+	}
+}
+
+// Group returns a group record: dependencies, labels and a version derived from
+// n.
+func Group(id string, n int) *engine.Group {
+	return &engine.Group{
+		ID:           id,
+		Dependencies: []string{"/infra/db", fmt.Sprintf("/infra/q%d", n%3)},
+		Labels:       map[string]string{"team": fmt.Sprint("t", n%4)},
+		EnforceRole:  n%2 == 1,
+		Version:      Version(n),
+	}
+}
+
+// GroupVersion returns the record of group id at Version(n): the group and the
+// changes of a deployment (one app created, one changed, the group itself).
+func GroupVersion(id string, n int) *engine.GroupVersion {
+	return &engine.GroupVersion{
+		Group: Group(id, n),
+		Apps: []engine.VersionChange{
+			{ID: id + "/api", Before: Version(n - 1), After: Version(n)},
+			{ID: id + "/new", After: Version(n)},
+		},
+		Groups: []engine.VersionChange{{ID: id, Before: Version(n - 1), After: Version(n)}},
+	}
+}

@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"sync"
 	"testing"
 
@@ -54,6 +55,8 @@ func Run(t *testing.T, open func(t *testing.T) engine.Store) {
 		{"ConcurrentCommitsOneWins", testConcurrentCommits},
 		{"LoadIsConsistentDuringCommits", testConsistentLoad},
 		{"MatchesModel", testModel},
+		{"Groups", testGroups},
+		{"GroupVersions", testGroupVersions},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
@@ -80,7 +83,9 @@ func Reopen(t *testing.T, open func(t *testing.T) engine.Store) {
 		{PutApps: []*engine.App{a1, a2}, FrameworkID: &fw},
 		{PutTasks: []*engine.Task{Task("/shop/api", 1), Task("/shop/api", 2), Task("/shop/web", 3)}},
 		{PutDeployments: []*engine.Deployment{Deployment("d-1", a1, a2)}, DeleteTasks: []string{Task("/shop/api", 2).ID}},
-		{PutApps: []*engine.App{App("/shop/api", 3)}},
+		{PutApps: []*engine.App{App("/shop/api", 3)}, PutSubscriptions: []*engine.Subscription{
+			Subscription("http://127.0.0.1:10001/event", 1), Subscription("https://hooks.example.com/stride?token=a%2Fb&x=1", 2),
+		}},
 	}
 	for _, txn := range txns {
 		mustCommit(t, s, want.Index, txn)
@@ -93,7 +98,7 @@ func Reopen(t *testing.T, open func(t *testing.T) engine.Store) {
 	if _, err := s.Commit(ctx, want.Index-1, engine.Txn{}); !errors.Is(err, engine.ErrConflict) {
 		t.Errorf("Commit with the index before the reopen: got %v, want ErrConflict", err)
 	}
-	txn := engine.Txn{DeleteApps: []string{"/shop/web"}, DeleteDeployments: []string{"d-1"}}
+	txn := engine.Txn{DeleteApps: []string{"/shop/web"}, DeleteDeployments: []string{"d-1"}, DeleteSubscriptions: []string{"http://127.0.0.1:10001/event"}}
 	mustCommit(t, s, want.Index, txn)
 	want.apply(txn)
 	closeStore(t, s)
@@ -115,9 +120,11 @@ type model struct{ engine.Snapshot }
 
 func emptyModel() *model {
 	return &model{engine.Snapshot{
-		Apps:        map[string]*engine.App{},
-		Tasks:       map[string]*engine.Task{},
-		Deployments: map[string]*engine.Deployment{},
+		Apps:          map[string]*engine.App{},
+		Tasks:         map[string]*engine.Task{},
+		Deployments:   map[string]*engine.Deployment{},
+		Subscriptions: map[string]*engine.Subscription{},
+		Groups:        map[string]*engine.Group{},
 	}}
 }
 
@@ -145,6 +152,18 @@ func (m *model) apply(txn engine.Txn) {
 	}
 	for _, id := range txn.DeleteDeployments {
 		delete(m.Deployments, id)
+	}
+	for _, s := range txn.PutSubscriptions {
+		m.Subscriptions[s.CallbackURL] = s
+	}
+	for _, u := range txn.DeleteSubscriptions {
+		delete(m.Subscriptions, u)
+	}
+	for _, g := range txn.PutGroups {
+		m.Groups[g.ID] = g
+	}
+	for _, id := range txn.DeleteGroups {
+		delete(m.Groups, id)
 	}
 	if txn.FrameworkID != nil {
 		m.FrameworkID = *txn.FrameworkID
@@ -246,6 +265,8 @@ func testSerial(t *testing.T, s engine.Store) {
 		{"put deployment", engine.Txn{PutDeployments: []*engine.Deployment{Deployment("d", App("/a", 3))}}, 0},
 		{"delete deployment", engine.Txn{DeleteDeployments: []string{"d"}}, 0},
 		{"framework id", engine.Txn{FrameworkID: &fw}, 0},
+		{"put subscription", engine.Txn{PutSubscriptions: []*engine.Subscription{Subscription("http://127.0.0.1:1/e", 1)}}, 0},
+		{"delete subscription", engine.Txn{DeleteSubscriptions: []string{"http://127.0.0.1:1/e"}}, 0},
 		{"empty", engine.Txn{}, 0},
 		{"delete app", engine.Txn{DeleteApps: []string{"/b"}}, 1},
 		{"app and tasks", engine.Txn{PutApps: []*engine.App{App("/c", 4)}, PutTasks: []*engine.Task{Task("/c", 2)}}, 1},
@@ -300,6 +321,18 @@ var kinds = []kind{
 		del: func(ids ...string) engine.Txn { return engine.Txn{DeleteTasks: ids} },
 	},
 	{
+		name: "groups",
+		make: func(id string, n int) any { return Group(id, n) },
+		put: func(recs ...any) engine.Txn {
+			var txn engine.Txn
+			for _, r := range recs {
+				txn.PutGroups = append(txn.PutGroups, r.(*engine.Group))
+			}
+			return txn
+		},
+		del: func(ids ...string) engine.Txn { return engine.Txn{DeleteGroups: ids} },
+	},
+	{
 		name: "deployments",
 		make: func(id string, n int) any { return Deployment(id, App(fmt.Sprintf("/app%d", n), n)) },
 		put: func(recs ...any) engine.Txn {
@@ -310,6 +343,18 @@ var kinds = []kind{
 			return txn
 		},
 		del: func(ids ...string) engine.Txn { return engine.Txn{DeleteDeployments: ids} },
+	},
+	{
+		name: "subscriptions",
+		make: func(id string, n int) any { return Subscription(id, n) },
+		put: func(recs ...any) engine.Txn {
+			var txn engine.Txn
+			for _, r := range recs {
+				txn.PutSubscriptions = append(txn.PutSubscriptions, r.(*engine.Subscription))
+			}
+			return txn
+		},
+		del: func(ids ...string) engine.Txn { return engine.Txn{DeleteSubscriptions: ids} },
 	},
 }
 
@@ -376,6 +421,11 @@ func testRoundTrip(t *testing.T, s engine.Store) {
 		PutApps:        []*engine.App{minimal, noPorts, docker, command},
 		PutTasks:       []*engine.Task{Task("/shop/docker", 1), Task("/shop/command", 2), bare},
 		PutDeployments: []*engine.Deployment{Deployment("full", docker, command, minimal), emptyPlan},
+		PutSubscriptions: []*engine.Subscription{
+			Subscription("http://user:pass@127.0.0.1:10001/event?token=a%2Fb&x=1", 1),
+			Subscription("https://[::1]:8443/ü/hook", 2),
+			{CallbackURL: "http://bare.example/"},
+		},
 	}
 	mustCommit(t, s, 0, txn)
 	want.apply(txn)
@@ -587,10 +637,18 @@ func testModel(t *testing.T, s engine.Store) {
 			txn.PutDeployments = append(txn.PutDeployments, Deployment(id, App("/m/app1", rng.IntN(1000))))
 		}
 		txn.DeleteDeployments = pick(4, 1, "deployment-", taken)
+		for _, id := range pick(4, 2, "/m/g", taken) {
+			txn.PutGroups = append(txn.PutGroups, Group(id, rng.IntN(1000)))
+		}
+		txn.DeleteGroups = pick(4, 1, "/m/g", taken)
 		if rng.IntN(5) == 0 {
 			fw := fmt.Sprintf("fw-%d", step)
 			txn.FrameworkID = &fw
 		}
+		for _, id := range pick(4, 1, "http://127.0.0.1:10001/s", taken) {
+			txn.PutSubscriptions = append(txn.PutSubscriptions, Subscription(id, rng.IntN(1000)))
+		}
+		txn.DeleteSubscriptions = pick(4, 1, "http://127.0.0.1:10001/s", taken)
 
 		if rng.IntN(6) == 0 {
 			stale := want.Index + 1 + uint64(rng.IntN(3))
@@ -606,4 +664,103 @@ func testModel(t *testing.T, s engine.Store) {
 		}
 		checkLoad(t, s, want, fmt.Sprintf("after step %d", step))
 	}
+}
+
+// testGroups: group records are stored, replaced and deleted like the others,
+// and never move Serial.
+func testGroups(t *testing.T, s engine.Store) {
+	want := emptyModel()
+	for i, txn := range []engine.Txn{
+		{PutGroups: []*engine.Group{Group("/", 1), Group("/shop", 2), Group("/shop/eu", 3)}},
+		{PutGroups: []*engine.Group{{ID: "/bare"}}},
+		{PutGroups: []*engine.Group{Group("/shop", 4)}, DeleteGroups: []string{"/shop/eu"}},
+		{PutApps: []*engine.App{App("/shop/api", 1)}, PutGroups: []*engine.Group{Group("/shop", 5)}},
+	} {
+		mustCommit(t, s, want.Index, txn)
+		want.apply(txn)
+		checkLoad(t, s, want, fmt.Sprintf("after commit %d", i))
+	}
+	if want.Serial != 1 {
+		t.Fatalf("the model's serial is %d", want.Serial)
+	}
+}
+
+// testGroupVersions checks the history rules of engine.Store for groups:
+// records come back as committed, newest first; the newest MaxGroupVersions
+// are kept; a deleted group keeps its history; a group put anew loses the old
+// one (before the same commit records new versions); unknown ids and versions
+// are ErrNotFound or empty.
+func testGroupVersions(t *testing.T, s engine.Store) {
+	ctx := context.Background()
+	idx := uint64(0)
+	commit := func(txn engine.Txn) {
+		t.Helper()
+		idx = mustCommit(t, s, idx, txn)
+	}
+	versions := func(id string) []string {
+		t.Helper()
+		vs, err := s.GroupVersions(ctx, id)
+		if err != nil {
+			t.Fatalf("GroupVersions(%q): %v", id, err)
+		}
+		return vs
+	}
+	if vs := versions("/none"); vs == nil || len(vs) != 0 {
+		t.Fatalf("GroupVersions of an unknown id: %#v, want an empty list", vs)
+	}
+	if _, err := s.GroupVersion(ctx, "/none", Version(1)); !errors.Is(err, engine.ErrNotFound) {
+		t.Fatalf("GroupVersion of an unknown id: %v, want ErrNotFound", err)
+	}
+
+	// One record per commit; the newest MaxGroupVersions kept, several per commit
+	// at the end (under MaxRecordsPerCommit).
+	first := GroupVersion("/shop", 1)
+	commit(engine.Txn{PutGroups: []*engine.Group{first.Group}, PutGroupVersions: []*engine.GroupVersion{first}})
+	for n := 2; n <= engine.MaxGroupVersions; n++ {
+		gv := GroupVersion("/shop", n)
+		commit(engine.Txn{PutGroups: []*engine.Group{gv.Group}, PutGroupVersions: []*engine.GroupVersion{gv}})
+	}
+	got, err := s.GroupVersion(ctx, "/shop", Version(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := diffAny("GroupVersion", got, first); d != "" {
+		t.Fatalf("GroupVersion(/shop, v1) differs from what was committed:\n%s", d)
+	}
+	batch := engine.Txn{PutGroups: []*engine.Group{Group("/shop", 99)}}
+	for n := engine.MaxGroupVersions + 1; n <= engine.MaxGroupVersions+3; n++ {
+		batch.PutGroupVersions = append(batch.PutGroupVersions, GroupVersion("/shop", n))
+	}
+	commit(batch)
+	vs := versions("/shop")
+	if len(vs) != engine.MaxGroupVersions || vs[0] != Version(engine.MaxGroupVersions+3) || vs[len(vs)-1] != Version(4) {
+		t.Fatalf("after %d versions: %d kept, %s .. %s; want the newest %d", engine.MaxGroupVersions+3, len(vs), vs[0], vs[len(vs)-1], engine.MaxGroupVersions)
+	}
+	if _, err := s.GroupVersion(ctx, "/shop", Version(3)); !errors.Is(err, engine.ErrNotFound) {
+		t.Fatalf("a pruned version: %v, want ErrNotFound", err)
+	}
+
+	// Deleting keeps the history; putting the id anew drops it first, and the
+	// same commit's versions are kept.
+	other := GroupVersion("/other", 1)
+	commit(engine.Txn{PutGroups: []*engine.Group{other.Group}, PutGroupVersions: []*engine.GroupVersion{other}})
+	commit(engine.Txn{DeleteGroups: []string{"/other"}})
+	if vs := versions("/other"); len(vs) != 1 {
+		t.Fatalf("a deleted group's history: %v", vs)
+	}
+	again := GroupVersion("/other", 7)
+	commit(engine.Txn{PutGroups: []*engine.Group{again.Group}, PutGroupVersions: []*engine.GroupVersion{again}})
+	if vs := versions("/other"); len(vs) != 1 || vs[0] != Version(7) {
+		t.Fatalf("a group put anew: history %v, want only %s", vs, Version(7))
+	}
+	if vs := versions("/shop"); len(vs) != engine.MaxGroupVersions {
+		t.Fatalf("another group's history changed: %d versions", len(vs))
+	}
+}
+
+// diffAny compares two values of one type as Diff compares records.
+func diffAny(name string, got, want any) string {
+	var d differ
+	diffValue(&d, name, reflect.ValueOf(got), reflect.ValueOf(want))
+	return d.String()
 }

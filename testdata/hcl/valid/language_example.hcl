@@ -66,6 +66,12 @@ group "shop" {                       # namespace: /shop
       backoff_seconds          = 1
       backoff_factor           = 1.15
       max_launch_delay_seconds = 300
+      give_up_after            = 5    # stop relaunching after 5 failed launches in a row (beyond Marathon)
+    }
+
+    deployment {                      # beyond Marathon
+      progress_deadline = "5m"        # fail a step that makes no progress for 5 minutes
+      auto_revert       = true        # then roll back to the last version that ran fully healthy
     }
 
     service {                         # Consul registration (beyond Marathon)
