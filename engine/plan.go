@@ -41,6 +41,41 @@ type Plan struct {
 	// (lifecycle.ignore_changes): the plan keeps the deployed value. Omitted
 	// when empty.
 	RuntimeManaged []RuntimeField `json:"runtime_managed,omitempty"`
+	// Feasibility says whether the plan was checked against the cluster
+	// (`stride plan` sets it; nil when not asked, as in plans the server makes).
+	Feasibility *Feasibility `json:"feasibility,omitempty"`
+}
+
+// Feasibility is whether, and against what, the plan's placements were
+// simulated.
+type Feasibility struct {
+	// Checked is true when the plan was simulated on a cluster snapshot; the
+	// changes then carry their Warnings.
+	Checked bool `json:"checked"`
+	// Agents is the number of agents of the snapshot.
+	Agents int `json:"agents"`
+	// Note says why it was not checked, or against what it was.
+	Note string `json:"note,omitempty"`
+}
+
+// Warning is one problem plan-time feasibility found with a change: what apply
+// will meet on the cluster as it is.
+type Warning struct {
+	// Kind is constraint, attribute, resources, ports, role, unplaced or
+	// kill_first.
+	Kind string `json:"kind"`
+	// Message gives the reason in numbers: "UNIQUE hostname needs 4 agents, 3
+	// match".
+	Message string `json:"message"`
+	// Deadlock: the rollout can never finish on this cluster (as opposed to one
+	// that progresses, only slower).
+	Deadlock bool `json:"deadlock"`
+	// Constraint is the constraint at fault, as written ("hostname:UNIQUE").
+	Constraint string `json:"constraint,omitempty"`
+	// Running is how many instances of the target version the simulation got
+	// running; Target how many the change asks for.
+	Running int `json:"running"`
+	Target  int `json:"target"`
 }
 
 // RuntimeField is one field kept as deployed because the app's lifecycle leaves
@@ -75,6 +110,9 @@ type Change struct {
 	Rolling *Rolling `json:"rolling,omitempty"`
 	// Step is the 0-based index of the step this change runs in.
 	Step int `json:"step"`
+	// Warnings are what plan-time feasibility found (omitted when none or not
+	// checked).
+	Warnings []Warning `json:"warnings,omitempty"`
 }
 
 // FieldChange is one changed field. Path is Marathon's JSON path ("cmd", "env.LOG",

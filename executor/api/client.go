@@ -160,6 +160,16 @@ func (c *Client) State(ctx context.Context) (*engine.State, error) {
 	return &engine.State{Serial: out.Serial, Apps: out.Apps}, nil
 }
 
+// Cluster returns the cluster snapshot (GET /stride/v1/cluster): the agents,
+// their free resources and the tasks placed on them.
+func (c *Client) Cluster(ctx context.Context) (*ClusterResponse, error) {
+	var out ClusterResponse
+	if err := c.do(ctx, http.MethodGet, "/stride/v1/cluster", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // Apply starts a deployment.
 func (c *Client) Apply(ctx context.Context, req ApplyRequest) (*ApplyResponse, error) {
 	var out ApplyResponse

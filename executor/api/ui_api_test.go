@@ -426,7 +426,8 @@ func TestClusterCachesTheMaster(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprint(w, `{"slaves":[{"id":"agent-1","hostname":"agent-1","active":true,"attributes":{"rack_id":"r1","weight":3},
 			"resources":{"cpus":4,"mem":1024,"disk":100,"gpus":0,"ports":"[31000-31009, 31020-31029]"},
-			"used_resources":{"cpus":0.35,"mem":192,"disk":0,"gpus":0,"ports":"[31000-31001]"}}],"recovered_slaves":[]}`)
+			"used_resources":{"cpus":0.35,"mem":192,"disk":0,"gpus":0,"ports":"[31000-31001]"},
+			"reserved_resources":{"db":{"cpus":1,"mem":256,"disk":0,"gpus":0,"ports":"[31020-31029]"}}}],"recovered_slaves":[]}`)
 	}))
 	defer master.Close()
 	s := New(newFake(fixtureView()), Info{HTTPAddr: "127.0.0.1:8080", MesosURL: master.URL + "/"})
@@ -448,10 +449,19 @@ func TestClusterCachesTheMaster(t *testing.T) {
 	a := c.Agents[0]
 	want := ClusterAgent{
 		ID: "agent-1", Hostname: "agent-1", Active: true, Attributes: map[string]any{"rack_id": "r1", "weight": float64(3)},
-		Total: AgentResources{Cpus: 4, Mem: 1024, Disk: 100, Ports: "[31000-31009, 31020-31029]", PortCount: 20},
-		Used:  AgentResources{Cpus: 0.35, Mem: 192, Ports: "[31000-31001]", PortCount: 2},
-		Free:  AgentResources{Cpus: 3.65, Mem: 832, Disk: 100, PortCount: 18},
-		Tasks: 3, Apps: []AgentApp{{ID: "/old", Tasks: 1}, {ID: "/shop/api", Tasks: 1}, {ID: "/shop/worker", Tasks: 1}},
+		AttributeValues: map[string]string{"rack_id": "r1", "weight": "3"},
+		Reserved:        map[string]AgentResources{"db": {Cpus: 1, Mem: 256, Ports: "[31020-31029]", PortCount: 10}},
+		Total:           AgentResources{Cpus: 4, Mem: 1024, Disk: 100, Ports: "[31000-31009, 31020-31029]", PortCount: 20},
+		Used:            AgentResources{Cpus: 0.35, Mem: 192, Ports: "[31000-31001]", PortCount: 2},
+		Free:            AgentResources{Cpus: 3.65, Mem: 832, Disk: 100, Ports: "[31002-31009,31020-31029]", PortCount: 18},
+		Tasks:           3, Apps: []AgentApp{{ID: "/old", Tasks: 1}, {ID: "/shop/api", Tasks: 1}, {ID: "/shop/worker", Tasks: 1}},
+		// Every live task with what it holds: the resources its app asks for
+		// (none known for a destroyed app's task being killed) and its ports.
+		Placed: []ClusterTask{
+			{ID: "old.3a", AppID: "/old", Version: "2024-03-01T10:00:00.000Z", State: "TASK_KILLING", Ports: []int{31999}},
+			{ID: "shop_api.0a", AppID: "/shop/api", Version: "2024-03-02T11:30:00.000Z", State: "TASK_RUNNING", Cpus: 0.25, Mem: 64, Ports: []int{31000, 31001}},
+			{ID: "shop_worker.1b", AppID: "/shop/worker", Version: "2024-03-01T10:00:00.000Z", State: "TASK_RUNNING", Cpus: 1, Mem: 128, Ports: []int{}},
+		},
 	}
 	if fmt.Sprintf("%+v", a) != fmt.Sprintf("%+v", want) {
 		t.Errorf("agent\n%+v\nwant\n%+v", a, want)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"sort"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stride-run/stride/engine"
 	"github.com/stride-run/stride/internal/version"
 )
 
@@ -21,6 +23,11 @@ import (
 // version. The master is asked at most once per clusterCacheFor, however many
 // pages poll; a master that cannot be reached is reported in mesos.error with
 // the agents left empty, never as a failed request.
+//
+// It is also the snapshot `stride plan` simulates placements on (plan-time
+// feasibility): per agent the attributes as constraints read them
+// (attributeValues), the reservations, the free port ranges and every Stride
+// task placed there with its resources and host ports (placed).
 
 // ClusterResponse is GET /stride/v1/cluster.
 type ClusterResponse struct {
@@ -48,6 +55,12 @@ type ClusterAgent struct {
 	Active   bool   `json:"active"`
 	// Attributes as Mesos reports them (text, number, or a ranges/set string).
 	Attributes map[string]any `json:"attributes"`
+	// AttributeValues are the attributes as constraints compare them
+	// (scheduler.AttributeValue: numbers without trailing zeros).
+	AttributeValues map[string]string `json:"attributeValues"`
+	// Reserved holds, per role, the resources reserved for it (omitted when
+	// none).
+	Reserved map[string]AgentResources `json:"reserved,omitempty"`
 	// Total is what the agent has, Used what tasks (of any framework) use, Free
 	// the difference.
 	Total AgentResources `json:"total"`
@@ -56,6 +69,22 @@ type ClusterAgent struct {
 	// Tasks counts Stride's live tasks on the agent; Apps splits them by app.
 	Tasks int        `json:"tasks"`
 	Apps  []AgentApp `json:"apps"`
+	// Placed lists Stride's live tasks on the agent, sorted by app then id.
+	Placed []ClusterTask `json:"placed"`
+}
+
+// ClusterTask is one Stride task placed on an agent, with what it holds: the
+// resources its app's current definition asks for and its host ports.
+type ClusterTask struct {
+	ID      string  `json:"id"`
+	AppID   string  `json:"appId"`
+	Version string  `json:"version"`
+	State   string  `json:"state"`
+	Cpus    float64 `json:"cpus"`
+	Mem     float64 `json:"mem"`
+	Disk    float64 `json:"disk"`
+	Gpus    float64 `json:"gpus"`
+	Ports   []int   `json:"ports"`
 }
 
 // AgentResources are scalar resources and ports.
@@ -64,8 +93,8 @@ type AgentResources struct {
 	Mem  float64 `json:"mem"`
 	Disk float64 `json:"disk"`
 	Gpus float64 `json:"gpus"`
-	// Ports is the Mesos ranges text ("[31000-31999]"); PortCount how many
-	// ports that is.
+	// Ports is the Mesos ranges text ("[31000-31999]"; for Free, the total's
+	// ranges without the used ones); PortCount how many ports that is.
 	Ports     string `json:"ports,omitempty"`
 	PortCount int    `json:"portCount"`
 }
@@ -104,6 +133,8 @@ type mesosSlave struct {
 	Attributes map[string]any `json:"attributes"`
 	Resources  mesosResources `json:"resources"`
 	Used       mesosResources `json:"used_resources"`
+	// Reserved holds the reserved resources by role.
+	Reserved map[string]mesosResources `json:"reserved_resources"`
 }
 
 type mesosResources struct {
@@ -191,6 +222,11 @@ func (s *Server) cluster(w http.ResponseWriter, r *http.Request) {
 	}
 	// Stride's tasks per agent and app.
 	perAgent := map[string]map[string]int{}
+	placed := map[string][]ClusterTask{}
+	apps := make(map[string]*engine.App, len(v.Apps))
+	for _, as := range v.Apps {
+		apps[as.App.ID] = as.App
+	}
 	for _, t := range v.Tasks {
 		if t.SlaveID == "" {
 			continue
@@ -199,19 +235,39 @@ func (s *Server) cluster(w http.ResponseWriter, r *http.Request) {
 			perAgent[t.SlaveID] = map[string]int{}
 		}
 		perAgent[t.SlaveID][t.AppID]++
+		ct := ClusterTask{ID: t.ID, AppID: t.AppID, Version: t.Version, State: t.State, Ports: t.Ports}
+		if ct.Ports == nil {
+			ct.Ports = []int{}
+		}
+		if app := apps[t.AppID]; app != nil {
+			ct.Cpus, ct.Mem, ct.Disk, ct.Gpus = app.Cpus, app.Mem, app.Disk, float64(app.Gpus)
+		}
+		placed[t.SlaveID] = append(placed[t.SlaveID], ct)
 	}
 	for _, sl := range slaves {
 		a := ClusterAgent{
 			ID: sl.ID, Hostname: sl.Hostname, Active: sl.Active, Attributes: sl.Attributes,
-			Total: resources(sl.Resources), Used: resources(sl.Used), Apps: []AgentApp{},
+			AttributeValues: attributeValues(sl.Attributes),
+			Total:           resources(sl.Resources), Used: resources(sl.Used), Apps: []AgentApp{},
+			Placed: placed[sl.ID],
 		}
 		if a.Attributes == nil {
 			a.Attributes = map[string]any{}
 		}
+		if a.Placed == nil {
+			a.Placed = []ClusterTask{}
+		}
+		for role, r := range sl.Reserved {
+			if a.Reserved == nil {
+				a.Reserved = map[string]AgentResources{}
+			}
+			a.Reserved[role] = resources(r)
+		}
+		freePorts := formatRanges(subtractPortRanges(parseRanges(a.Total.Ports), parseRanges(a.Used.Ports)))
 		a.Free = AgentResources{
 			Cpus: nonNegative(a.Total.Cpus - a.Used.Cpus), Mem: nonNegative(a.Total.Mem - a.Used.Mem),
 			Disk: nonNegative(a.Total.Disk - a.Used.Disk), Gpus: nonNegative(a.Total.Gpus - a.Used.Gpus),
-			PortCount: max(a.Total.PortCount-a.Used.PortCount, 0),
+			Ports: freePorts, PortCount: countPorts(freePorts),
 		}
 		for app, n := range perAgent[sl.ID] {
 			a.Apps = append(a.Apps, AgentApp{ID: app, Tasks: n})
@@ -240,6 +296,96 @@ func nonNegative(x float64) float64 {
 	}
 	// Resources are decimals: keep the sum's float noise out of the answer.
 	return float64(int64(x*1000+0.5)) / 1000
+}
+
+// attributeValues renders the master's attributes as constraints compare them
+// (scheduler.AttributeValue): text as is, numbers rounded to three decimals
+// without trailing zeros.
+func attributeValues(attrs map[string]any) map[string]string {
+	out := make(map[string]string, len(attrs))
+	for k, v := range attrs {
+		switch x := v.(type) {
+		case string:
+			out[k] = x
+		case float64:
+			out[k] = strconv.FormatFloat(math.Round(x*1000)/1000, 'f', -1, 64)
+		default:
+			out[k] = fmt.Sprint(x)
+		}
+	}
+	return out
+}
+
+// portRange is one range of ports, both ends included.
+type portRange struct{ lo, hi int }
+
+// parseRanges reads a Mesos ranges text ("[31000-31999, 32005-32005]"), sorted
+// and merged; what does not parse is left out.
+func parseRanges(s string) []portRange {
+	s = strings.TrimSpace(s)
+	s = strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")
+	var out []portRange
+	for _, r := range strings.Split(s, ",") {
+		lo, hi, ok := strings.Cut(strings.TrimSpace(r), "-")
+		if !ok {
+			continue
+		}
+		a, err1 := strconv.Atoi(strings.TrimSpace(lo))
+		b, err2 := strconv.Atoi(strings.TrimSpace(hi))
+		if err1 != nil || err2 != nil || b < a {
+			continue
+		}
+		out = append(out, portRange{a, b})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].lo < out[j].lo })
+	merged := out[:0]
+	for _, r := range out {
+		if n := len(merged); n > 0 && r.lo <= merged[n-1].hi+1 {
+			merged[n-1].hi = max(merged[n-1].hi, r.hi)
+			continue
+		}
+		merged = append(merged, r)
+	}
+	return merged
+}
+
+// subtractPortRanges returns the ports of a not in b (both sorted and merged).
+func subtractPortRanges(a, b []portRange) []portRange {
+	var out []portRange
+	for _, r := range a {
+		lo := r.lo
+		for _, u := range b {
+			if u.hi < lo || u.lo > r.hi {
+				continue
+			}
+			if u.lo > lo {
+				out = append(out, portRange{lo, u.lo - 1})
+			}
+			lo = max(lo, u.hi+1)
+		}
+		if lo <= r.hi {
+			out = append(out, portRange{lo, r.hi})
+		}
+	}
+	return out
+}
+
+// formatRanges writes ranges as Mesos does, "[31000-31999,32005-32005]"; "" for
+// none.
+func formatRanges(rs []portRange) string {
+	if len(rs) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, r := range rs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%d-%d", r.lo, r.hi)
+	}
+	b.WriteByte(']')
+	return b.String()
 }
 
 // countPorts counts the ports of a Mesos ranges text, "[31000-31999, 32005-32005]";

@@ -131,6 +131,9 @@ type Agent struct {
 	// Resources are what the agent can give the app: its total resources for "could
 	// this ever fit", or what is free now.
 	Resources []mesos.Resource
+	// Held are the resources of the tasks on the agent that a Sim may release
+	// (Feasible ignores them).
+	Held []mesos.Resource
 }
 
 // Match decides which instances of reqs go on which offers. Requests are served
