@@ -39,6 +39,7 @@ func (c *cli) applyFlagSet(name, usage string, af *applyFlags) *flag.FlagSet {
 	fs.BoolVar(&af.force, "force", false, "cancel running deployments of the same apps instead of refusing (Marathon's ?force=true)")
 	fs.BoolVar(&af.queue, "queue", false, "wait for running deployments of the same apps to finish instead of refusing (a newer queued apply replaces an older one)")
 	fs.BoolVar(&af.autoRevert, "auto-revert", false, "if the deployment fails, roll every app it changes back to its last version that ran fully healthy")
+	registerFeasibilityFlags(fs, &af.planFlags)
 	fs.DurationVar(&af.deadline, "progress-deadline", 0, "fail the deployment when an app makes no progress for this long (apps' own deployment { progress_deadline } win; 0: the server's default; negative: none)")
 	return fs
 }
@@ -93,6 +94,9 @@ func (c *cli) applyDir(path string, af *applyFlags, question string) int {
 	if p.Empty() {
 		return exitOK
 	}
+	if code := c.strictCheck(p, &af.planFlags); code != exitOK {
+		return code
+	}
 	if !af.autoApprove {
 		fmt.Fprintf(c.stdout, "\n%s\n  Stride will carry out the plan above. Only 'yes' will be accepted to approve.\n\n  Enter a value: ", s.Bold.Sprint(question))
 		answer, _ := bufio.NewReader(c.stdin).ReadString('\n')
@@ -137,6 +141,12 @@ func (c *cli) applySaved(path string, af *applyFlags) int {
 	if sp.Plan.Empty() {
 		fmt.Fprintln(c.stdout, "The saved plan has no changes.")
 		return exitOK
+	}
+	if view.WriteSavedWarnings(c.stdout, sp.Plan, c.styles(af.noColor)) != nil {
+		return exitError
+	}
+	if code := c.strictCheck(sp.Plan, &af.planFlags); code != exitOK {
+		return code
 	}
 	serial := sp.StateSerial
 	return c.startAndFollow(af, api.ApplyRequest{Spec: sp.Spec, Scope: sp.Plan.Scope, Destroy: sp.Destroy, StateSerial: &serial, Force: af.force})

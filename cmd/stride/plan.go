@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/stride-run/stride/executor/api"
 	"github.com/stride-run/stride/internal/version"
 	"github.com/stride-run/stride/planner"
+	"github.com/stride-run/stride/planner/feasibility"
 )
 
 // defaultAddress is where the CLI finds the Stride server unless -address or
@@ -32,12 +34,24 @@ type planFlags struct {
 	out              string
 	detailedExitcode bool
 	destroy          bool
+	// clusterFile is -cluster FILE: a saved /stride/v1/cluster snapshot to
+	// check feasibility against instead of the server's.
+	clusterFile string
+	// strict makes a deadlock found by the feasibility check an error.
+	strict bool
 }
 
 func (c *cli) registerPlanFlags(fs *flag.FlagSet, pf *planFlags) {
 	fs.StringVar(&pf.stateFile, "state", "", "read the deployed state from a file {\"serial\": N, \"apps\": [...]} instead of the server")
 	pf.serverConn.register(fs)
 	fs.BoolVar(&pf.destroy, "destroy", false, "plan to destroy every deployed app under the scope")
+	registerFeasibilityFlags(fs, pf)
+}
+
+// registerFeasibilityFlags adds -cluster and -strict (plan and apply).
+func registerFeasibilityFlags(fs *flag.FlagSet, pf *planFlags) {
+	fs.StringVar(&pf.clusterFile, "cluster", "", "check feasibility against a cluster snapshot saved from GET /stride/v1/cluster instead of the server's")
+	fs.BoolVar(&pf.strict, "strict", false, "fail (exit 1) when the feasibility check finds a rollout that would deadlock")
 }
 
 // plan: stride plan [options] [DIR|FILE].
@@ -80,6 +94,9 @@ func (c *cli) plan(args []string) int {
 			fmt.Fprintf(c.stdout, "\nSaved the plan to: %s\n\nTo carry out exactly these actions, run:\n    stride apply %s\n", pf.out, pf.out)
 		}
 	}
+	if code := c.strictCheck(p, &pf); code != exitOK {
+		return code
+	}
 	if pf.detailedExitcode && !p.Empty() {
 		return exitChanges
 	}
@@ -112,7 +129,79 @@ func (c *cli) makePlan(ctx context.Context, path string, pf *planFlags) (*engine
 	if diags.HasErrors() {
 		return nil, nil, exitError
 	}
+	if !p.Empty() {
+		c.checkFeasibility(ctx, p, pf)
+		if ctx.Err() != nil {
+			return nil, nil, c.errorf(pf.noColor, "%v", errInterrupted)
+		}
+	}
 	return p, spec, exitOK
+}
+
+// feasibilityTimeout bounds the wait for the cluster snapshot: a slow master
+// must not hold the plan up for long.
+const feasibilityTimeout = 10 * time.Second
+
+// checkFeasibility simulates the plan on the cluster (-cluster FILE, else the
+// server's /stride/v1/cluster) and puts the warnings on its changes. It never
+// fails the plan: when there is nothing to check against, p.Feasibility says
+// why in its note.
+func (c *cli) checkFeasibility(ctx context.Context, p *engine.Plan, pf *planFlags) {
+	snap, why := c.clusterSnapshot(ctx, pf)
+	if snap == nil {
+		p.Feasibility = &engine.Feasibility{Note: "not checked (" + why + ")"}
+		return
+	}
+	feasibility.Check(p, snap)
+}
+
+// clusterSnapshot reads the snapshot, or says why there is none.
+func (c *cli) clusterSnapshot(ctx context.Context, pf *planFlags) (*api.ClusterResponse, string) {
+	if pf.clusterFile != "" {
+		data, err := os.ReadFile(pf.clusterFile)
+		if err != nil {
+			return nil, fmt.Sprintf("read the cluster snapshot: %v", err)
+		}
+		var snap api.ClusterResponse
+		if err := json.Unmarshal(data, &snap); err != nil {
+			return nil, fmt.Sprintf("%s is not a cluster snapshot from GET /stride/v1/cluster: %v", pf.clusterFile, err)
+		}
+		return &snap, ""
+	}
+	if pf.stateFile != "" {
+		return nil, "-state FILE: no server to ask; -cluster FILE checks against a saved snapshot"
+	}
+	client, err := c.newClient(pf.serverConn)
+	if err != nil {
+		return nil, err.Error()
+	}
+	ctx, cancel := context.WithTimeout(ctx, feasibilityTimeout)
+	defer cancel()
+	snap, err := client.Cluster(ctx)
+	var ae *api.Error
+	switch {
+	case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
+		return nil, "the server has no /stride/v1/cluster"
+	case err != nil:
+		return nil, "cluster snapshot: " + err.Error()
+	case snap.Mesos.Error != "":
+		return nil, "the server cannot read the agents: " + snap.Mesos.Error
+	case len(snap.Agents) == 0:
+		return nil, "the Mesos master reports no agents"
+	}
+	return snap, ""
+}
+
+// strictCheck fails a -strict plan whose feasibility check found a deadlock,
+// naming the apps.
+func (c *cli) strictCheck(p *engine.Plan, pf *planFlags) int {
+	if !pf.strict {
+		return exitOK
+	}
+	if ids := feasibility.Deadlocked(p); len(ids) > 0 {
+		return c.errorf(pf.noColor, "-strict: the rollout of %s would deadlock on this cluster (see the warnings above)", strings.Join(ids, ", "))
+	}
+	return exitOK
 }
 
 // readState reads the deployed state from -state FILE, or asks the server.

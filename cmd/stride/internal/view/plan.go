@@ -57,6 +57,7 @@ func PlanText(w io.Writer, p *engine.Plan, s Styles) error {
 		fmt.Fprintf(ew, "  %d. %s\n", i+1, strings.Join(parts, ", "))
 	}
 	fmt.Fprintf(ew, "\n%s %s\n", s.Bold.Sprint("Plan:"), SummaryLine(p.Summary))
+	writeFeasibility(ew, p, s)
 	return ew.err
 }
 
@@ -143,6 +144,7 @@ func writeChange(w io.Writer, c *engine.Change, runtime []engine.RuntimeField, s
 	for _, rf := range runtime {
 		fmt.Fprintf(w, "  %s\n", s.Dim.Sprint("# "+RuntimeLine(rf)))
 	}
+	writeWarnings(w, c, "  ", s)
 	fmt.Fprintf(w, "%s app %q {\n", marker, c.ID)
 
 	var lines []fieldLine
@@ -465,4 +467,85 @@ func (e *errWriter) Write(p []byte) (int, error) {
 	n, err := e.w.Write(p)
 	e.err = err
 	return n, err
+}
+
+// writeWarnings writes a change's feasibility warnings, one comment line each,
+// `# warning: will deadlock: UNIQUE hostname needs 4 agents, 3 match; ...`.
+func writeWarnings(w io.Writer, c *engine.Change, indent string, s Styles) {
+	for _, wr := range c.Warnings {
+		fmt.Fprintf(w, "%s%s\n", indent, s.Warn.Sprint("# warning: "+wr.Message))
+	}
+}
+
+// FeasibilityLine sums the feasibility check up in one line: `Feasibility:
+// checked against 3 agents: 1 warning, 1 deadlock (/web).`, or why it was
+// not checked. "" when the plan carries no feasibility record.
+func FeasibilityLine(p *engine.Plan) string {
+	f := p.Feasibility
+	if f == nil {
+		return ""
+	}
+	if !f.Checked {
+		return "Feasibility: " + f.Note + "."
+	}
+	warnings := 0
+	var deadlocked []string
+	for _, c := range p.Changes {
+		warnings += len(c.Warnings)
+		for _, w := range c.Warnings {
+			if w.Deadlock {
+				deadlocked = append(deadlocked, c.ID)
+				break
+			}
+		}
+	}
+	line := fmt.Sprintf("Feasibility: checked against %d %s", f.Agents, plural(f.Agents, "agent"))
+	if warnings == 0 {
+		return line + ": every rollout can finish."
+	}
+	line += fmt.Sprintf(": %d %s", warnings, plural(warnings, "warning"))
+	if len(deadlocked) > 0 {
+		line += fmt.Sprintf(", %d %s (%s)", len(deadlocked), plural(len(deadlocked), "deadlock"), strings.Join(deadlocked, ", "))
+	}
+	return line + "."
+}
+
+func writeFeasibility(w io.Writer, p *engine.Plan, s Styles) {
+	line := FeasibilityLine(p)
+	if line == "" {
+		return
+	}
+	if p.Feasibility.Checked && strings.Contains(line, "warning") {
+		line = s.Warn.Sprint(line)
+	}
+	fmt.Fprintln(w, line)
+}
+
+// WriteSavedWarnings writes the feasibility warnings a saved plan recorded when
+// it was made (nothing when it has none), before apply carries it out.
+func WriteSavedWarnings(w io.Writer, p *engine.Plan, s Styles) error {
+	ew := &errWriter{w: w}
+	first := true
+	for _, c := range p.Changes {
+		if len(c.Warnings) == 0 {
+			continue
+		}
+		if first {
+			fmt.Fprintf(ew, "%s\n", s.Bold.Sprint("Warnings recorded when the plan was made:"))
+			first = false
+		}
+		fmt.Fprintf(ew, "  %s\n", c.ID)
+		writeWarnings(ew, c, "    ", s)
+	}
+	if !first {
+		fmt.Fprintln(ew)
+	}
+	return ew.err
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
 }
