@@ -103,11 +103,22 @@ func TestRealMesosClusterPage(t *testing.T) {
 		if ag.Total.Cpus <= 0 || ag.Total.Mem <= 0 || ag.Total.PortCount <= 0 || !ag.Active {
 			t.Errorf("agent %s: %+v", ag.Hostname, ag)
 		}
+		if ag.AttributeValues["rack_id"] == "" || ag.AttributeValues["rack_id"] != ag.Attributes["rack_id"] {
+			t.Errorf("agent %s: attribute values %v, attributes %v", ag.Hostname, ag.AttributeValues, ag.Attributes)
+		}
 		n := 0
 		if ag.ID == task.SlaveID {
 			n = 1
 			if ag.Hostname != task.Host || len(ag.Apps) != 1 || ag.Apps[0].ID != "/real/one" || ag.Used.PortCount < 1 || ag.Free.Cpus > ag.Total.Cpus-a.Cpus {
 				t.Errorf("the task's agent: %+v", ag)
+			}
+			// The feasibility snapshot: the task with what it holds, and its
+			// port no longer free.
+			if len(ag.Placed) != 1 || ag.Placed[0].ID != task.ID || ag.Placed[0].Cpus != a.Cpus || fmt.Sprint(ag.Placed[0].Ports) != fmt.Sprint(task.Ports) {
+				t.Errorf("placed %+v, want the task %s with ports %v", ag.Placed, task.ID, task.Ports)
+			}
+			if ag.Free.PortCount != ag.Total.PortCount-ag.Used.PortCount || strings.Contains(ag.Free.Ports, fmt.Sprintf("%d-%d", task.Ports[0], task.Ports[0])) {
+				t.Errorf("free ports %q (%d) with the task on %v", ag.Free.Ports, ag.Free.PortCount, task.Ports)
 			}
 		}
 		if ag.Tasks != n {
