@@ -160,11 +160,11 @@ func (c *Client) State(ctx context.Context) (*engine.State, error) {
 	return &engine.State{Serial: out.Serial, Apps: out.Apps}, nil
 }
 
-// Cluster returns the cluster snapshot (GET /stride/v1/cluster): the agents,
-// their free resources and the tasks placed on them.
+// Cluster returns the cluster snapshot (GET /stride/v1/cluster?placed=true):
+// the agents, their free resources and the tasks placed on them.
 func (c *Client) Cluster(ctx context.Context) (*ClusterResponse, error) {
 	var out ClusterResponse
-	if err := c.do(ctx, http.MethodGet, "/stride/v1/cluster", nil, &out); err != nil {
+	if err := c.do(ctx, http.MethodGet, "/stride/v1/cluster?placed=true", nil, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

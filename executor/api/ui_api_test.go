@@ -443,6 +443,10 @@ func TestClusterCachesTheMaster(t *testing.T) {
 	mu.Unlock()
 	var c ClusterResponse
 	decode(t, do(t, s, request{path: "/stride/v1/cluster"}), &c)
+	if len(c.Agents) != 1 || c.Agents[0].Placed != nil {
+		t.Fatalf("agents %+v (placed tasks only with ?placed=true)", c.Agents)
+	}
+	decode(t, do(t, s, request{path: "/stride/v1/cluster?placed=true"}), &c)
 	if len(c.Agents) != 1 {
 		t.Fatalf("agents %+v", c.Agents)
 	}

@@ -26,8 +26,10 @@ import (
 //
 // It is also the snapshot `stride plan` simulates placements on (plan-time
 // feasibility): per agent the attributes as constraints read them
-// (attributeValues), the reservations, the free port ranges and every Stride
-// task placed there with its resources and host ports (placed).
+// (attributeValues), the reservations, the free port ranges and, with
+// ?placed=true, every Stride task placed there with its resources and host
+// ports (placed) — left out by default, so that the UI's polling of a large
+// cluster stays small.
 
 // ClusterResponse is GET /stride/v1/cluster.
 type ClusterResponse struct {
@@ -69,8 +71,9 @@ type ClusterAgent struct {
 	// Tasks counts Stride's live tasks on the agent; Apps splits them by app.
 	Tasks int        `json:"tasks"`
 	Apps  []AgentApp `json:"apps"`
-	// Placed lists Stride's live tasks on the agent, sorted by app then id.
-	Placed []ClusterTask `json:"placed"`
+	// Placed lists Stride's live tasks on the agent, sorted by app then id;
+	// only with ?placed=true (omitted otherwise, and on an agent without any).
+	Placed []ClusterTask `json:"placed,omitempty"`
 }
 
 // ClusterTask is one Stride task placed on an agent, with what it holds: the
@@ -222,10 +225,13 @@ func (s *Server) cluster(w http.ResponseWriter, r *http.Request) {
 	}
 	// Stride's tasks per agent and app.
 	perAgent := map[string]map[string]int{}
+	withPlaced := queryBool(r, "placed")
 	placed := map[string][]ClusterTask{}
-	apps := make(map[string]*engine.App, len(v.Apps))
-	for _, as := range v.Apps {
-		apps[as.App.ID] = as.App
+	apps := map[string]*engine.App{}
+	if withPlaced {
+		for _, as := range v.Apps {
+			apps[as.App.ID] = as.App
+		}
 	}
 	for _, t := range v.Tasks {
 		if t.SlaveID == "" {
@@ -235,6 +241,9 @@ func (s *Server) cluster(w http.ResponseWriter, r *http.Request) {
 			perAgent[t.SlaveID] = map[string]int{}
 		}
 		perAgent[t.SlaveID][t.AppID]++
+		if !withPlaced {
+			continue
+		}
 		ct := ClusterTask{ID: t.ID, AppID: t.AppID, Version: t.Version, State: t.State, Ports: t.Ports}
 		if ct.Ports == nil {
 			ct.Ports = []int{}
@@ -253,9 +262,6 @@ func (s *Server) cluster(w http.ResponseWriter, r *http.Request) {
 		}
 		if a.Attributes == nil {
 			a.Attributes = map[string]any{}
-		}
-		if a.Placed == nil {
-			a.Placed = []ClusterTask{}
 		}
 		for role, r := range sl.Reserved {
 			if a.Reserved == nil {

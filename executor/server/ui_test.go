@@ -89,7 +89,7 @@ func TestRealMesosClusterPage(t *testing.T) {
 
 	var cl api.ClusterResponse
 	e.waitFor(realTimeout, "the master to report the task's resources", func() (bool, string) {
-		e.getJSON("/stride/v1/cluster", &cl)
+		e.getJSON("/stride/v1/cluster?placed=true", &cl)
 		for _, ag := range cl.Agents {
 			if ag.ID == task.SlaveID && ag.Used.Cpus >= a.Cpus {
 				return true, ""
