@@ -105,6 +105,46 @@ func feasibilityPredictsTheBlock(t *testing.T, e *testEnv, timeout time.Duration
 	}
 }
 
+// TestFeasibilityKillFirstFinishes: a restart that lacks the spare room its
+// maximum_over_capacity asks for but may kill first (minimum_health_capacity
+// below 1) is warned about as slow, not as a deadlock — and it does finish.
+func TestFeasibilityKillFirstFinishes(t *testing.T) {
+	e := newEnv(t, 3)
+	ctx := context.Background()
+	mk := func(colour string) *engine.App {
+		a := testApp(t, "/wide", 3, map[string]string{"COLOUR": colour})
+		// 5 of each agent's 8 cpus: one task per agent, no room for a fourth.
+		a.Cpus = 5
+		a.UpgradeStrategy = engine.UpgradeStrategy{MinimumHealthCapacity: 0.5, MaximumOverCapacity: 0.34}
+		return a
+	}
+	e.waitDeployment(e.apply(specOf(mk("blue"))).DeploymentID, 60*time.Second)
+
+	spec := specOf(mk("green"))
+	state, err := e.client.State(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := mustCluster(t, e, 30*time.Second)
+	p, diags := planner.Plan(spec, state, planner.Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	feasibility.Check(p, snap)
+	if len(p.Changes) != 1 || p.Changes[0].Action != engine.ActionRestart {
+		t.Fatalf("changes %+v", p.Changes)
+	}
+	ws := p.Changes[0].Warnings
+	if len(ws) != 1 || ws[0].Kind != feasibility.KindKillFirst || ws[0].Deadlock || ws[0].Running != 3 {
+		t.Fatalf("warnings %+v, want one kill_first that is no deadlock", ws)
+	}
+	t.Logf("/wide: %s", ws[0].Message)
+	e.waitDeployment(e.apply(spec).DeploymentID, 90*time.Second)
+	if st := e.appStatus("/wide"); st.TasksRunning != 3 {
+		t.Errorf("%d running after the restart, want 3", st.TasksRunning)
+	}
+}
+
 func mustCluster(t *testing.T, e *testEnv, timeout time.Duration) *api.ClusterResponse {
 	t.Helper()
 	var snap *api.ClusterResponse
