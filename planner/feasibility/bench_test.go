@@ -1,6 +1,7 @@
 package feasibility
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 
@@ -34,6 +35,41 @@ func benchCluster(agents int, deployed []*engine.App) *api.ClusterResponse {
 // rack constraints), 200 rolling restarts and 100 scale-ups of deployed apps,
 // 3 instances each.
 func BenchmarkCheck(b *testing.B) {
+	p, snap := benchPlan(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		Check(p, snap)
+	}
+	b.StopTimer()
+	if n := len(Deadlocked(p)); n != 0 {
+		b.Fatalf("%d deadlocks on a cluster with room for everything", n)
+	}
+}
+
+// BenchmarkDecodeAndCheck is what feasibility adds to `stride plan` once the
+// snapshot's bytes are in: decoding the 1k-agent snapshot (with its 900 apps'
+// tasks) and the check.
+func BenchmarkDecodeAndCheck(b *testing.B) {
+	p, snap := benchPlan(b)
+	data, err := json.Marshal(snap)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		var s api.ClusterResponse
+		if err := json.Unmarshal(data, &s); err != nil {
+			b.Fatal(err)
+		}
+		Check(p, &s)
+	}
+}
+
+// benchPlan is the plan and snapshot of the benchmarks.
+func benchPlan(b *testing.B) (*engine.Plan, *api.ClusterResponse) {
 	var desired, deployed []*engine.App
 	for i := range 1000 {
 		id := fmt.Sprintf("/bench/app-%04d", i)
@@ -61,14 +97,5 @@ func BenchmarkCheck(b *testing.B) {
 	if diags.HasErrors() {
 		b.Fatal(diags)
 	}
-	snap := benchCluster(1000, deployed)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		Check(p, snap)
-	}
-	b.StopTimer()
-	if n := len(Deadlocked(p)); n != 0 {
-		b.Fatalf("%d deadlocks on a cluster with room for everything", n)
-	}
+	return p, benchCluster(1000, deployed)
 }

@@ -162,7 +162,7 @@ func (c *checker) scale(ch *engine.Change) []engine.Warning {
 	if u == nil {
 		return nil
 	}
-	d := c.sim.Diagnose(app, app.Instances, c.running(c.tasks[ch.ID][:have]), u)
+	d := c.sim.Diagnose(app, app.Instances, c.running(c.tasks[ch.ID]), u)
 	running := have + placed
 	return []engine.Warning{{
 		Kind: d.Kind, Constraint: d.Constraint, Deadlock: true, Running: running, Target: app.Instances,

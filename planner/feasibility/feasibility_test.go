@@ -104,6 +104,14 @@ func TestCheck(t *testing.T) {
 		"fits": {three(), []*engine.App{mkApp("/web", 3, func(a *engine.App) { a.Constraints = cons("hostname:UNIQUE") })}, nil, nil},
 		"UNIQUE deadlock": {three(), []*engine.App{mkApp("/web", 4, func(a *engine.App) { a.Constraints = cons("hostname:UNIQUE") })}, nil,
 			[]want{{"/web", "constraint", true, 3, "will deadlock: UNIQUE hostname needs 4 agents, 3 match; 3 of 4 instances will run"}}},
+		"UNIQUE deadlock on agents with room for one each": {func() []api.ClusterAgent {
+			ag := three()
+			for i := range ag {
+				ag[i].Free.Cpus = 1
+			}
+			return ag
+		}(), []*engine.App{mkApp("/web", 4, func(a *engine.App) { a.Constraints = cons("hostname:UNIQUE") })}, nil,
+			[]want{{"/web", "constraint", true, 3, "will deadlock: UNIQUE hostname needs 4 agents, 3 match; 3 of 4 instances will run"}}},
 		"cpus": {three(), []*engine.App{mkApp("/big", 1, func(a *engine.App) { a.Cpus = 6 })}, nil,
 			[]want{{"/big", "resources", true, 0, "will deadlock: needs 6.0 cpus per task, the largest agent has 4.0 free; 0 of 1 instance will run"}}},
 		"mem adds up but not per agent": {three(), []*engine.App{mkApp("/mem", 4, func(a *engine.App) { a.Mem = 3000 })}, nil,
