@@ -55,15 +55,15 @@ group "shop" {
     }
   }
 
-  # An attribute no agent has.
+  # A rack value no active agent has (the inactive agent-9 is in r3).
   app "zone" {
     cmd  = "exec ./zone"
     cpus = 0.1
     mem  = 32
     constraint {
-      attribute = "zone"
+      attribute = "rack"
       operator  = "IS"
-      value     = "z1"
+      value     = "r3"
     }
   }
 }
