@@ -12,8 +12,8 @@
 // What it cannot see: offers held by other frameworks or declined for a while,
 // agents that come or go, tasks of other frameworks ending. Changes of one step
 // run in parallel on the real cluster but are simulated one after the other (in
-// the plan's order); a restart that only replaces violating tasks is simulated
-// as a full one (the worst case), as the plan's waves preview it.
+// the plan's order); a restart that only replaces the tasks violating new
+// constraints replaces those scheduler.Violators names, as the executor does.
 package feasibility
 
 import (
@@ -138,9 +138,11 @@ func (c *checker) place(app *engine.App, n int, running []task) (int, *scheduler
 func (c *checker) running(ts []task) []scheduler.Running {
 	out := make([]scheduler.Running, 0, len(ts))
 	for _, t := range ts {
-		if r, ok := c.sim.RunningOn(t.agent); ok {
-			out = append(out, r)
+		r, ok := c.sim.RunningOn(t.agent)
+		if !ok {
+			r = scheduler.Running{AgentID: t.agent}
 		}
+		out = append(out, r)
 	}
 	return out
 }
@@ -181,9 +183,24 @@ func (c *checker) restart(ch *engine.Change) []engine.Warning {
 	old := c.tasks[ch.ID]
 	c.tasks[ch.ID] = nil
 	var fresh []task
-	f := planner.Fleet{Action: engine.ActionRestart, Target: app.Instances, Old: len(old), OldHealthy: len(old)}
+	if ch.OnlyViolating {
+		// Only the tasks that break the new constraints are replaced (as the
+		// executor decides, scheduler.Violators); the others count as new.
+		bad := scheduler.Violators(app, c.running(old))
+		var keep, replace []task
+		for i, t := range old {
+			if _, found := slices.BinarySearch(bad, i); found {
+				replace = append(replace, t)
+			} else {
+				keep = append(keep, t)
+			}
+		}
+		old, fresh = replace, keep
+	}
+	f := planner.Fleet{Action: engine.ActionRestart, Target: app.Instances, Old: len(old), OldHealthy: len(old),
+		New: len(fresh), NewReady: len(fresh)}
 	f.MinHealthy, f.MaxRunning = planner.Bounds(app.Instances, app.UpgradeStrategy)
-	from := len(old)
+	from := len(old) + len(fresh)
 	var (
 		short        bool // some start could not be placed
 		firstStarted = -1 // tasks placed by the first move that started any
@@ -233,7 +250,13 @@ func (c *checker) restart(ch *engine.Change) []engine.Warning {
 	c.tasks[ch.ID] = append(slices.Clone(old), fresh...)
 	s := app.UpgradeStrategy
 	if len(old) > 0 || len(fresh) < app.Instances {
-		d := c.sim.Diagnose(app, len(old)+len(fresh)+1, c.running(c.tasks[ch.ID]), lastU)
+		// What the target alone cannot have (a bound, a value no agent has),
+		// else what the next start lacks while the old tasks stay.
+		running := c.running(c.tasks[ch.ID])
+		d := c.sim.Diagnose(app, app.Instances, running, nil)
+		if d.Message == "" {
+			d = c.sim.Diagnose(app, len(old)+len(fresh)+1, running, lastU)
+		}
 		why := fmt.Sprintf("the rolling restart cannot start a new task (%s) and minimum_health_capacity = %s keeps the %d old %s until %s replaced",
 			d.Message, num(s.MinimumHealthCapacity), len(old), plural(len(old), "task"), itThem(len(old)))
 		if len(old) == 0 {

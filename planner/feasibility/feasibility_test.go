@@ -147,6 +147,24 @@ func TestCheck(t *testing.T) {
 			[]*engine.App{mkApp("/web", 3, func(a *engine.App) { a.Cmd = "sleep 2000"; a.Constraints = cons("hostname:UNIQUE") })},
 			deployed3(func(a *engine.App) { a.Constraints = cons("hostname:UNIQUE") }),
 			[]want{{"/web", "constraint", true, 0, "will deadlock: the rolling restart cannot start a new task (UNIQUE hostname needs 4 agents, 3 match) and minimum_health_capacity = 1 keeps the 3 old tasks until they are replaced; 0 of 3 new instances will run"}}},
+		"a constraint-only restart with nothing violating": {func() []api.ClusterAgent {
+			ag := three()
+			for i := range ag {
+				ag[i] = withTasks(ag[i], "/web", 1)
+			}
+			return ag
+		}(),
+			[]*engine.App{mkApp("/web", 3, func(a *engine.App) { a.Constraints = cons("hostname:UNIQUE") })},
+			deployed3(nil), nil},
+		"a constraint-only restart whose violator has nowhere to go": {func() []api.ClusterAgent {
+			ag := three()[:2]
+			ag[0] = withTasks(ag[0], "/web", 2)
+			ag[1] = withTasks(ag[1], "/web", 1)
+			return ag
+		}(),
+			[]*engine.App{mkApp("/web", 3, func(a *engine.App) { a.Constraints = cons("hostname:UNIQUE") })},
+			deployed3(nil),
+			[]want{{"/web", "constraint", true, 2, "will deadlock: the rolling restart cannot start a new task (UNIQUE hostname needs 3 agents, 2 match) and minimum_health_capacity = 1 keeps the 1 old task until it is replaced; 2 of 3 new instances will run"}}},
 		"a destroy frees room for a later create": {loaded(),
 			[]*engine.App{mkApp("/api", 3, func(a *engine.App) { a.Constraints = cons("hostname:UNIQUE") })},
 			deployed3(nil), nil},
