@@ -130,7 +130,9 @@ func (c *cli) makePlan(ctx context.Context, path string, pf *planFlags) (*engine
 		return nil, nil, exitError
 	}
 	if !p.Empty() {
-		c.checkFeasibility(ctx, p, pf)
+		if err := c.checkFeasibility(ctx, p, pf); err != nil {
+			return nil, nil, c.errorf(pf.noColor, "%v", err)
+		}
 		if ctx.Err() != nil {
 			return nil, nil, c.errorf(pf.noColor, "%v", errInterrupted)
 		}
@@ -143,31 +145,55 @@ func (c *cli) makePlan(ctx context.Context, path string, pf *planFlags) (*engine
 const feasibilityTimeout = 10 * time.Second
 
 // checkFeasibility simulates the plan on the cluster (-cluster FILE, else the
-// server's /stride/v1/cluster) and puts the warnings on its changes. It never
-// fails the plan: when there is nothing to check against, p.Feasibility says
-// why in its note.
-func (c *cli) checkFeasibility(ctx context.Context, p *engine.Plan, pf *planFlags) {
+// server's /stride/v1/cluster) and puts the warnings on its changes. The
+// server's snapshot never fails the plan: when there is none to check against,
+// p.Feasibility says why in its note. A -cluster FILE that cannot be read is
+// an error (the user asked for it).
+func (c *cli) checkFeasibility(ctx context.Context, p *engine.Plan, pf *planFlags) error {
+	if pf.clusterFile != "" {
+		snap, err := readClusterFile(pf.clusterFile)
+		if err != nil {
+			return err
+		}
+		feasibility.Check(p, snap)
+		return nil
+	}
 	snap, why := c.clusterSnapshot(ctx, pf)
 	if snap == nil {
 		p.Feasibility = &engine.Feasibility{Note: "not checked (" + why + ")"}
-		return
+		return nil
 	}
 	feasibility.Check(p, snap)
+	return nil
 }
 
-// clusterSnapshot reads the snapshot, or says why there is none.
-func (c *cli) clusterSnapshot(ctx context.Context, pf *planFlags) (*api.ClusterResponse, string) {
-	if pf.clusterFile != "" {
-		data, err := os.ReadFile(pf.clusterFile)
-		if err != nil {
-			return nil, fmt.Sprintf("read the cluster snapshot: %v", err)
-		}
-		var snap api.ClusterResponse
-		if err := json.Unmarshal(data, &snap); err != nil {
-			return nil, fmt.Sprintf("%s is not a cluster snapshot from GET /stride/v1/cluster: %v", pf.clusterFile, err)
-		}
-		return &snap, ""
+// readClusterFile reads a snapshot saved from GET /stride/v1/cluster?placed=true.
+func readClusterFile(name string) (*api.ClusterResponse, error) {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("read the cluster snapshot: %w", err)
 	}
+	var snap api.ClusterResponse
+	var shape struct {
+		Agents json.RawMessage `json:"agents"`
+	}
+	if err := json.Unmarshal(data, &shape); err != nil || len(shape.Agents) == 0 || string(shape.Agents) == "null" {
+		return nil, fmt.Errorf("%s is not a cluster snapshot from GET /stride/v1/cluster?placed=true (no \"agents\")", name)
+	}
+	if err := json.Unmarshal(data, &snap); err != nil {
+		return nil, fmt.Errorf("%s is not a cluster snapshot from GET /stride/v1/cluster?placed=true: %w", name, err)
+	}
+	switch {
+	case snap.Mesos.Error != "":
+		return nil, fmt.Errorf("%s: the server could not read the agents when it was saved: %s", name, snap.Mesos.Error)
+	case len(snap.Agents) == 0:
+		return nil, fmt.Errorf("%s lists no agents", name)
+	}
+	return &snap, nil
+}
+
+// clusterSnapshot asks the server for the snapshot, or says why there is none.
+func (c *cli) clusterSnapshot(ctx context.Context, pf *planFlags) (*api.ClusterResponse, string) {
 	if pf.stateFile != "" {
 		return nil, "-state FILE: no server to ask; -cluster FILE checks against a saved snapshot"
 	}
