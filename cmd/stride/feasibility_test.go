@@ -131,3 +131,30 @@ func TestSavedPlanKeepsWarnings(t *testing.T) {
 		t.Errorf("stderr %q", stderr)
 	}
 }
+
+// TestApplyShowsWarningsBeforeAsking: apply shows the warnings on the plan it
+// asks about; with -strict a deadlock refuses the apply before the question.
+func TestApplyShowsWarningsBeforeAsking(t *testing.T) {
+	cluster, err := os.ReadFile("../../testdata/cli/feasible/cluster.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	config, err := filepath.Abs("../../testdata/cli/feasible/config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := fakeServer(t, string(cluster), 200)
+	const warning = "# warning: will deadlock: UNIQUE hostname needs 4 agents, 3 match; 3 of 4 instances will run"
+	stdout, _, code := runIn(t, t.TempDir(), nil, "apply", "-no-color", "-address", srv.URL, config)
+	if code != exitError || !strings.Contains(stdout, "Apply cancelled.") {
+		t.Fatalf("apply without an answer: exit %d:\n%s", code, stdout)
+	}
+	if w, q := strings.Index(stdout, warning), strings.Index(stdout, "Enter a value"); w < 0 || q < w {
+		t.Errorf("the warning (at %d) does not come before the question (at %d):\n%s", w, q, stdout)
+	}
+	stdout, stderr, code := runIn(t, t.TempDir(), nil, "apply", "-no-color", "-strict", "-address", srv.URL, config)
+	if code != exitError || strings.Contains(stdout, "Enter a value") || !strings.Contains(stdout, warning) ||
+		!strings.Contains(stderr, "-strict: the rollout of /shop/big, /shop/ports, /shop/rack, /shop/search, /shop/zone would deadlock") {
+		t.Errorf("apply -strict: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+}
