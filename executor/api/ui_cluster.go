@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"sort"
 	"strconv"
@@ -13,7 +12,10 @@ import (
 	"sync"
 	"time"
 
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+
 	"github.com/stride-run/stride/engine"
+	"github.com/stride-run/stride/executor/scheduler"
 	"github.com/stride-run/stride/internal/version"
 )
 
@@ -304,9 +306,9 @@ func nonNegative(x float64) float64 {
 	return float64(int64(x*1000+0.5)) / 1000
 }
 
-// attributeValues renders the master's attributes as constraints compare them
-// (scheduler.AttributeValue): text as is, numbers rounded to three decimals
-// without trailing zeros.
+// attributeValues renders the master's attributes as constraints compare them:
+// numbers through scheduler.AttributeValue (three decimals, no trailing zeros);
+// text, ranges and sets come from the master as the strings Mesos renders.
 func attributeValues(attrs map[string]any) map[string]string {
 	out := make(map[string]string, len(attrs))
 	for k, v := range attrs {
@@ -314,7 +316,7 @@ func attributeValues(attrs map[string]any) map[string]string {
 		case string:
 			out[k] = x
 		case float64:
-			out[k] = strconv.FormatFloat(math.Round(x*1000)/1000, 'f', -1, 64)
+			out[k] = scheduler.AttributeValue(mesos.Attribute{Name: k, Type: mesos.SCALAR, Scalar: &mesos.Value_Scalar{Value: x}})
 		default:
 			out[k] = fmt.Sprint(x)
 		}
