@@ -46,6 +46,17 @@
 // agent" (Never). Feasible adds the app-level view: more instances than a
 // constraint can ever hold on the given agents.
 //
+// # Simulation (plan-time feasibility)
+//
+// Sim keeps one round alive across requests for `stride plan`: one simulated
+// offer per agent holding what is free, plus the resources of the tasks already
+// there (Agent.Held) set aside. Place serves a request as Match does and keeps
+// what it took; Release gives a killed task's resources back (scalars to a piece
+// of the same roles, ports to the ranges); Diagnose turns an Unplaced into the
+// reason in numbers (a UNIQUE/MAX_PER/GROUP_BY bound over the agents that could
+// hold an instance, a CLUSTER/IS value no agent has, the largest free amount of
+// the short resource, the most free ports, the role).
+//
 // # Resources and roles
 //
 // A piece of an offer is usable when its allocation role (allocation_info.role) is
