@@ -196,7 +196,7 @@ func AsServicePortErrors(err error) (ServicePortErrors, bool) {
 // replaces, others every other app the state will hold once it is done, and
 // deployed returns an app's current definition (nil for a new app). puts is
 // neither modified nor kept: the result has the same apps in the same order,
-// each one that needed ports filled replaced by a Clone.
+// each one that got ports replaced by a copy.
 //
 // A port of 0 keeps the port the deployed app has at the same index (when the
 // app does not list that one elsewhere), else takes one the deployed app held
@@ -208,124 +208,204 @@ func AsServicePortErrors(err error) (ServicePortErrors, bool) {
 // range with no free port left. Errors are ServicePortErrors, all of them; on
 // error no apps are returned.
 func AssignServicePorts(puts, others []*App, deployed func(id string) *App, r PortRange) ([]*App, error) {
-	holders := make(map[int]string, len(puts)+len(others))
+	a := newPortAssignment(puts, others, deployed)
+	if errs := a.conflicts(); len(errs) > 0 {
+		return nil, errs
+	}
+	return a.assign(r)
+}
+
+// CheckServicePorts reports what AssignServicePorts would refuse but for the
+// range: ports held by other apps, ports listed twice (a plan's check; the
+// range is the server's). It copies no app.
+func CheckServicePorts(puts, others []*App, deployed func(id string) *App) error {
+	if errs := newPortAssignment(puts, others, deployed).conflicts(); len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+// portAssignment is the working state of AssignServicePorts.
+type portAssignment struct {
+	puts []*App
+	// holders maps the ports of the other apps to one holder.
+	holders map[int]string
+	// ports[i] are the service ports puts[i] will have (0: to assign), after
+	// keeping the deployed ones; held[i] those it holds now; paths[i] where
+	// they are in the app.
+	ports [][]int
+	held  [][]int
+	paths []servicePortPath
+	// claims holds each port's first claimant among puts; shared lists the
+	// ports claimed more than once (rare), with all their claimants.
+	claims map[int]portClaim
+	shared map[int][]portClaim
+}
+
+type portClaim struct{ app, slot int }
+
+func newPortAssignment(puts, others []*App, deployed func(id string) *App) *portAssignment {
+	pa := &portAssignment{
+		puts: puts, holders: make(map[int]string, len(others)),
+		ports: make([][]int, len(puts)), held: make([][]int, len(puts)), paths: make([]servicePortPath, len(puts)),
+	}
+	var scratch []int
 	for _, a := range others {
-		slots, _ := servicePortSlots(a)
-		for _, p := range slots {
-			if _, ok := holders[*p]; !ok && *p != 0 {
-				holders[*p] = a.ID
+		scratch, _ = appendServicePorts(scratch[:0], a)
+		for _, p := range scratch {
+			if _, ok := pa.holders[p]; !ok && p != 0 {
+				pa.holders[p] = a.ID
 			}
 		}
 	}
-	out := make([]*App, len(puts))
-	copy(out, puts)
-	slots := make([][]*int, len(puts))
-	paths := make([]servicePortPath, len(puts))
-	// held[i] are the ports puts[i] holds now (its deployed ones).
-	held := make([][]int, len(puts))
+	// One backing array for all the lists.
+	n := 0
+	for _, a := range puts {
+		n += len(a.PortDefinitions)
+		if c := a.Container; c != nil {
+			n += len(c.PortMappings)
+			if c.Docker != nil {
+				n += len(c.Docker.PortMappings)
+			}
+		}
+	}
+	buf := make([]int, 0, 2*n)
 	for i, a := range puts {
-		s, path := servicePortSlots(a)
-		paths[i] = path
-		if len(s) == 0 {
+		start := len(buf)
+		buf, pa.paths[i] = appendServicePorts(buf, a)
+		pa.ports[i] = buf[start:len(buf):len(buf)]
+		if len(pa.ports[i]) == 0 {
 			continue
 		}
-		var before []*int
 		if d := deployed(a.ID); d != nil {
-			before, _ = servicePortSlots(d)
-			held[i] = make([]int, len(before))
-			for j, p := range before {
-				held[i][j] = *p
-			}
+			start := len(buf)
+			buf, _ = appendServicePorts(buf, d)
+			pa.held[i] = buf[start:len(buf):len(buf)]
+			keepDeployed(pa.ports[i], pa.held[i])
 		}
-		if slices.ContainsFunc(s, func(p *int) bool { return *p == 0 }) {
-			a = a.withOwnPorts()
-			out[i] = a
-			s, _ = servicePortSlots(a)
-			keepDeployed(s, before)
-		}
-		slots[i] = s
 	}
+	return pa
+}
 
-	// Every non-zero port (given or kept) is held by one app only.
+// conflicts finds the ports that cannot be had: held by another app, listed
+// twice by one, claimed by two apps of the write.
+func (pa *portAssignment) conflicts() ServicePortErrors {
 	var errs ServicePortErrors
-	type claim struct{ app, slot int }
-	// claims holds each port's first claimant; shared lists the ports
-	// claimed more than once (rare), with all their claimants.
-	claims := make(map[int]claim, len(puts))
-	shared := map[int][]claim{}
-	for i, s := range slots {
-		for j, p := range s {
+	pa.claims = make(map[int]portClaim, len(pa.puts))
+	for i, ps := range pa.ports {
+		for j, p := range ps {
 			switch {
-			case *p == 0:
-			case slices.ContainsFunc(s[:j], func(q *int) bool { return *q == *p }):
-				errs = append(errs, &ServicePortError{AppID: out[i].ID, Path: paths[i].at(j), Port: *p})
+			case p == 0:
+			case slices.Contains(ps[:j], p):
+				errs = append(errs, &ServicePortError{AppID: pa.puts[i].ID, Path: pa.paths[i].at(j), Port: p})
 			default:
-				if h, ok := holders[*p]; ok && !slices.Contains(held[i], *p) {
-					errs = append(errs, &ServicePortError{AppID: out[i].ID, Path: paths[i].at(j), Port: *p, Holder: h})
+				if h, ok := pa.holders[p]; ok && !slices.Contains(pa.held[i], p) {
+					errs = append(errs, &ServicePortError{AppID: pa.puts[i].ID, Path: pa.paths[i].at(j), Port: p, Holder: h})
+				} else if first, ok := pa.claims[p]; !ok {
+					pa.claims[p] = portClaim{i, j}
 				} else {
-					if first, ok := claims[*p]; !ok {
-						claims[*p] = claim{i, j}
-					} else {
-						if len(shared[*p]) == 0 {
-							shared[*p] = []claim{first}
-						}
-						shared[*p] = append(shared[*p], claim{i, j})
+					if pa.shared == nil {
+						pa.shared = map[int][]portClaim{}
 					}
+					if len(pa.shared[p]) == 0 {
+						pa.shared[p] = []portClaim{first}
+					}
+					pa.shared[p] = append(pa.shared[p], portClaim{i, j})
 				}
 			}
 		}
 	}
-	for p, cs := range shared {
+	for p, cs := range pa.shared {
 		// Those that held the port keep it; when none did, the first does.
 		owner := -1
 		for k, c := range cs {
-			if slices.Contains(held[c.app], p) {
+			if slices.Contains(pa.held[c.app], p) {
 				owner = k
 				break
 			}
 		}
 		for k, c := range cs {
-			if k == owner || (owner < 0 && k == 0) || slices.Contains(held[c.app], p) {
+			if k == owner || (owner < 0 && k == 0) || slices.Contains(pa.held[c.app], p) {
 				continue
 			}
 			h := cs[max(owner, 0)].app
-			errs = append(errs, &ServicePortError{AppID: out[c.app].ID, Path: paths[c.app].at(c.slot), Port: p, Holder: out[h].ID})
+			errs = append(errs, &ServicePortError{AppID: pa.puts[c.app].ID, Path: pa.paths[c.app].at(c.slot), Port: p, Holder: pa.puts[h].ID})
 		}
 	}
 	if len(errs) > 0 {
-		return nil, sortPortErrors(errs)
+		return sortPortErrors(errs)
 	}
+	return nil
+}
 
+// assign gives every 0 left the lowest free port of r, and returns the apps
+// with their ports (a copy of each app whose ports changed).
+func (pa *portAssignment) assign(r PortRange) ([]*App, error) {
 	// Ports freed by this write stay taken for it (Marathon: from ∪ to).
-	taken := make(map[int]bool, len(holders)+len(claims))
-	for p := range holders {
+	taken := make(map[int]bool, len(pa.holders)+len(pa.claims))
+	for p := range pa.holders {
 		taken[p] = true
 	}
-	for p := range claims {
+	for p := range pa.claims {
 		taken[p] = true
 	}
-	for _, ps := range held {
+	for _, ps := range pa.held {
 		for _, p := range ps {
 			taken[p] = true
 		}
 	}
 	next := r.Min
-	for i, s := range slots {
-		for j, p := range s {
-			if *p != 0 {
+	for i, ps := range pa.ports {
+		for j, p := range ps {
+			if p != 0 {
 				continue
 			}
 			for next <= r.Max && taken[next] {
 				next++
 			}
 			if next > r.Max {
-				return nil, ServicePortErrors{{AppID: out[i].ID, Path: paths[i].at(j), Exhausted: true, Range: r}}
+				return nil, ServicePortErrors{{AppID: pa.puts[i].ID, Path: pa.paths[i].at(j), Exhausted: true, Range: r}}
 			}
-			*p = next
+			ps[j] = next
 			taken[next] = true
 		}
 	}
+	out := make([]*App, len(pa.puts))
+	var scratch []int
+	for i, a := range pa.puts {
+		out[i] = a
+		scratch, _ = appendServicePorts(scratch[:0], a)
+		if len(pa.ports[i]) > 0 && !slices.Equal(pa.ports[i], scratch) {
+			out[i] = a.withOwnPorts()
+			slots, _ := servicePortSlots(out[i])
+			for j, p := range slots {
+				*p = pa.ports[i][j]
+			}
+		}
+	}
 	return out, nil
+}
+
+// appendServicePorts appends the app's service ports to dst, and says where
+// they are.
+func appendServicePorts(dst []int, a *App) ([]int, servicePortPath) {
+	if len(a.PortDefinitions) > 0 {
+		for _, p := range a.PortDefinitions {
+			dst = append(dst, p.Port)
+		}
+		return dst, servicePortPath{"/portDefinitions", "port"}
+	}
+	if c := a.Container; c != nil {
+		m, path := c.PortMappings, "/container/portMappings"
+		if len(m) == 0 && c.Docker != nil {
+			m, path = c.Docker.PortMappings, "/container/docker/portMappings"
+		}
+		for _, p := range m {
+			dst = append(dst, p.ServicePort)
+		}
+		return dst, servicePortPath{path, "servicePort"}
+	}
+	return dst, servicePortPath{}
 }
 
 // withOwnPorts returns a copy of a whose port definitions and port mappings
@@ -347,36 +427,28 @@ func (a *App) withOwnPorts() *App {
 	return &c
 }
 
-// keepDeployed gives each 0 of slots the deployed port at the same index when
+// keepDeployed gives each 0 of ports the deployed port at the same index when
 // the app does not list that port elsewhere, then the deployed ports the app no
 // longer lists, in order.
-func keepDeployed(slots, before []*int) {
+func keepDeployed(ports, before []int) {
 	if len(before) == 0 {
 		return
 	}
-	listed := make(map[int]bool, len(slots))
-	for _, p := range slots {
-		if *p != 0 {
-			listed[*p] = true
+	listed := func(p int) bool { return slices.Contains(ports, p) }
+	for i, p := range ports {
+		if p == 0 && i < len(before) && before[i] != 0 && !listed(before[i]) {
+			ports[i] = before[i]
 		}
 	}
-	for i, p := range slots {
-		if *p == 0 && i < len(before) && *before[i] != 0 && !listed[*before[i]] {
-			*p = *before[i]
-			listed[*p] = true
+	for _, b := range before {
+		if b == 0 || listed(b) {
+			continue
 		}
-	}
-	var spare []int
-	for _, p := range before {
-		if *p != 0 && !listed[*p] {
-			spare = append(spare, *p)
-			listed[*p] = true
+		i := slices.Index(ports, 0)
+		if i < 0 {
+			return
 		}
-	}
-	for _, p := range slots {
-		if *p == 0 && len(spare) > 0 {
-			*p, spare = spare[0], spare[1:]
-		}
+		ports[i] = b
 	}
 }
 
