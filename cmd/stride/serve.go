@@ -67,7 +67,7 @@ func (sf *serverFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&sf.killRate, "health-kill-rate", 0.1, "the share of an app's instances its health checks may kill per minute (at least 1)")
 	fs.Float64Var(&sf.breakerShare, "health-kill-breaker", 0.5, "hold every health-check kill of an app while this share of its tasks (and at least 2) fail their checks at once (0 < share <= 1)")
 	sf.servicePorts = engine.DefaultServicePortRange
-	fs.Var(&sf.servicePorts, "service-ports", "the range MIN-MAX service ports of 0 are assigned from, unique across apps (Marathon's --local_port_min/--local_port_max)")
+	fs.Var(&sf.servicePorts, "service-ports", "the range `MIN-MAX` service ports of 0 are assigned from, unique across apps (Marathon's --local_port_min/--local_port_max)")
 	fs.BoolVar(&sf.allowUnknown, "api-allow-unknown-fields", false, "skip members of app and group JSON the API does not know instead of answering 422 (for clients that send extras; a request can choose with ?strict=)")
 }
 

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -169,6 +170,14 @@ func TestServicePorts(t *testing.T) {
 		if !slices.ContainsFunc(slices.Collect(maps.Values(all)), func(ps []int) bool { return slices.Contains(ps, p) }) {
 			t.Fatalf("port %d not given: %v", p, all)
 		}
+	}
+	// A group write gives each of its apps its own.
+	if code, body := e.rawCall("POST", "/v2/groups", `{"id": "/grp", "apps": [`+zeroPortsApp("x", 1)+`, `+zeroPortsApp("y", 1)+`]}`); code != http.StatusCreated {
+		t.Fatalf("group create: %d %s", code, body)
+	}
+	all = e.allPorts()
+	if n := checkUnique(t, all); n != 2*apps+2 || len(all["/grp/x"]) != 1 || len(all["/grp/y"]) != 1 {
+		t.Fatalf("after the group create: %v", all)
 	}
 	if code, _, body := e.do("GET", "/v2/info", ""); code != 200 || !strings.Contains(body, `"local_port_min":10000,"local_port_max":10015`) {
 		t.Fatalf("/v2/info does not report the range: %s", body)
@@ -386,4 +395,81 @@ func checkGolden(t *testing.T, name, got string) {
 	if got != string(want) {
 		t.Fatalf("%s differs:\ngot:\n%q\nwant:\n%q", path, got, want)
 	}
+}
+
+// TestClusterServicePortsSurviveFailover: assigned service ports are stored
+// with the apps in Consul: after a kill -9 of the leader, the new leader shows
+// the same ports, keeps them on updates and gives new apps other ones.
+func TestClusterServicePortsSurviveFailover(t *testing.T) {
+	c := newClusterEnv(t, nil, 2)
+	leader := c.leader(30 * time.Second)
+	standby := c.standbys(leader)[0]
+	for _, id := range []string{"/fo/a", "/fo/b"} {
+		// Through the standby: it forwards to the leader.
+		if code, body := spCall(t, standby, "POST", "/v2/apps", zeroPortsApp(id, 2)); code != http.StatusCreated {
+			t.Fatalf("create %s: %d %s", id, code, body)
+		}
+	}
+	before := spPorts(t, leader)
+	if n := checkUnique(t, before); n != 4 {
+		t.Fatalf("%d ports, want 4: %v", n, before)
+	}
+
+	leader.kill(syscall.SIGKILL)
+	next := c.leader(60*time.Second, standby)
+	if after := spPorts(t, next); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Fatalf("after the failover: %v, was %v", after, before)
+	}
+	if code, body := spCall(t, next, "PUT", "/v2/apps/fo/a?force=true", `{"portDefinitions": [{"port": 0}, {"port": 0}], "cmd": "sleep 2000"}`); code != http.StatusOK {
+		t.Fatalf("update on the new leader: %d %s", code, body)
+	}
+	if code, body := spCall(t, next, "POST", "/v2/apps", zeroPortsApp("/fo/c", 2)); code != http.StatusCreated {
+		t.Fatalf("create on the new leader: %d %s", code, body)
+	}
+	after := spPorts(t, next)
+	if !slices.Equal(after["/fo/a"], before["/fo/a"]) || checkUnique(t, after) != 6 {
+		t.Fatalf("on the new leader: %v, was %v", after, before)
+	}
+}
+
+// spCall sends a JSON request to one server of a cluster.
+func spCall(t *testing.T, p *clusterProc, method, path, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, p.url()+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	cl := &http.Client{Timeout: 30 * time.Second}
+	resp, err := cl.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// spPorts returns every app's service ports by id, as one server of a cluster
+// shows them in /v2/apps.
+func spPorts(t *testing.T, p *clusterProc) map[string][]int {
+	t.Helper()
+	var resp struct {
+		Apps []struct {
+			ID              string `json:"id"`
+			PortDefinitions []struct {
+				Port int `json:"port"`
+			} `json:"portDefinitions"`
+		} `json:"apps"`
+	}
+	if code, _, err := ask(p, "/v2/apps", &resp); code != http.StatusOK || err != nil {
+		t.Fatalf("GET /v2/apps from %s: %d %v", p.addr, code, err)
+	}
+	out := map[string][]int{}
+	for _, a := range resp.Apps {
+		for _, pd := range a.PortDefinitions {
+			out[a.ID] = append(out[a.ID], pd.Port)
+		}
+	}
+	return out
 }
