@@ -87,11 +87,7 @@ const MaxPort = 65535
 // ServicePorts returns the app's service ports in order (0 where none is
 // assigned yet); never nil.
 func (a *App) ServicePorts() []int {
-	slots, _ := servicePortSlots(a)
-	out := make([]int, len(slots))
-	for i, p := range slots {
-		out[i] = *p
-	}
+	out, _ := appendServicePorts([]int{}, a)
 	return out
 }
 
