@@ -25,3 +25,69 @@ func TestTaskEnvServicePorts(t *testing.T) {
 		t.Error("PORT_0 set")
 	}
 }
+
+// TestServicePortsInTheWritePath: both doors (a Spec apply and an API Edit)
+// assign ports before the commit, keep them across updates, reverts (also to
+// a version stored before ports were assigned) and a new leader, and refuse a
+// port another app holds without changing anything.
+func TestServicePortsInTheWritePath(t *testing.T) {
+	h := newHarness(t)
+	ports := func(id string) []int { return h.e.apps[id].ServicePorts() }
+
+	h.deploy(testApp("/api", 1, "v1"))
+	if got := ports("/api"); len(got) != 1 || got[0] != 10000 {
+		t.Fatalf("created with %v, want [10000]", got)
+	}
+	if got := h.store.snap.Apps["/api"].ServicePorts(); got[0] != 10000 {
+		t.Fatalf("stored with %v", got)
+	}
+
+	// A state written before ports were assigned: the next change assigns,
+	// and a revert to the old version (port 0) keeps what was assigned.
+	legacy := h.e.apps["/api"].Clone()
+	legacy.PortDefinitions[0].Port = 0
+	h.e.apps["/api"] = legacy
+	v2 := testApp("/api", 1, "v2")
+	dep := h.apply(spec(v2))
+	if got := ports("/api"); got[0] != 10000 || v2.PortDefinitions[0].Port != 0 {
+		t.Fatalf("after the update: %v (the request's app: %d)", got, v2.PortDefinitions[0].Port)
+	}
+	if before := dep.Plan.Changes[0].Before; before.PortDefinitions[0].Port != 0 {
+		t.Fatalf("the change's before is not the legacy version: %v", before.ServicePorts())
+	}
+	rev, err := h.e.endDeployment(h.ctx, h.e.deployments[dep.ID], engine.DeploymentCancelled, "", revertToBefore)
+	if err != nil || rev == nil || h.e.apps["/api"].Cmd != "v1" {
+		t.Fatalf("revert %+v: %v", rev, err)
+	}
+	if got := ports("/api"); got[0] != 10000 {
+		t.Fatalf("after the revert: %v", got)
+	}
+
+	// The API's door: a new app gets the next port; one naming /api's port
+	// is refused and nothing changes.
+	h.restart()
+	if got := ports("/api"); got[0] != 10000 {
+		t.Fatalf("after a new leader loaded the state: %v", got)
+	}
+	edit := func(a *engine.App) error {
+		_, err := h.e.apply(h.ctx, ApplyRequest{Edit: func(d *Desired) error { d.PutApp(a); return nil }})
+		return err
+	}
+	if err := edit(testApp("/web", 0, "web")); err != nil {
+		t.Fatal(err)
+	}
+	if got := ports("/web"); got[0] != 10001 {
+		t.Fatalf("/web got %v, want [10001]", got)
+	}
+	serial := h.e.serial
+	clash := testApp("/clash", 0, "x")
+	clash.PortDefinitions[0].Port = 10000
+	err = edit(clash)
+	es, ok := engine.AsServicePortErrors(err)
+	if !ok || len(es) != 1 || es[0].Holder != "/api" || es[0].Path != "/portDefinitions/0/port" {
+		t.Fatalf("clash: %v", err)
+	}
+	if _, ok := h.e.apps["/clash"]; ok || h.e.serial != serial {
+		t.Fatal("a refused write changed the state")
+	}
+}
