@@ -280,6 +280,9 @@ func New(ctx context.Context, cfg Config) (*Executor, error) {
 	if cfg.ServicePorts == (engine.PortRange{}) {
 		cfg.ServicePorts = engine.DefaultServicePortRange
 	}
+	if err := cfg.ServicePorts.Check(); err != nil {
+		return nil, fmt.Errorf("executor: service port range %s: %w", cfg.ServicePorts, err)
+	}
 	if len(cfg.Roles) == 0 {
 		cfg.Roles = []string{"*"}
 	}

@@ -1,6 +1,8 @@
 package executor
 
 import (
+	"context"
+	"strings"
 	"testing"
 
 	"github.com/stride-run/stride/engine"
@@ -89,5 +91,12 @@ func TestServicePortsInTheWritePath(t *testing.T) {
 	}
 	if _, ok := h.e.apps["/clash"]; ok || h.e.serial != serial {
 		t.Fatal("a refused write changed the state")
+	}
+}
+
+func TestNewRefusesABadServicePortRange(t *testing.T) {
+	_, err := New(context.Background(), Config{Store: newMemStore(), ServicePorts: engine.PortRange{Min: 20000, Max: 10000}})
+	if err == nil || !strings.Contains(err.Error(), "service port range 20000-10000") {
+		t.Fatalf("got %v", err)
 	}
 }
