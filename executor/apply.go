@@ -156,6 +156,9 @@ func (e *Executor) planRequest(req ApplyRequest) (*prepared, error) {
 		if len(fe) > 0 {
 			return nil, fe
 		}
+		if err := e.assignEditPorts(d, spec); err != nil {
+			return nil, err
+		}
 		for id := range d.restart {
 			restart = append(restart, id)
 		}
@@ -184,6 +187,10 @@ func (e *Executor) planRequest(req ApplyRequest) (*prepared, error) {
 			scope = engine.CanonicalID(scope)
 		}
 		groups = e.specGroups(spec, scope, req.Destroy)
+		var err error
+		if spec, err = e.assignSpecPorts(spec, scope, req.Destroy); err != nil {
+			return nil, err
+		}
 	}
 	opts.Restart = restart
 	plan, diags := planner.Plan(spec, e.stateLocked(), opts)

@@ -103,6 +103,10 @@ type Config struct {
 	// Metrics, when set, counts what the executor does (offers, health checks,
 	// launch latency, deployments, events).
 	Metrics *metrics.Metrics
+	// ServicePorts is the range service ports of 0 are assigned from
+	// (engine.DefaultServicePortRange, 10000-20000, when zero; see
+	// serviceports.go).
+	ServicePorts engine.PortRange
 }
 
 // Executor carries out deployments and keeps tasks alive. Create it with New, run
@@ -272,6 +276,12 @@ func New(ctx context.Context, cfg Config) (*Executor, error) {
 	}
 	if cfg.Metrics != nil {
 		cfg.Bus.SetObserver(cfg.Metrics.EventPublished)
+	}
+	if cfg.ServicePorts == (engine.PortRange{}) {
+		cfg.ServicePorts = engine.DefaultServicePortRange
+	}
+	if err := cfg.ServicePorts.Check(); err != nil {
+		return nil, fmt.Errorf("executor: service port range %s: %w", cfg.ServicePorts, err)
 	}
 	if len(cfg.Roles) == 0 {
 		cfg.Roles = []string{"*"}

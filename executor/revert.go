@@ -214,6 +214,9 @@ func (e *Executor) revertLaunch(ctx context.Context, d *engine.Deployment, mode 
 	if !touched {
 		return nil, ErrNothingToRevert
 	}
+	if err := e.assignRevertPorts(d, desired); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCannotRevert, err)
+	}
 	spec := &engine.Spec{Scope: "/", Apps: make([]*engine.App, 0, len(desired))}
 	for _, a := range desired {
 		spec.Apps = append(spec.Apps, a)

@@ -30,7 +30,8 @@ func newUUID() string {
 }
 
 // TaskEnv returns the environment Marathon gives a task: HOST, PORT0..n, PORT,
-// PORTS, PORT_<NAME>, MARATHON_APP_ID, MARATHON_APP_VERSION, MESOS_TASK_ID,
+// PORTS, PORT_<port> (per port definition: its service port, naming the host
+// port), PORT_<NAME>, MARATHON_APP_ID, MARATHON_APP_VERSION, MESOS_TASK_ID,
 // MARATHON_APP_RESOURCE_*, MARATHON_APP_LABELS and MARATHON_APP_LABEL_<K>, then the
 // app's own env (which wins, as in Marathon).
 func TaskEnv(app *engine.App, taskID, host string, ports []uint64) map[string]string {
@@ -56,8 +57,18 @@ func TaskEnv(app *engine.App, taskID, host string, ports []uint64) map[string]st
 		s := strconv.FormatUint(p, 10)
 		strs[i] = s
 		env["PORT"+strconv.Itoa(i)] = s
-		if i < len(app.PortDefinitions) && app.PortDefinitions[i].Name != "" {
-			env["PORT_"+envName(app.PortDefinitions[i].Name)] = s
+		if i < len(app.PortDefinitions) {
+			// Marathon's PORT_<port>: the port the definition asks for (its
+			// service port, or the host port itself under requirePorts),
+			// else the host port's own number.
+			if pd := app.PortDefinitions[i]; pd.Port != 0 {
+				env["PORT_"+strconv.Itoa(pd.Port)] = s
+			} else {
+				env["PORT_"+s] = s
+			}
+			if app.PortDefinitions[i].Name != "" {
+				env["PORT_"+envName(app.PortDefinitions[i].Name)] = s
+			}
 		}
 	}
 	if len(ports) > 0 {

@@ -407,8 +407,14 @@ func (d *differ) fetch(a, b []engine.Artifact) {
 	}
 }
 
+// sameServicePort reports whether a desired service port (after) keeps the
+// deployed one (before): 0 asks for a port, and the deployed app has one, which
+// the write keeps (engine.AssignServicePorts). So a port the files leave at 0
+// is no change once assigned.
+func sameServicePort(before, after int) bool { return before == after || after == 0 }
+
 func portDefinitionEqual(x, y *engine.PortDefinition) bool {
-	return x.Port == y.Port && x.Protocol == y.Protocol && x.Name == y.Name && stringMapsEqual(x.Labels, y.Labels)
+	return sameServicePort(x.Port, y.Port) && x.Protocol == y.Protocol && x.Name == y.Name && stringMapsEqual(x.Labels, y.Labels)
 }
 
 func (d *differ) portDefinitions(a, b []engine.PortDefinition) {
@@ -420,7 +426,7 @@ func (d *differ) portDefinitions(a, b []engine.PortDefinition) {
 			d.add(indexPath("portDefinitions", i), portDefinitionVal(a[i]), nil, classTask)
 		case !portDefinitionEqual(&a[i], &b[i]):
 			p, x, y := indexPath("portDefinitions", i), &a[i], &b[i]
-			if x.Port != y.Port {
+			if !sameServicePort(x.Port, y.Port) {
 				d.add(p+".port", float64(x.Port), float64(y.Port), classTask)
 			}
 			if x.Protocol != y.Protocol {
@@ -435,7 +441,7 @@ func (d *differ) portDefinitions(a, b []engine.PortDefinition) {
 }
 
 func portMappingEqual(x, y *engine.PortMapping) bool {
-	return x.ContainerPort == y.ContainerPort && x.HostPort == y.HostPort && x.ServicePort == y.ServicePort &&
+	return x.ContainerPort == y.ContainerPort && x.HostPort == y.HostPort && sameServicePort(x.ServicePort, y.ServicePort) &&
 		x.Protocol == y.Protocol && x.Name == y.Name && stringMapsEqual(x.Labels, y.Labels)
 }
 
@@ -454,7 +460,7 @@ func (d *differ) portMappings(path string, a, b []engine.PortMapping) {
 			if x.HostPort != y.HostPort {
 				d.add(p+".hostPort", float64(x.HostPort), float64(y.HostPort), classTask)
 			}
-			if x.ServicePort != y.ServicePort {
+			if !sameServicePort(x.ServicePort, y.ServicePort) {
 				d.add(p+".servicePort", intOpt(x.ServicePort), intOpt(y.ServicePort), classTask)
 			}
 			if x.Protocol != y.Protocol {

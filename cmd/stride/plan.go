@@ -129,6 +129,11 @@ func (c *cli) makePlan(ctx context.Context, path string, pf *planFlags) (*engine
 	if diags.HasErrors() {
 		return nil, nil, exitError
 	}
+	if !pf.destroy {
+		if err := servicePortConflicts(spec, state, p.Scope); err != nil {
+			return nil, nil, c.errorf(pf.noColor, "%v", err)
+		}
+	}
 	if !p.Empty() {
 		if err := c.checkFeasibility(ctx, p, pf); err != nil {
 			return nil, nil, c.errorf(pf.noColor, "%v", err)
@@ -228,6 +233,34 @@ func (c *cli) strictCheck(p *engine.Plan, pf *planFlags) int {
 		return c.errorf(pf.noColor, "-strict: the rollout of %s would deadlock on this cluster (see the warnings above)", strings.Join(ids, ", "))
 	}
 	return exitOK
+}
+
+// servicePortConflicts reports the service ports the files give that another
+// app holds (or an app lists twice): the apply would be refused. Ports of 0
+// are assigned by the server at apply, from its range, so a plan cannot run
+// out of them.
+func servicePortConflicts(spec *engine.Spec, state *engine.State, scope string) error {
+	declared := make(map[string]bool, len(spec.Apps))
+	for _, a := range spec.Apps {
+		declared[a.ID] = true
+	}
+	deployed := make(map[string]*engine.App, len(state.Apps))
+	var others []*engine.App
+	for _, a := range state.Apps {
+		deployed[a.ID] = a
+		if !declared[a.ID] && !engine.InScope(a.ID, scope) {
+			others = append(others, a)
+		}
+	}
+	err := engine.CheckServicePorts(spec.Apps, others, func(id string) *engine.App { return deployed[id] })
+	if es, ok := engine.AsServicePortErrors(err); ok {
+		msgs := make([]string, len(es))
+		for i, e := range es {
+			msgs[i] = e.Error()
+		}
+		return fmt.Errorf("the apply would be refused:\n  %s", strings.Join(msgs, "\n  "))
+	}
+	return err
 }
 
 // readState reads the deployed state from -state FILE, or asks the server.

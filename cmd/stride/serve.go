@@ -49,6 +49,8 @@ type serverFlags struct {
 	// Failing safely.
 	progressDeadline, stableAfter time.Duration
 	killRate, breakerShare        float64
+	// servicePorts is the range service ports of 0 are assigned from.
+	servicePorts engine.PortRange
 }
 
 func (sf *serverFlags) register(fs *flag.FlagSet) {
@@ -64,6 +66,8 @@ func (sf *serverFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&sf.stableAfter, "stable-after", 5*time.Second, "how long a task of an app without health checks must run to count as deployed")
 	fs.Float64Var(&sf.killRate, "health-kill-rate", 0.1, "the share of an app's instances its health checks may kill per minute (at least 1)")
 	fs.Float64Var(&sf.breakerShare, "health-kill-breaker", 0.5, "hold every health-check kill of an app while this share of its tasks (and at least 2) fail their checks at once (0 < share <= 1)")
+	sf.servicePorts = engine.DefaultServicePortRange
+	fs.Var(&sf.servicePorts, "service-ports", "the range `MIN-MAX` service ports of 0 are assigned from, unique across apps (Marathon's --local_port_min/--local_port_max)")
 	fs.BoolVar(&sf.allowUnknown, "api-allow-unknown-fields", false, "skip members of app and group JSON the API does not know instead of answering 422 (for clients that send extras; a request can choose with ?strict=)")
 }
 
@@ -106,6 +110,7 @@ func (sf *serverFlags) apply(c *cli, cfg *server.Config) error {
 	}
 	cfg.StableAfter, cfg.HealthKillRate, cfg.BreakerShare = sf.stableAfter, sf.killRate, sf.breakerShare
 	cfg.AllowUnknownFields = sf.allowUnknown
+	cfg.ServicePorts = sf.servicePorts
 	if sf.consul != "" {
 		token := sf.consulToken
 		if token == "" {

@@ -93,6 +93,10 @@ type Info struct {
 	AllowedOrigins []string
 	// Limits bound what an apply may ask for (engine.DefaultLimits when zero).
 	Limits engine.Limits
+	// ServicePorts is the range service ports are assigned from, reported as
+	// /v2/info's local_port_min and local_port_max
+	// (engine.DefaultServicePortRange when zero).
+	ServicePorts engine.PortRange
 	// Advertise, when set, is the host:port other servers and clients are told to
 	// reach this one at (-advertise); it replaces HTTPAddr (and Hostname) in the
 	// leader address.
@@ -152,6 +156,9 @@ type Server struct {
 // New returns the API handler over a backend.
 func New(b Backend, info Info) *Server {
 	info.Limits = info.Limits.WithDefaults()
+	if info.ServicePorts == (engine.PortRange{}) {
+		info.ServicePorts = engine.DefaultServicePortRange
+	}
 	s := &Server{b: b, info: info, guard: NewGuard(info), now: time.Now, writeTimeout: 30 * time.Second, closed: make(chan struct{})}
 	if info.Metrics != nil {
 		s.promHandler, s.jsonHandler = info.Metrics.PrometheusHandler(), info.Metrics.JSONHandler()
@@ -528,7 +535,7 @@ func (s *Server) getInfo(w http.ResponseWriter, r *http.Request) {
 		MarathonConfig: marathonConfig{
 			Checkpoint: true, Executor: "//cmd", FailoverTimeout: 604800, FrameworkName: "stride",
 			Hostname: host, LeaderProxyConnectionTimeoutMs: 5000, LeaderProxyReadTimeoutMs: 10000,
-			LocalPortMin: 10000, LocalPortMax: 20000, Master: s.info.MesosURL, MesosLeaderUIURL: s.info.MesosURL,
+			LocalPortMin: s.info.ServicePorts.Min, LocalPortMax: s.info.ServicePorts.Max, Master: s.info.MesosURL, MesosLeaderUIURL: s.info.MesosURL,
 			MesosUser: "root", ReconciliationInitialDelay: 15000, ReconciliationInterval: 600000,
 			TaskLaunchTimeout: 300000, TaskReservationTimeout: 20000,
 		},

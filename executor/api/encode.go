@@ -139,32 +139,8 @@ func appendHealth(b []byte, h *engine.HealthResult, taskID string) []byte {
 	return append(b, '}')
 }
 
-// servicePorts returns the app's service ports as Marathon derives them: the ports
-// of its port definitions or, for container apps, the service ports of its port
-// mappings (container.portMappings, else the legacy docker.portMappings).
-func servicePorts(a *engine.App) []int {
-	if len(a.PortDefinitions) > 0 {
-		out := make([]int, len(a.PortDefinitions))
-		for i, p := range a.PortDefinitions {
-			out[i] = p.Port
-		}
-		return out
-	}
-	if c := a.Container; c != nil {
-		m := c.PortMappings
-		if len(m) == 0 && c.Docker != nil {
-			m = c.Docker.PortMappings
-		}
-		if len(m) > 0 {
-			out := make([]int, len(m))
-			for i, p := range m {
-				out[i] = p.ServicePort
-			}
-			return out
-		}
-	}
-	return []int{}
-}
+// servicePorts returns the app's service ports (engine.App.ServicePorts).
+func servicePorts(a *engine.App) []int { return a.ServicePorts() }
 
 // appendEndpoints appends one app's lines of Marathon's text/plain task list (§4.5,
 // EndpointsHelper.appsToEndpointString of Marathon 1.11):

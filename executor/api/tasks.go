@@ -207,6 +207,7 @@ func (s *Server) writeBackendError(w http.ResponseWriter, err error) {
 		ae     *apiError
 		locked *executor.LockedError
 		perr   *executor.PlanError
+		spe    engine.ServicePortErrors
 		fe     engine.FieldErrors
 	)
 	switch {
@@ -226,6 +227,14 @@ func (s *Server) writeBackendError(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusConflict, err.Error())
 	case errors.As(err, &perr):
 		writeError(w, http.StatusUnprocessableEntity, perr.Message)
+	case errors.As(err, &spe):
+		// A port another app holds, or none left: the write conflicts with
+		// the state (409); a port listed twice is invalid (422).
+		code, msg := http.StatusUnprocessableEntity, msgInvalidObject
+		if spe.Conflict() {
+			code, msg = http.StatusConflict, spe[0].Error()
+		}
+		writeJSON(w, code, errorBody{Message: msg, Details: spe.FieldErrors()})
 	case errors.As(err, &fe):
 		writeJSON(w, http.StatusUnprocessableEntity, errorBody{Message: msgInvalidObject, Details: fe})
 	case errors.Is(err, executor.ErrNoTask):

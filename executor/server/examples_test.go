@@ -52,10 +52,40 @@ func sameApp(t *testing.T, what string, sent, got []byte) {
 	for _, a := range []*engine.App{want, have} {
 		a.Version, a.VersionInfo = "", nil
 	}
+	keepAssignedPorts(t, what, want, have)
 	if !reflect.DeepEqual(want, have) {
 		w, _ := want.MarshalJSON()
 		h, _ := have.MarshalJSON()
 		t.Errorf("%s read back differently:\nsent %s\ngot  %s", what, w, h)
+	}
+}
+
+// keepAssignedPorts copies into want the service ports the server assigned
+// where want asked for one (0), after checking that each is in the server's
+// default range: what Marathon does to its examples too.
+func keepAssignedPorts(t *testing.T, what string, want, have *engine.App) {
+	t.Helper()
+	fill := func(w, h *int) {
+		if *w == 0 && *h != 0 {
+			if !engine.DefaultServicePortRange.Contains(*h) {
+				t.Errorf("%s: service port %d assigned outside %s", what, *h, engine.DefaultServicePortRange)
+			}
+			*w = *h
+		}
+	}
+	for i := range min(len(want.PortDefinitions), len(have.PortDefinitions)) {
+		fill(&want.PortDefinitions[i].Port, &have.PortDefinitions[i].Port)
+	}
+	if want.Container != nil && have.Container != nil {
+		for i := range min(len(want.Container.PortMappings), len(have.Container.PortMappings)) {
+			fill(&want.Container.PortMappings[i].ServicePort, &have.Container.PortMappings[i].ServicePort)
+		}
+		if want.Container.Docker != nil && have.Container.Docker != nil {
+			wd, hd := want.Container.Docker, have.Container.Docker
+			for i := range min(len(wd.PortMappings), len(hd.PortMappings)) {
+				fill(&wd.PortMappings[i].ServicePort, &hd.PortMappings[i].ServicePort)
+			}
+		}
 	}
 }
 
@@ -82,6 +112,14 @@ func TestMarathonExamples(t *testing.T) {
 			t.Fatalf("GET %s: %d %s", id.ID, code, body)
 		}
 		sameApp(t, id.ID, apps[i], got.App)
+		if id.ID == "/legacy/web" {
+			// It holds service port 10013, which Marathon's app_list example
+			// (/myapp, posted next) names too: service ports are unique
+			// across apps, so it makes way.
+			if code, body := e.rawCall(http.MethodDelete, "/v2/apps/legacy/web?force=true", ""); code != http.StatusOK {
+				t.Fatalf("DELETE /legacy/web: %d %s", code, body)
+			}
+		}
 	}
 
 	// Marathon's group example (the whole tree from the root) replaces the

@@ -62,6 +62,9 @@ type Config struct {
 	HealthKillRate, BreakerShare float64
 	// Limits bound what apps may ask for (engine.DefaultLimits when zero).
 	Limits engine.Limits
+	// ServicePorts is the range service ports are assigned from
+	// (-service-ports; engine.DefaultServicePortRange when zero).
+	ServicePorts engine.PortRange
 	// Hostnames and AllowedOrigins extend the API's browser-safety checks
 	// (-http-hostnames, -http-allowed-origins; see api.Guard).
 	Hostnames      []string
@@ -395,7 +398,7 @@ func (s *Server) apiInfo() api.Info {
 		HTTPAddr: s.addr, MesosURL: s.mesosURL, DataDir: s.cfg.DataDir, Advertise: s.cfg.Advertise,
 		Hostnames: s.cfg.Hostnames, AllowedOrigins: s.cfg.AllowedOrigins, Limits: s.cfg.Limits,
 		Leadership: leadership{s}, Metrics: s.metrics, Auth: s.auth, TLS: s.tls != nil, UI: ui.Handler(),
-		AllowUnknownFields: s.cfg.AllowUnknownFields,
+		AllowUnknownFields: s.cfg.AllowUnknownFields, ServicePorts: s.cfg.ServicePorts,
 	}
 }
 
@@ -423,7 +426,7 @@ func (s *Server) startTerm(runCtx context.Context, term Term) error {
 		StableAfter: cfg.StableAfter, ReconcileInterval: cfg.ReconcileInterval,
 		ProgressDeadline: cfg.ProgressDeadline, HealthKillRate: cfg.HealthKillRate, BreakerShare: cfg.BreakerShare,
 		MasterURL: s.mesosURL, Metrics: s.metrics,
-		Roles: cfg.Framework.Roles,
+		Roles: cfg.Framework.Roles, ServicePorts: cfg.ServicePorts,
 	}
 	reg := s.registry(term)
 	if reg != nil {
