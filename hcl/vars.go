@@ -156,6 +156,11 @@ func (l *loader) decodeVariables(blocks []*hcl2.Block) {
 		if d := l.budget.checkValue(val, a.rng, fmt.Sprintf("The value of variable %q", name)); d != nil {
 			val = cty.DynamicVal
 		}
+		if v.sensitive {
+			// Every value derived from it carries the mark (sensitive.go).
+			l.secrets.add(val)
+			val = val.Mark(sensitiveMark)
+		}
 		v.value = val
 	}
 }
