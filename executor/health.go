@@ -3,8 +3,10 @@ package executor
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -153,13 +155,19 @@ func (h *healthRunner) check(ctx context.Context, hc engine.HealthCheck, host st
 		if hc.Protocol == engine.ProtoHTTPS {
 			scheme = "https"
 		}
+		// Causes name the address, never the path: it may carry a sensitive
+		// value (a token in the query), and causes reach logs and the API.
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+addr+hc.Path, nil)
 		if err != nil {
-			return err.Error()
+			return "invalid health check request to " + scheme + "://" + addr
 		}
 		resp, err := h.client.Do(req)
 		if err != nil {
-			return err.Error()
+			var uerr *url.Error
+			if errors.As(err, &uerr) {
+				err = uerr.Err
+			}
+			return "GET " + scheme + "://" + addr + ": " + err.Error()
 		}
 		resp.Body.Close()
 		switch {

@@ -155,3 +155,35 @@ func TestNonsensitiveRefusesPlainValue(t *testing.T) {
 		t.Errorf("want an error saying the value is not sensitive, got %v", DiagnosticLines(diags))
 	}
 }
+
+// TestSensitiveVariableValueNotShown checks that an invalid value given to a
+// sensitive variable is reported without its source.
+func TestSensitiveVariableValueNotShown(t *testing.T) {
+	srcs := map[string]string{"main.hcl": `variable "pw" {
+  type      = list(string)
+  sensitive = true
+}
+app "a" { cmd = "run" }
+`}
+	for name, opts := range map[string]Options{
+		"flag": {Vars: []string{`pw=["` + sensitiveSecret + `"`}},
+		"env":  {Environ: []string{`STRIDE_VAR_pw=["` + sensitiveSecret + `"`}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg, diags := LoadSources(bytesOf(srcs), opts)
+			if !diags.HasErrors() {
+				t.Fatal("no error")
+			}
+			var buf bytes.Buffer
+			if err := WriteDiagnostics(&buf, cfg.Files, diags, 0, false); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(buf.String(), sensitiveSecret) {
+				t.Errorf("the secret appears in the diagnostics:\n%s", buf.String())
+			}
+			if !strings.Contains(buf.String(), "source code not available") {
+				t.Errorf("want the snippet withheld:\n%s", buf.String())
+			}
+		})
+	}
+}

@@ -1,0 +1,65 @@
+package engine
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// TestMaskJSON checks that every value at or under a sensitive path is masked,
+// and that the rest (and the key order, and env secret references) is kept.
+func TestMaskJSON(t *testing.T) {
+	a := NewApp("/a")
+	a.Cmd = "run --pw=s3cret"
+	a.Args = nil
+	a.Env = map[string]string{"DB_PASSWORD": "s3cret", "LOG": "info"}
+	a.EnvSecrets = map[string]string{"TOKEN": "tok"}
+	a.Labels = map[string]string{"com.example/token": "s3cret", "team": "x"}
+	a.HealthChecks = []HealthCheck{DefaultHealthCheck()}
+	a.HealthChecks[0].Path = "/health?token=s3cret"
+	a.Sensitive = []string{"cmd", "env.DB_PASSWORD", `labels["com.example/token"]`, "healthChecks[0].path"}
+	a.ApplyDefaults()
+	doc, err := json.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := MaskJSON(a, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "s3cret") {
+		t.Errorf("a sensitive value is left:\n%s", out)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("masked JSON does not decode: %v\n%s", err, out)
+	}
+	env := got["env"].(map[string]any)
+	labels := got["labels"].(map[string]any)
+	hc := got["healthChecks"].([]any)[0].(map[string]any)
+	for name, c := range map[string]struct{ got, want any }{
+		"cmd":          {got["cmd"], SensitiveValue},
+		"env secret":   {env["TOKEN"].(map[string]any)["secret"], "tok"},
+		"env password": {env["DB_PASSWORD"], SensitiveValue},
+		"env plain":    {env["LOG"], "info"},
+		"label":        {labels["com.example/token"], SensitiveValue},
+		"other label":  {labels["team"], "x"},
+		"check path":   {hc["path"], SensitiveValue},
+		"check proto":  {hc["protocol"], a.HealthChecks[0].Protocol},
+		"instances":    {got["instances"], float64(1)},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", name, c.got, c.want)
+		}
+	}
+	if strings.Index(string(out), `"id"`) > strings.Index(string(out), `"cmd"`) {
+		t.Errorf("key order changed:\n%s", out)
+	}
+	// Nothing sensitive: the document itself.
+	b := NewApp("/b")
+	b.Cmd = "x"
+	doc, _ = json.Marshal(b)
+	if out, err := MaskJSON(b, doc); err != nil || string(out) != string(doc) {
+		t.Errorf("plain app changed: %s, %v", out, err)
+	}
+}
