@@ -63,3 +63,23 @@ func TestMaskJSON(t *testing.T) {
 		t.Errorf("plain app changed: %s, %v", out, err)
 	}
 }
+
+// TestKeepIgnoredCarriesSensitivity: a field kept as deployed keeps the
+// deployed sensitivity, not the files'.
+func TestKeepIgnoredCarriesSensitivity(t *testing.T) {
+	deployed := NewApp("/a")
+	deployed.Labels = map[string]string{"owner": "s3cret"}
+	deployed.Sensitive = []string{"labels.owner"}
+	desired := NewApp("/a")
+	desired.Cmd = "run --pw=x"
+	desired.Labels = map[string]string{"owner": "plain", "team": "t"}
+	desired.Sensitive = []string{"cmd", "labels.team"}
+	desired.Lifecycle = &Lifecycle{IgnoreChanges: []string{"labels"}}
+	got := KeepIgnored(desired, deployed)
+	if got.Labels["owner"] != "s3cret" || !got.IsSensitive("labels.owner") || got.IsSensitive("labels.team") || !got.IsSensitive("cmd") {
+		t.Errorf("kept labels %v, sensitive %q", got.Labels, got.Sensitive)
+	}
+	if len(desired.Sensitive) != 2 || desired.Sensitive[1] != "labels.team" {
+		t.Errorf("KeepIgnored modified the desired app: %q", desired.Sensitive)
+	}
+}

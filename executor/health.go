@@ -236,7 +236,7 @@ func (e *Executor) healthResult(taskID string, idx int, hc engine.HealthCheck, c
 	h.lastFailure, h.lastFailureCause = now, cause
 	e.viewDirty = true
 	e.cfg.Metrics.HealthCheck(hc.Protocol, false)
-	e.bus.Publish(EventFailedHealthCheck, now, FailedHealthCheck{AppID: t.AppID, TaskID: t.ID, InstanceID: t.ID, HealthCheck: hc})
+	e.bus.Publish(EventFailedHealthCheck, now, FailedHealthCheck{AppID: t.AppID, TaskID: t.ID, InstanceID: t.ID, HealthCheck: maskCheck(e.apps[t.AppID], idx, hc)})
 	if wasAlive {
 		e.bus.Publish(EventHealthStatusChanged, now, HealthStatusChanged{
 			AppID: t.AppID, TaskID: t.ID, InstanceID: t.ID, Version: t.Version, Alive: false,
@@ -247,4 +247,17 @@ func (e *Executor) healthResult(taskID string, idx int, hc engine.HealthCheck, c
 		// limited, held by the circuit breaker, replaced first when there is room.
 		t.condemned = healthFailedPrefix + cause
 	}
+}
+
+// maskCheck returns health check idx of app a as events show it: a path or
+// command derived from sensitive input is engine.SensitiveValue.
+func maskCheck(a *engine.App, idx int, hc engine.HealthCheck) engine.HealthCheck {
+	p := engine.FieldPathIndex("healthChecks", idx)
+	if a.IsSensitive(p + ".path") {
+		hc.Path = engine.SensitiveValue
+	}
+	if hc.Command != nil && a.IsSensitive(p+".command") {
+		hc.Command = &engine.CheckCommand{Value: engine.SensitiveValue}
+	}
+	return hc
 }

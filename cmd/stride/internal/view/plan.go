@@ -174,6 +174,9 @@ func writeChange(w io.Writer, c *engine.Change, runtime []engine.RuntimeField, s
 			return err
 		}
 		for _, l := range leaves {
+			if engine.FieldPathWithin(l.path, "sensitive") {
+				continue // the masked values say it; plan -json lists them
+			}
 			if app.IsSensitive(l.path) {
 				lines = append(lines, fieldLine{mark: mark, path: l.path, value: engine.SensitiveValue})
 				continue
