@@ -26,10 +26,38 @@ func MaskJSON(a *App, doc []byte) ([]byte, error) {
 	return m.out.Bytes(), nil
 }
 
+// Masked returns a copy of a whose string values at or under its Sensitive
+// paths read SensitiveValue, for renderings that hold typed apps (a
+// deployment's plan); a itself when nothing is sensitive. Numbers and booleans
+// are kept (the type cannot hold the mask): MaskJSON masks them too.
+func (a *App) Masked() *App {
+	if a == nil || len(a.Sensitive) == 0 {
+		return a
+	}
+	// Whatever goes wrong, what is returned shows nothing sensitive.
+	bare := &App{ID: a.ID, Sensitive: a.Sensitive}
+	doc, err := json.Marshal(a)
+	if err != nil {
+		return bare
+	}
+	m := masker{paths: a.Sensitive, stringsOnly: true, dec: json.NewDecoder(bytes.NewReader(doc))}
+	m.dec.UseNumber()
+	if err := m.value(""); err != nil {
+		return bare
+	}
+	out := &App{}
+	if err := out.UnmarshalJSON(m.out.Bytes()); err != nil {
+		return bare
+	}
+	return out
+}
+
 type masker struct {
 	paths []string
-	dec   *json.Decoder
-	out   bytes.Buffer
+	// stringsOnly masks strings only, keeping the document's types.
+	stringsOnly bool
+	dec         *json.Decoder
+	out         bytes.Buffer
 }
 
 // sensitive reports whether field path p lies at or under a sensitive path.
@@ -52,11 +80,18 @@ func (m *masker) value(p string) error {
 		return err
 	}
 	if m.sensitive(p) && tok != nil {
-		m.out.WriteString(`"` + SensitiveValue + `"`)
-		if _, ok := tok.(json.Delim); ok {
+		_, isString := tok.(string)
+		_, isDelim := tok.(json.Delim)
+		switch {
+		case isString || !m.stringsOnly && !isDelim:
+			m.out.WriteString(`"` + SensitiveValue + `"`)
+			return nil
+		case !m.stringsOnly:
+			m.out.WriteString(`"` + SensitiveValue + `"`)
 			return m.skip()
 		}
-		return nil
+		// stringsOnly: numbers and booleans as they are, objects and arrays
+		// walked (their strings lie under p too).
 	}
 	switch t := tok.(type) {
 	case json.Delim:

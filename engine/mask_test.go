@@ -83,3 +83,24 @@ func TestKeepIgnoredCarriesSensitivity(t *testing.T) {
 		t.Errorf("KeepIgnored modified the desired app: %q", desired.Sensitive)
 	}
 }
+
+// TestMasked: the typed copy shows the mask in string fields and keeps the rest.
+func TestMasked(t *testing.T) {
+	a := NewApp("/a")
+	a.Cmd = "run --pw=s3cret"
+	a.Env = map[string]string{"DB_PASSWORD": "s3cret", "LOG": "info"}
+	a.Instances = 4
+	a.Sensitive = []string{"cmd", "env", "instances"}
+	a.ApplyDefaults()
+	m := a.Masked()
+	if m.Cmd != SensitiveValue || m.Env["DB_PASSWORD"] != SensitiveValue || m.Env["LOG"] != SensitiveValue || m.Instances != 4 {
+		t.Errorf("masked: cmd %q env %v instances %d", m.Cmd, m.Env, m.Instances)
+	}
+	if a.Cmd != "run --pw=s3cret" {
+		t.Error("Masked modified the app")
+	}
+	b := NewApp("/b")
+	if b.Masked() != b {
+		t.Error("an app with nothing sensitive is copied")
+	}
+}

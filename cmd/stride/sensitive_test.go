@@ -237,7 +237,10 @@ app "api" {
 		t.Errorf("/v2/apps/api: %v\n%s", err, v2)
 	}
 	// Stride's own renderings do not.
-	for _, path := range []string{"/stride/v1/apps/api", "/stride/v1/apps", "/stride/v1/deployments", "/v2/deployments"} {
+	applyOut := outputs[len(outputs)-1]
+	depID, _, _ := strings.Cut(strings.TrimPrefix(applyOut[strings.Index(applyOut, "Deployment "):], "Deployment "), " ")
+	for _, path := range []string{"/stride/v1/apps/api", "/stride/v1/apps", "/stride/v1/deployments", "/v2/deployments",
+		"/stride/v1/deployments/" + depID, "/stride/v1/apps/api/history", "/stride/v1/apps/api/diff"} {
 		b, err := client.Get(context.Background(), path)
 		if err != nil {
 			t.Errorf("GET %s: %v", path, err)
