@@ -1,10 +1,10 @@
 package engine
 
 import (
-	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
+	"strings"
 )
 
 // MaskJSON returns doc, the JSON of app a (any encoding of it whose field
@@ -14,16 +14,119 @@ import (
 // (Marathon's clients need the real values). Env secret references are kept:
 // they name a secret, they do not hold it.
 func MaskJSON(a *App, doc []byte) ([]byte, error) {
-	paths := a.Sensitive
+	out, err := MaskJSONAt(doc, a.Sensitive)
+	if err != nil {
+		return nil, fmt.Errorf("mask %s: %w", a.ID, err)
+	}
+	return out, nil
+}
+
+// MaskJSONAt returns doc, an app's JSON as this package encodes it, with every
+// value at or under one of the field paths replaced by the string
+// SensitiveValue, keeping the order of keys (doc itself when paths is empty).
+func MaskJSONAt(doc []byte, paths []string) ([]byte, error) {
 	if len(paths) == 0 {
 		return doc, nil
 	}
-	m := masker{paths: paths, dec: json.NewDecoder(bytes.NewReader(doc))}
-	m.dec.UseNumber()
-	if err := m.value(""); err != nil {
-		return nil, fmt.Errorf("mask %s: %w", a.ID, err)
+	if !json.Valid(doc) {
+		return nil, errors.New("not valid JSON")
 	}
-	return m.out.Bytes(), nil
+	m := masker{paths: paths}
+	return m.value(make([]byte, 0, len(doc)), doc, skipWS(doc, 0), ""), nil
+}
+
+// masker copies a JSON document byte by byte, masking the values at or under
+// its paths; what holds no sensitive path is copied whole.
+type masker struct {
+	paths []string
+	// stringsOnly masks strings only, keeping the document's types.
+	stringsOnly bool
+}
+
+var maskedString = []byte(`"` + SensitiveValue + `"`)
+
+// under reports whether field path p lies at or under one of the paths.
+func (m *masker) under(p string) bool {
+	for _, sp := range m.paths {
+		if FieldPathWithin(p, sp) {
+			return true
+		}
+	}
+	return false
+}
+
+// holds reports whether one of the paths lies under p.
+func (m *masker) holds(p string) bool {
+	if p == "" {
+		return true
+	}
+	for _, sp := range m.paths {
+		if FieldPathWithin(sp, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// value appends the (valid) JSON value at src[i:], at field path p, and
+// returns dst.
+func (m *masker) value(dst, src []byte, i int, p string) []byte {
+	dst, _ = m.walk(dst, src, i, p, false)
+	return dst
+}
+
+// walk appends the value at src[i:] and returns the position after it; under
+// says an enclosing value is sensitive.
+func (m *masker) walk(dst, src []byte, i int, p string, under bool) ([]byte, int) {
+	if i >= len(src) {
+		return dst, i
+	}
+	end := skipJSONValue(src, i)
+	under = under || p != "" && m.under(p)
+	c := src[i]
+	switch {
+	case under && c == '"', under && !m.stringsOnly:
+		return append(dst, maskedString...), end
+	case !under && !m.holds(p), c != '{' && c != '[':
+		return append(dst, src[i:end]...), end
+	case c == '{':
+		dst = append(dst, '{')
+		i = skipWS(src, i+1)
+		for first := true; i < len(src) && src[i] != '}'; first = false {
+			ks := i
+			i = skipString(src, i)
+			key := string(src[ks+1 : i-1])
+			if strings.IndexByte(key, '\\') >= 0 {
+				_ = json.Unmarshal(src[ks:i], &key)
+			}
+			if !first {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, src[ks:i]...)
+			dst = append(dst, ':')
+			i = skipWS(src, skipWS(src, i)+1) // ':'
+			dst, i = m.walk(dst, src, i, FieldPathKey(p, key), under)
+			i = skipWS(src, i)
+			if i < len(src) && src[i] == ',' {
+				i = skipWS(src, i+1)
+			}
+		}
+		return append(dst, '}'), end
+	default: // '['
+		dst = append(dst, '[')
+		i = skipWS(src, i+1)
+		for n := 0; i < len(src) && src[i] != ']'; n++ {
+			if n > 0 {
+				dst = append(dst, ',')
+			}
+			dst, i = m.walk(dst, src, i, FieldPathIndex(p, n), under)
+			i = skipWS(src, i)
+			if i < len(src) && src[i] == ',' {
+				i = skipWS(src, i+1)
+			}
+		}
+		return append(dst, ']'), end
+	}
 }
 
 // Masked returns a copy of a whose string values at or under its Sensitive
@@ -40,128 +143,10 @@ func (a *App) Masked() *App {
 	if err != nil {
 		return bare
 	}
-	m := masker{paths: a.Sensitive, stringsOnly: true, dec: json.NewDecoder(bytes.NewReader(doc))}
-	m.dec.UseNumber()
-	if err := m.value(""); err != nil {
-		return bare
-	}
+	m := masker{paths: a.Sensitive, stringsOnly: true}
 	out := &App{}
-	if err := out.UnmarshalJSON(m.out.Bytes()); err != nil {
+	if err := out.UnmarshalJSON(m.value(make([]byte, 0, len(doc)), doc, skipWS(doc, 0), "")); err != nil {
 		return bare
 	}
 	return out
-}
-
-type masker struct {
-	paths []string
-	// stringsOnly masks strings only, keeping the document's types.
-	stringsOnly bool
-	dec         *json.Decoder
-	out         bytes.Buffer
-}
-
-// sensitive reports whether field path p lies at or under a sensitive path.
-func (m *masker) sensitive(p string) bool {
-	if p == "" {
-		return false
-	}
-	for _, sp := range m.paths {
-		if FieldPathWithin(p, sp) {
-			return true
-		}
-	}
-	return false
-}
-
-// value copies (or masks) the next value, at field path p.
-func (m *masker) value(p string) error {
-	tok, err := m.dec.Token()
-	if err != nil {
-		return err
-	}
-	if m.sensitive(p) && tok != nil {
-		_, isString := tok.(string)
-		_, isDelim := tok.(json.Delim)
-		switch {
-		case isString || !m.stringsOnly && !isDelim:
-			m.out.WriteString(`"` + SensitiveValue + `"`)
-			return nil
-		case !m.stringsOnly:
-			m.out.WriteString(`"` + SensitiveValue + `"`)
-			return m.skip()
-		}
-		// stringsOnly: numbers and booleans as they are, objects and arrays
-		// walked (their strings lie under p too).
-	}
-	switch t := tok.(type) {
-	case json.Delim:
-		switch t {
-		case '{':
-			m.out.WriteByte('{')
-			for i := 0; m.dec.More(); i++ {
-				kt, err := m.dec.Token()
-				if err != nil {
-					return err
-				}
-				k, _ := kt.(string)
-				if i > 0 {
-					m.out.WriteByte(',')
-				}
-				m.scalar(k)
-				m.out.WriteByte(':')
-				if err := m.value(FieldPathKey(p, k)); err != nil {
-					return err
-				}
-			}
-			m.out.WriteByte('}')
-		case '[':
-			m.out.WriteByte('[')
-			for i := 0; m.dec.More(); i++ {
-				if i > 0 {
-					m.out.WriteByte(',')
-				}
-				if err := m.value(FieldPathIndex(p, i)); err != nil {
-					return err
-				}
-			}
-			m.out.WriteByte(']')
-		default:
-			return fmt.Errorf("unexpected %v", t)
-		}
-		_, err := m.dec.Token() // the closing delimiter
-		return err
-	default:
-		m.scalar(t)
-		return nil
-	}
-}
-
-// scalar writes one JSON scalar (string, json.Number, bool or nil).
-func (m *masker) scalar(v any) {
-	enc := json.NewEncoder(&m.out)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v) // scalars always encode
-	m.out.Truncate(m.out.Len() - 1)
-}
-
-// skip consumes the rest of the object or array just opened.
-func (m *masker) skip() error {
-	depth := 1
-	for depth > 0 {
-		tok, err := m.dec.Token()
-		if err == io.EOF {
-			return io.ErrUnexpectedEOF
-		}
-		if err != nil {
-			return err
-		}
-		if t, ok := tok.(json.Delim); ok {
-			if t == '{' || t == '[' {
-				depth++
-			} else {
-				depth--
-			}
-		}
-	}
-	return nil
 }

@@ -23,11 +23,8 @@ func PlanJSON(w io.Writer, p *engine.Plan) error {
 		}
 		return nil
 	}
-	doc, err := marshalNoEscape(p)
+	doc, err := maskedPlanJSON(p)
 	if err != nil {
-		return fmt.Errorf("encode plan: %w", err)
-	}
-	if doc, err = maskPlanJSON(p, doc); err != nil {
 		return err
 	}
 	if _, err := w.Write(append(doc, '\n')); err != nil {

@@ -9,8 +9,8 @@ import (
 	"github.com/stride-run/stride/engine"
 )
 
-// Sensitive values in the plan JSON. The plan is encoded as usual, then every
-// value that derives from sensitive input is replaced by engine.SensitiveValue:
+// Sensitive values in the plan JSON. Every value that derives from sensitive
+// input is replaced by engine.SensitiveValue:
 //
 //   - changes[].before and changes[].after: each value at or under one of the
 //     app's sensitive paths (its "sensitive" list, and env secrets);
@@ -19,13 +19,15 @@ import (
 //   - runtime_managed[]: deployed and configured of an entry with
 //     "sensitive": true.
 //
-// Working on the encoded document keeps its key order and every field the
-// plan may gain; plans with nothing sensitive are written untouched.
+// Only the changes that hold something sensitive are treated: each is encoded
+// as usual with its apps left out, which are then masked (engine.MaskJSONAt)
+// and put back in their place; key order and every field the plan may gain
+// stay. Plans with nothing sensitive are written untouched.
 
 // planSensitive reports whether anything in p is to be masked.
 func planSensitive(p *engine.Plan) bool {
 	for _, c := range p.Changes {
-		if hasSensitive(c.Before) || hasSensitive(c.After) {
+		if changeSensitive(c) {
 			return true
 		}
 	}
@@ -37,149 +39,136 @@ func planSensitive(p *engine.Plan) bool {
 	return false
 }
 
+func changeSensitive(c *engine.Change) bool { return hasSensitive(c.Before) || hasSensitive(c.After) }
+
 func hasSensitive(a *engine.App) bool {
 	return a != nil && (len(a.Sensitive) > 0 || len(a.EnvSecrets) > 0)
 }
 
-// maskPlanJSON returns the JSON document of p (as encoded, without the final
-// newline) with its sensitive values masked.
-func maskPlanJSON(p *engine.Plan, doc []byte) ([]byte, error) {
-	v, err := decodeOrdered(json.NewDecoder(bytes.NewReader(doc)))
+// maskedPlanJSON encodes p with its sensitive values masked (no final newline).
+func maskedPlanJSON(p *engine.Plan) ([]byte, error) {
+	cp := *p
+	cp.Changes = nil
+	cp.RuntimeManaged = slices.Clone(p.RuntimeManaged)
+	for i, rf := range cp.RuntimeManaged {
+		if rf.Sensitive {
+			cp.RuntimeManaged[i].Deployed, cp.RuntimeManaged[i].Configured = maskAny(rf.Deployed), maskAny(rf.Configured)
+		}
+	}
+	doc, err := marshalNoEscape(&cp)
 	if err != nil {
-		return nil, fmt.Errorf("mask plan: %w", err)
+		return nil, fmt.Errorf("encode plan: %w", err)
 	}
-	root, ok := v.(*object)
-	if !ok {
-		return nil, fmt.Errorf("mask plan: not an object")
+	if p.Changes == nil {
+		return doc, nil
 	}
-	if changes, ok := root.get("changes").([]any); ok && len(changes) == len(p.Changes) {
-		for i, cv := range changes {
-			co, ok := cv.(*object)
-			if !ok {
-				continue
-			}
-			maskChange(p.Changes[i], co)
+	const hole = `"changes":null`
+	i := bytes.Index(doc, []byte(hole)) // the first: scope and ids hold no quote
+	if i < 0 {
+		return nil, fmt.Errorf("encode plan: no changes member")
+	}
+	out := make([]byte, 0, len(doc)+len(p.Changes)*2048)
+	out = append(out, doc[:i]...)
+	out = append(out, `"changes":[`...)
+	for k, c := range p.Changes {
+		if k > 0 {
+			out = append(out, ',')
 		}
-	}
-	if rms, ok := root.get("runtime_managed").([]any); ok && len(rms) == len(p.RuntimeManaged) {
-		for i, rv := range rms {
-			ro, ok := rv.(*object)
-			if !ok || !p.RuntimeManaged[i].Sensitive {
-				continue
-			}
-			ro.maskKeys("deployed", "configured")
-		}
-	}
-	out, err := marshalNoEscape(root)
-	if err != nil {
-		return nil, fmt.Errorf("mask plan: %w", err)
-	}
-	return out, nil
-}
-
-// maskChange masks the apps and the field changes of one change.
-func maskChange(c *engine.Change, co *object) {
-	if hasSensitive(c.Before) {
-		co.set("before", maskApp(c.Before, "", co.get("before")))
-	}
-	if hasSensitive(c.After) {
-		co.set("after", maskApp(c.After, "", co.get("after")))
-	}
-	fields, ok := co.get("fields").([]any)
-	if !ok || len(fields) != len(c.Fields) {
-		return
-	}
-	for i, fv := range fields {
-		fo, ok := fv.(*object)
-		path := c.Fields[i].Path
-		if !ok || !(c.Before.IsSensitive(path) || c.After.IsSensitive(path)) {
-			continue
-		}
-		fo.maskKeys("before", "after")
-		fo.set("sensitive", true)
-	}
-}
-
-// maskApp replaces every value of the app's JSON v (at field path path) that
-// lies at or under one of the app's sensitive paths.
-func maskApp(a *engine.App, path string, v any) any {
-	if path != "" && underSensitive(a, path) {
-		if v == nil {
-			return nil
-		}
-		return engine.SensitiveValue
-	}
-	switch t := v.(type) {
-	case *object:
-		for i, k := range t.keys {
-			t.vals[i] = maskApp(a, engine.FieldPathKey(path, k), t.vals[i])
-		}
-	case []any:
-		for i, e := range t {
-			t[i] = maskApp(a, engine.FieldPathIndex(path, i), e)
-		}
-	}
-	return v
-}
-
-// underSensitive reports whether field path p lies at or under one of a's
-// sensitive paths (not merely holds one, as the whole env does).
-func underSensitive(a *engine.App, p string) bool {
-	return slices.ContainsFunc(a.SensitivePaths(), func(sp string) bool { return engine.FieldPathWithin(p, sp) })
-}
-
-// get returns the value of key k, or nil.
-func (o *object) get(k string) any {
-	if i := slices.Index(o.keys, k); i >= 0 {
-		return o.vals[i]
-	}
-	return nil
-}
-
-// set sets key k, appending it when absent.
-func (o *object) set(k string, v any) {
-	if i := slices.Index(o.keys, k); i >= 0 {
-		o.vals[i] = v
-		return
-	}
-	o.keys = append(o.keys, k)
-	o.vals = append(o.vals, v)
-}
-
-// maskKeys replaces the non-null values of keys by engine.SensitiveValue.
-func (o *object) maskKeys(keys ...string) {
-	for _, k := range keys {
-		if o.get(k) != nil {
-			o.set(k, engine.SensitiveValue)
-		}
-	}
-}
-
-// MarshalJSON writes the object with its keys in order.
-func (o *object) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, k := range o.keys {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		kb, err := marshalNoEscape(k)
-		if err != nil {
+		if out, err = appendChange(out, c); err != nil {
 			return nil, err
 		}
-		b.Write(kb)
-		b.WriteByte(':')
-		vb, err := marshalNoEscape(o.vals[i])
-		if err != nil {
-			return nil, err
-		}
-		b.Write(vb)
 	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
+	out = append(out, ']')
+	return append(out, doc[i+len(hole):]...), nil
 }
 
-// marshalNoEscape encodes v as PlanJSON does (no HTML escaping).
+// fieldJSON is a field change as the masked plan JSON writes it.
+type fieldJSON struct {
+	engine.FieldChange
+	Sensitive bool `json:"sensitive,omitempty"`
+}
+
+// appendChange appends the JSON of one change, masked.
+func appendChange(out []byte, c *engine.Change) ([]byte, error) {
+	if !changeSensitive(c) {
+		raw, err := marshalNoEscape(c)
+		if err != nil {
+			return nil, fmt.Errorf("encode change %s: %w", c.ID, err)
+		}
+		return append(out, raw...), nil
+	}
+	fields := make([]fieldJSON, len(c.Fields))
+	for i, f := range c.Fields {
+		fields[i].FieldChange = f
+		if c.Before.IsSensitive(f.Path) || c.After.IsSensitive(f.Path) {
+			fields[i].Before, fields[i].After = maskAny(f.Before), maskAny(f.After)
+			fields[i].Sensitive = true
+		}
+	}
+	cc := *c
+	cc.Before, cc.After, cc.Fields = nil, nil, nil
+	raw, err := marshalNoEscape(&cc)
+	if err != nil {
+		return nil, fmt.Errorf("encode change %s: %w", c.ID, err)
+	}
+	// The apps and the fields go where they were left out, the first such
+	// members: nothing before them (id, action) holds a quote.
+	const apps, fieldsHole = `"before":null,"after":null`, `"fields":null`
+	i := bytes.Index(raw, []byte(apps))
+	j := bytes.Index(raw, []byte(fieldsHole))
+	if i < 0 || j < i {
+		return nil, fmt.Errorf("encode change %s: no before, after and fields members", c.ID)
+	}
+	out = append(out, raw[:i]...)
+	out = append(out, `"before":`...)
+	if out, err = appendMaskedApp(out, c.Before); err != nil {
+		return nil, err
+	}
+	out = append(out, `,"after":`...)
+	if out, err = appendMaskedApp(out, c.After); err != nil {
+		return nil, err
+	}
+	out = append(out, raw[i+len(apps):j]...)
+	out = append(out, `"fields":`...)
+	if c.Fields == nil {
+		out = append(out, "null"...)
+	} else {
+		fb, err := marshalNoEscape(fields)
+		if err != nil {
+			return nil, fmt.Errorf("encode change %s: %w", c.ID, err)
+		}
+		out = append(out, fb...)
+	}
+	return append(out, raw[j+len(fieldsHole):]...), nil
+}
+
+// appendMaskedApp appends a's JSON with its sensitive values masked (null for
+// no app).
+func appendMaskedApp(out []byte, a *engine.App) ([]byte, error) {
+	if a == nil {
+		return append(out, "null"...), nil
+	}
+	raw, err := marshalNoEscape(a)
+	if err != nil {
+		return nil, fmt.Errorf("encode app %s: %w", a.ID, err)
+	}
+	masked, err := engine.MaskJSONAt(raw, a.SensitivePaths())
+	if err != nil {
+		return nil, fmt.Errorf("mask app %s: %w", a.ID, err)
+	}
+	return append(out, masked...), nil
+}
+
+// maskAny masks a JSON value, leaving an absent one (nil) absent.
+func maskAny(v any) any {
+	if v == nil {
+		return nil
+	}
+	return engine.SensitiveValue
+}
+
+// marshalNoEscape encodes v as PlanJSON does (no HTML escaping), without the
+// final newline.
 func marshalNoEscape(v any) ([]byte, error) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
