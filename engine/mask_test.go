@@ -104,3 +104,27 @@ func TestMasked(t *testing.T) {
 		t.Error("an app with nothing sensitive is copied")
 	}
 }
+
+// BenchmarkMaskJSON masks one app's JSON (api_post_event does it per app
+// written; plan -json per sensitive app).
+func BenchmarkMaskJSON(b *testing.B) {
+	a := NewApp("/shop/api")
+	a.Cmd = "run --pw=s3cret"
+	a.Env = map[string]string{"DB_PASSWORD": "s3cret", "LOG": "info", "REGION": "eu-west-1"}
+	a.Labels = map[string]string{"team": "payments", "token": "s3cret"}
+	a.HealthChecks = []HealthCheck{DefaultHealthCheck()}
+	a.HealthChecks[0].Path = "/health?token=s3cret"
+	a.Sensitive = []string{"cmd", "env.DB_PASSWORD", "healthChecks[0].path", "labels.token"}
+	a.ApplyDefaults()
+	doc, err := json.Marshal(a)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(doc)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := MaskJSON(a, doc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
