@@ -371,8 +371,9 @@ func (a *App) SensitivePaths() []string {
 
 // IsSensitive reports whether the value at field path p is sensitive: p lies at
 // or under a sensitive path, or holds one (the whole env object holds a secret).
+// A nil app has nothing sensitive.
 func (a *App) IsSensitive(p string) bool {
-	if len(a.Sensitive) == 0 && len(a.EnvSecrets) == 0 {
+	if a == nil || len(a.Sensitive) == 0 && len(a.EnvSecrets) == 0 {
 		return false
 	}
 	for _, sp := range a.SensitivePaths() {

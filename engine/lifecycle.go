@@ -85,7 +85,15 @@ func KeepIgnored(desired, deployed *App) *App {
 	for _, name := range desired.Lifecycle.IgnoreChanges {
 		if keep := ignorable[name]; keep != nil {
 			keep(out, deployed)
+			// The value kept is as sensitive as it was when deployed.
+			out.Sensitive = slices.DeleteFunc(out.Sensitive, func(p string) bool { return FieldPathWithin(p, name) })
+			for _, p := range deployed.Sensitive {
+				if FieldPathWithin(p, name) {
+					out.Sensitive = append(out.Sensitive, p)
+				}
+			}
 		}
 	}
+	out.Sensitive = sortedUnique(out.Sensitive)
 	return out
 }

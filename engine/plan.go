@@ -86,6 +86,9 @@ type RuntimeField struct {
 	// Deployed is the JSON value that stays; Configured the one the files hold.
 	Deployed   any `json:"deployed"`
 	Configured any `json:"configured"`
+	// Sensitive marks a field whose value derives from sensitive input: plan
+	// output shows SensitiveValue for both values.
+	Sensitive bool `json:"sensitive,omitempty"`
 }
 
 // Empty reports whether the plan changes nothing.

@@ -164,7 +164,9 @@ func (e *Executor) planRequest(req ApplyRequest) (*prepared, error) {
 		}
 		sort.Strings(restart)
 		kill = d.kill
-		opts = planner.Options{Scope: "/", DanglingDependencies: true}
+		// An edit through the API is the runtime ignore_changes leaves fields
+		// to: it sets them.
+		opts = planner.Options{Scope: "/", DanglingDependencies: true, RuntimeEdit: true}
 	} else {
 		spec = req.Spec
 		if spec == nil {

@@ -3,8 +3,10 @@ package executor
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -153,13 +155,19 @@ func (h *healthRunner) check(ctx context.Context, hc engine.HealthCheck, host st
 		if hc.Protocol == engine.ProtoHTTPS {
 			scheme = "https"
 		}
+		// Causes name the address, never the path: it may carry a sensitive
+		// value (a token in the query), and causes reach logs and the API.
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+addr+hc.Path, nil)
 		if err != nil {
-			return err.Error()
+			return "invalid health check request to " + scheme + "://" + addr
 		}
 		resp, err := h.client.Do(req)
 		if err != nil {
-			return err.Error()
+			var uerr *url.Error
+			if errors.As(err, &uerr) {
+				err = uerr.Err
+			}
+			return "GET " + scheme + "://" + addr + ": " + err.Error()
 		}
 		resp.Body.Close()
 		switch {
@@ -228,7 +236,7 @@ func (e *Executor) healthResult(taskID string, idx int, hc engine.HealthCheck, c
 	h.lastFailure, h.lastFailureCause = now, cause
 	e.viewDirty = true
 	e.cfg.Metrics.HealthCheck(hc.Protocol, false)
-	e.bus.Publish(EventFailedHealthCheck, now, FailedHealthCheck{AppID: t.AppID, TaskID: t.ID, InstanceID: t.ID, HealthCheck: hc})
+	e.bus.Publish(EventFailedHealthCheck, now, FailedHealthCheck{AppID: t.AppID, TaskID: t.ID, InstanceID: t.ID, HealthCheck: maskCheck(e.apps[t.AppID], idx, hc)})
 	if wasAlive {
 		e.bus.Publish(EventHealthStatusChanged, now, HealthStatusChanged{
 			AppID: t.AppID, TaskID: t.ID, InstanceID: t.ID, Version: t.Version, Alive: false,
@@ -239,4 +247,17 @@ func (e *Executor) healthResult(taskID string, idx int, hc engine.HealthCheck, c
 		// limited, held by the circuit breaker, replaced first when there is room.
 		t.condemned = healthFailedPrefix + cause
 	}
+}
+
+// maskCheck returns health check idx of app a as events show it: a path or
+// command derived from sensitive input is engine.SensitiveValue.
+func maskCheck(a *engine.App, idx int, hc engine.HealthCheck) engine.HealthCheck {
+	p := engine.FieldPathIndex("healthChecks", idx)
+	if a.IsSensitive(p + ".path") {
+		hc.Path = engine.SensitiveValue
+	}
+	if hc.Command != nil && a.IsSensitive(p+".command") {
+		hc.Command = &engine.CheckCommand{Value: engine.SensitiveValue}
+	}
+	return hc
 }

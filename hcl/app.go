@@ -262,6 +262,7 @@ func (l *loader) decodeApp(block *hcl2.Block, parent *groupCtx) {
 		Attrs:        f.attrs,
 		Dependencies: dependencyRanges(own, parent),
 	}
+	app.Sensitive = f.sensitivePaths()
 	app.ApplyDefaults()
 	l.validate(app, f)
 	l.apps = append(l.apps, app)
@@ -277,7 +278,7 @@ func (l *loader) decodeEnv(app *engine.App, attr *hcl2.Attribute, f *fields) {
 	if attr == nil {
 		return
 	}
-	v, ok := l.eval(attr.Expr, l.ctx)
+	v, ok := l.evalMarked(attr.Expr, l.ctx, "The value of this expression")
 	if !ok {
 		f.failed[ptr] = true
 		return
@@ -285,6 +286,8 @@ func (l *loader) decodeEnv(app *engine.App, attr *hcl2.Attribute, f *fields) {
 	if v.IsNull() {
 		return
 	}
+	// A sensitive part is env.NAME (a secret reference's name included).
+	v = f.unmarkField(v, ptr, 1)
 	ty := v.Type()
 	if !ty.IsObjectType() && !ty.IsMapType() {
 		f.fail(attr, ptr, fmt.Errorf("a map of strings is required"))
@@ -438,6 +441,9 @@ func (l *loader) decodeConstraints(app *engine.App, attr *hcl2.Attribute, blocks
 		if len(sub.failed) > 0 {
 			f.failed["/constraints"] = true
 		}
+		if len(sub.sensitive) > 0 {
+			f.markSensitive("/constraints")
+		}
 		items = append(items, it)
 	}
 	if attr != nil {
@@ -448,7 +454,10 @@ func (l *loader) decodeConstraints(app *engine.App, attr *hcl2.Attribute, blocks
 				elemRanges = append(elemRanges, e.Range())
 			}
 		}
-		v, ok := l.eval(attr.Expr, l.ctx)
+		v, ok := l.evalMarked(attr.Expr, l.ctx, "The value of this expression")
+		// Blocks and this list merge in source order: a sensitive part makes the
+		// whole list sensitive.
+		v = f.unmarkField(v, "/constraints", 0)
 		ty := v.Type()
 		switch {
 		case !ok:
@@ -637,7 +646,9 @@ var paramType = cty.Object(map[string]cty.Type{"key": cty.String, "value": cty.S
 // decodeParameters reads docker parameters: a map (entries in key order) or a list
 // of {key, value} objects (in order; keys may repeat).
 func (l *loader) decodeParameters(attr *hcl2.Attribute, ptr string, f *fields) []engine.Parameter {
-	v, ok := l.eval(attr.Expr, l.ctx)
+	v, ok := l.evalMarked(attr.Expr, l.ctx, "The value of this expression")
+	v = f.unmarkField(v, ptr, 0) // the map and list forms differ from the JSON's shape
+
 	if !ok {
 		f.failed[ptr] = true
 		return nil

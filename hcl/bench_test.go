@@ -90,3 +90,35 @@ func BenchmarkLoad10k(b *testing.B) {
 	}
 	b.ReportMetric(float64(apps)*float64(b.N)/b.Elapsed().Seconds(), "apps/s")
 }
+
+// BenchmarkLoadSensitive10k is BenchmarkLoad10k with var.region sensitive: every
+// app's env.REGION carries the mark and is listed in App.Sensitive.
+func BenchmarkLoadSensitive10k(b *testing.B) {
+	const apps = 10000
+	dir := b.TempDir()
+	size := writeLargeConfig(b, dir, 10, 10, apps)
+	first := filepath.Join(dir, "part-00.hcl")
+	src, err := os.ReadFile(first)
+	if err != nil {
+		b.Fatal(err)
+	}
+	src = []byte(strings.Replace(string(src), `default = "eu-west-1"`, "default   = \"eu-west-1\"\n  sensitive = true", 1))
+	if err := os.WriteFile(first, src, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	cfg, diags := Load(dir, Options{})
+	if len(diags) > 0 {
+		b.Fatalf("diagnostics:\n%s", strings.Join(DiagnosticLines(diags)[:min(10, len(diags))], "\n"))
+	}
+	if a := cfg.Spec.Apps[1]; len(a.Sensitive) != 1 || a.Sensitive[0] != "env.REGION" || a.Env["REGION"] != "eu-west-1" {
+		b.Fatalf("unexpected app %+v", a)
+	}
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, diags := Load(dir, Options{}); diags.HasErrors() {
+			b.Fatal("errors")
+		}
+	}
+	b.ReportMetric(float64(apps)*float64(b.N)/b.Elapsed().Seconds(), "apps/s")
+}

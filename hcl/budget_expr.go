@@ -436,8 +436,8 @@ func (e *templateExpr) Value(ctx *hcl2.EvalContext) (cty.Value, hcl2.Diagnostics
 		return cty.UnknownVal(cty.String), hcl2.Diagnostics{e.tooLong()}
 	}
 	v, diags := e.orig.Value(ctx)
-	if v.IsKnown() && !v.IsNull() && v.Type() == cty.String {
-		e.b.charge(1+int64(len(v.AsString())/StringBytesPerWork), e.Range())
+	if uv, _ := v.Unmark(); uv.IsKnown() && !uv.IsNull() && uv.Type() == cty.String {
+		e.b.charge(1+int64(len(uv.AsString())/StringBytesPerWork), e.Range())
 	}
 	return v, diags
 }

@@ -99,7 +99,11 @@ func functions() map[string]function.Function {
 
 		// error handling
 		"try": tryFunc,
-		"can": tryfunc.CanFunc,
+
+		// sensitive values (sensitive.go)
+		"sensitive":    sensitiveFunc,
+		"nonsensitive": nonsensitiveFunc,
+		"can":          tryfunc.CanFunc,
 	}
 }
 

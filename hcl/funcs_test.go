@@ -102,6 +102,10 @@ var functionTests = map[string]struct{ expr, want string }{
 	"tostring":               {`tostring(5)`, `"5"`},
 	"try":                    {`try(jsondecode("{"), "fallback")`, `"fallback"`},
 	"can":                    {`can(tonumber("x"))`, `false`},
+	// A marked value cannot be encoded: nonsensitive shows the mark is there
+	// (it refuses an unmarked value) and carried through upper.
+	"sensitive":    {`nonsensitive(sensitive("ab"))`, `"ab"`},
+	"nonsensitive": {`nonsensitive(upper(sensitive("ab")))`, `"AB"`},
 }
 
 // TestFunctions calls every function once and checks the result.

@@ -201,7 +201,7 @@ func load(srcs []source, opts Options, varFiles map[string][]byte) (*Config, hcl
 		return cfg, l.diags
 	}
 	spec := l.decode(files)
-	l.diags = dedupDiagnostics(l.budget.finish(l.diags))
+	l.diags = l.secrets.redact(dedupDiagnostics(l.budget.finish(l.diags)))
 	if !l.diags.HasErrors() {
 		cfg.Spec = spec
 	}

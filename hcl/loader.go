@@ -56,7 +56,9 @@ type loader struct {
 	decls map[string]decl // every declared id
 	// forked: a loader decoding one top-level block on its own goroutine; it
 	// lists declarations in declared instead of checking them (see decodeAll).
-	forked   bool
+	forked bool
+	// secrets are the strings diagnostics must not show (shared with forks).
+	secrets  *secretSet
 	declared []declared
 	apps     []*engine.App
 	groups   []*engine.Group
@@ -87,6 +89,7 @@ func newLoader(opts Options, varFiles map[string][]byte) *loader {
 		locals:   map[string]*localValue{},
 		decls:    map[string]decl{},
 		scope:    "/",
+		secrets:  &secretSet{},
 	}
 }
 
@@ -245,6 +248,7 @@ func (l *loader) fork() *loader {
 		scope:      l.scope,
 		scopeRange: l.scopeRange,
 		forked:     true,
+		secrets:    l.secrets,
 	}
 }
 

@@ -104,7 +104,8 @@ func (l *loader) evalLocal(lv *localValue, stack []*localValue, reported map[str
 	if len(readable) == 0 {
 		ctx.Variables["local"] = cty.EmptyObjectVal
 	}
-	val, ok := l.evalAs(lv.attr.Expr, ctx, "The value of local."+lv.name)
+	// Marks stay: a local derived from a sensitive variable is sensitive.
+	val, ok := l.evalMarked(lv.attr.Expr, ctx, "The value of local."+lv.name)
 	if !ok {
 		val = cty.DynamicVal
 	}
@@ -194,6 +195,14 @@ func (l *loader) eval(expr hcl2.Expression, ctx *hcl2.EvalContext) (cty.Value, b
 
 // evalAs is eval, naming the value as what in budget diagnostics.
 func (l *loader) evalAs(expr hcl2.Expression, ctx *hcl2.EvalContext, what string) (cty.Value, bool) {
+	val, ok := l.evalMarked(expr, ctx, what)
+	val, _ = val.UnmarkDeep()
+	return val, ok
+}
+
+// evalMarked is evalAs keeping the value's marks (sensitive parts): for locals,
+// and for fields that record them (fields.unmarkField).
+func (l *loader) evalMarked(expr hcl2.Expression, ctx *hcl2.EvalContext, what string) (cty.Value, bool) {
 	if !l.checkRefs(expr) {
 		return cty.DynamicVal, false
 	}
@@ -202,7 +211,6 @@ func (l *loader) evalAs(expr hcl2.Expression, ctx *hcl2.EvalContext, what string
 	if diags.HasErrors() {
 		return cty.DynamicVal, false
 	}
-	val, _ = val.UnmarkDeep()
 	if !val.IsWhollyKnown() {
 		return val, false
 	}

@@ -83,6 +83,9 @@ type fields struct {
 	l      *loader
 	attrs  map[string]hcl2.Range
 	failed map[string]bool
+	// sensitive holds the pointers whose value derives from a sensitive
+	// variable (nil when none do).
+	sensitive map[string]bool
 }
 
 func newFields(l *loader) *fields {
@@ -95,7 +98,7 @@ func (f *fields) get(attr *hcl2.Attribute, ptr string, ty cty.Type) (cty.Value, 
 	if attr == nil {
 		return cty.NilVal, false
 	}
-	v, ok := f.l.eval(attr.Expr, f.l.ctx)
+	v, ok := f.l.evalMarked(attr.Expr, f.l.ctx, "The value of this expression")
 	if !ok {
 		f.failed[ptr] = true
 		return cty.NilVal, false
@@ -108,8 +111,12 @@ func (f *fields) get(attr *hcl2.Attribute, ptr string, ty cty.Type) (cty.Value, 
 		f.fail(attr, ptr, err)
 		return cty.NilVal, false
 	}
+	depth := 0
+	if ty.IsCollectionType() {
+		depth = 1 // args[1], env.KEY, labels.team
+	}
 	f.attrs[ptr] = attr.Range
-	return cv, true
+	return f.unmarkField(cv, ptr, depth), true
 }
 
 // fail reports a conversion error of attr and marks ptr failed.

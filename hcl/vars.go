@@ -156,6 +156,11 @@ func (l *loader) decodeVariables(blocks []*hcl2.Block) {
 		if d := l.budget.checkValue(val, a.rng, fmt.Sprintf("The value of variable %q", name)); d != nil {
 			val = cty.DynamicVal
 		}
+		if v.sensitive {
+			// Every value derived from it carries the mark (sensitive.go).
+			l.secrets.add(val)
+			val = val.Mark(sensitiveMark)
+		}
 		v.value = val
 	}
 }
@@ -191,8 +196,13 @@ func (l *loader) raw(v *variable, s, filename string) (*assigned, bool) {
 		Start:    hcl2.InitialPos,
 		End:      hcl2.Pos{Line: 1, Column: len(s) + 1, Byte: len(s)},
 	}
-	// The value gets a file of its own so that diagnostics can show it.
-	l.files[filename] = &hcl2.File{Body: hcl2.EmptyBody(), Bytes: []byte(s)}
+	// The value gets a file of its own so that diagnostics can show it; a
+	// sensitive one is never shown ("source code not available").
+	f := &hcl2.File{Body: hcl2.EmptyBody(), Bytes: []byte(s)}
+	if v.sensitive {
+		f.Bytes = nil
+	}
+	l.files[filename] = f
 	if !v.parseHCL {
 		return &assigned{val: cty.StringVal(s), rng: rng}, true
 	}

@@ -84,7 +84,7 @@ func Diff(before, after *engine.App) (fields []engine.FieldChange, action engine
 	if len(d.fields) == 0 {
 		return nil, "", "", false
 	}
-	action, reason, onlyViolating = d.classify()
+	action, reason, onlyViolating = d.classify(before, after)
 	return d.fieldChanges(), action, reason, onlyViolating
 }
 
@@ -97,8 +97,10 @@ func (d *differ) fieldChanges() []engine.FieldChange {
 	return out
 }
 
-// classify sorts the fields and picks the action and reason.
-func (d *differ) classify() (action engine.Action, reason string, onlyViolating bool) {
+// classify sorts the fields of the diff of before and after and picks the
+// action and reason; a reason naming a sensitive field (of either app) shows
+// engine.SensitiveValue for its values.
+func (d *differ) classify(before, after *engine.App) (action engine.Action, reason string, onlyViolating bool) {
 	slices.SortFunc(d.fields, func(x, y fieldDiff) int { return comparePaths(x.Path, y.Path) })
 	var task, scale *fieldDiff
 	var constraints, roles bool
@@ -121,7 +123,7 @@ func (d *differ) classify() (action engine.Action, reason string, onlyViolating 
 	}
 	switch {
 	case task != nil:
-		return engine.ActionRestart, changeText(&task.FieldChange), false
+		return engine.ActionRestart, changeText(&task.FieldChange, before, after), false
 	case constraints || roles:
 		what := "constraints"
 		switch {
@@ -132,13 +134,17 @@ func (d *differ) classify() (action engine.Action, reason string, onlyViolating 
 		}
 		return engine.ActionRestart, what + ReasonOnlyViolating, true
 	case scale != nil:
-		return engine.ActionScale, changeText(&scale.FieldChange), false
+		return engine.ActionScale, changeText(&scale.FieldChange, before, after), false
 	}
-	return engine.ActionUpdate, changeText(&d.fields[0].FieldChange), false
+	return engine.ActionUpdate, changeText(&d.fields[0].FieldChange, before, after), false
 }
 
-// changeText renders a field change as `path: before -> after`.
-func changeText(f *engine.FieldChange) string {
+// changeText renders a field change as `path: before -> after`, or `path:
+// (sensitive value)` when the field is sensitive in before or after.
+func changeText(f *engine.FieldChange, before, after *engine.App) string {
+	if before.IsSensitive(f.Path) || after.IsSensitive(f.Path) {
+		return f.Path + ": " + engine.SensitiveValue
+	}
 	return f.Path + ": " + formatValue(f.Before) + " -> " + formatValue(f.After)
 }
 

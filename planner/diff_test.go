@@ -52,7 +52,15 @@ func TestDiffClassification(t *testing.T) {
 		"env becomes a secret": {
 			before: []func(*engine.App){set(func(a *engine.App) { a.Env = map[string]string{"PW": "x"} })},
 			after:  []func(*engine.App){set(func(a *engine.App) { a.EnvSecrets = map[string]string{"PW": "pw"} })},
-			action: engine.ActionRestart, reason: `env.PW: "x" -> {"secret":"pw"}`, restartPaths: []string{"env.PW"},
+			// An env secret is never printed (nor what it replaces).
+			action: engine.ActionRestart, reason: `env.PW: (sensitive value)`, restartPaths: []string{"env.PW"},
+		},
+		"sensitive cmd": {
+			before: []func(*engine.App){set(func(a *engine.App) { a.Cmd = "run --pw=old" })},
+			after: []func(*engine.App){set(func(a *engine.App) {
+				a.Cmd, a.Sensitive = "run --pw=new", []string{"cmd"}
+			})},
+			action: engine.ActionRestart, reason: `cmd: (sensitive value)`, restartPaths: []string{"cmd"},
 		},
 		"cpus restarts": {
 			after:  []func(*engine.App){set(func(a *engine.App) { a.Cpus = 2 })},

@@ -500,6 +500,36 @@ func TestIgnoreChangesKeepsDeployedValues(t *testing.T) {
 	}
 }
 
+// TestIgnoreChangesRuntimeEdit: an edit made at runtime (the API's scale) is
+// what ignore_changes leaves the field to, so it sets the field; the sensitive
+// flag of a runtime-managed field follows the apps.
+func TestIgnoreChangesRuntimeEdit(t *testing.T) {
+	deployed := engine.NewApp("/web")
+	deployed.Cmd = "serve"
+	deployed.Instances = 2
+	deployed.Lifecycle = &engine.Lifecycle{IgnoreChanges: []string{"cmd", "instances"}}
+	deployed.ApplyDefaults()
+	scaled := deployed.Clone()
+	scaled.Instances = 5
+	p, diags := Plan(&engine.Spec{Scope: "/", Apps: []*engine.App{scaled}}, &engine.State{Apps: []*engine.App{deployed}}, Options{RuntimeEdit: true})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if len(p.Changes) != 1 || p.Changes[0].Action != engine.ActionScale || p.Changes[0].After.Instances != 5 || len(p.RuntimeManaged) != 0 {
+		t.Fatalf("runtime edit: changes %+v, runtime %+v; want a scale to 5", p.Changes, p.RuntimeManaged)
+	}
+
+	files := deployed.Clone()
+	files.Cmd, files.Sensitive = "serve --token=s3cret", []string{"cmd"}
+	p, diags = Plan(&engine.Spec{Scope: "/", Apps: []*engine.App{files}}, &engine.State{Apps: []*engine.App{deployed}}, Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if !p.Empty() || len(p.RuntimeManaged) != 1 || !p.RuntimeManaged[0].Sensitive {
+		t.Fatalf("files: changes %+v, runtime %+v; want no change and a sensitive runtime-managed cmd", p.Changes, p.RuntimeManaged)
+	}
+}
+
 // Options.Restart replaces an unchanged app's tasks (and turns a scale or an
 // in-place update of it into a restart); apps not named are left alone.
 func TestPlanRestartRequested(t *testing.T) {

@@ -28,6 +28,11 @@ type Options struct {
 	// nor a deployed app or group a warning (it orders nothing) instead of an
 	// error: Marathon accepts such dependencies, and so does its API.
 	DanglingDependencies bool
+	// RuntimeEdit says the desired apps are edits made at runtime (the REST
+	// API: a scale, a PUT), not the files: the fields an app leaves to runtime
+	// (lifecycle.ignore_changes) take the desired value instead of keeping the
+	// deployed one.
+	RuntimeEdit bool
 }
 
 // Diagnostic wording (summaries are stable; tests compare them).
@@ -81,7 +86,7 @@ func Plan(spec *engine.Spec, state *engine.State, opts Options) (*engine.Plan, h
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	p := &planning{spec: spec, scope: scope, destroyAll: opts.Destroy, dangling: opts.DanglingDependencies}
+	p := &planning{spec: spec, scope: scope, destroyAll: opts.Destroy, dangling: opts.DanglingDependencies, runtimeEdit: opts.RuntimeEdit}
 	if len(opts.Restart) > 0 {
 		p.restart = make(map[string]bool, len(opts.Restart))
 		for _, id := range opts.Restart {
@@ -104,8 +109,10 @@ type planning struct {
 	scope      string
 	destroyAll bool
 	dangling   bool
-	restart    map[string]bool
-	diags      hcl.Diagnostics
+	// runtimeEdit: Options.RuntimeEdit.
+	runtimeEdit bool
+	restart     map[string]bool
+	diags       hcl.Diagnostics
 
 	// desired are the spec apps (none with destroyAll), sorted by id.
 	desired []*engine.App
@@ -261,14 +268,17 @@ func (p *planning) diffRange(lo, hi int, state *engine.State, byID map[string]in
 		matched[j] = true
 		before := state.Apps[j]
 		p.kept[i] = before
-		if kept := engine.KeepIgnored(a, before); kept != a {
+		if kept := engine.KeepIgnored(a, before); kept != a && !p.runtimeEdit {
 			// Fields left to runtime keep their deployed value; the plan says
 			// where the files would have changed it.
 			d.fields = d.fields[:0]
 			d.apps(kept, a)
 			slices.SortFunc(d.fields, func(x, y fieldDiff) int { return comparePaths(x.Path, y.Path) })
 			for _, f := range d.fieldChanges() {
-				p.runtime[i] = append(p.runtime[i], engine.RuntimeField{ID: a.ID, Path: f.Path, Deployed: f.Before, Configured: f.After})
+				p.runtime[i] = append(p.runtime[i], engine.RuntimeField{
+					ID: a.ID, Path: f.Path, Deployed: f.Before, Configured: f.After,
+					Sensitive: before.IsSensitive(f.Path) || a.IsSensitive(f.Path),
+				})
 			}
 			a = kept
 		}
@@ -280,7 +290,7 @@ func (p *planning) diffRange(lo, hi int, state *engine.State, byID map[string]in
 		}
 		action, reason, onlyViolating := engine.ActionRestart, ReasonRestart, false
 		if len(d.fields) > 0 {
-			action, reason, onlyViolating = d.classify()
+			action, reason, onlyViolating = d.classify(before, a)
 		}
 		if restart && action != engine.ActionRestart {
 			action, reason, onlyViolating = engine.ActionRestart, ReasonRestart, false

@@ -111,6 +111,12 @@ func writeFileAtomic(name string, data []byte) error {
 	if st, err := os.Stat(name); err == nil {
 		mode = st.Mode().Perm()
 	}
+	return writeFileMode(name, data, mode)
+}
+
+// writeFileMode is writeFileAtomic with the file's mode given: the file is
+// never readable with another mode, not even while it is written.
+func writeFileMode(name string, data []byte, mode os.FileMode) error {
 	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", name, err)

@@ -321,7 +321,9 @@ func savePlan(name string, spec *engine.Spec, p *engine.Plan, destroy bool) erro
 	if err != nil {
 		return fmt.Errorf("save plan: %w", err)
 	}
-	if err := writeFileAtomic(name, append(data, '\n')); err != nil {
+	// The file holds the configuration's real values (apply deploys them),
+	// sensitive ones included: it is readable by its owner only, always.
+	if err := writeFileMode(name, append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("save plan: %w", err)
 	}
 	return nil

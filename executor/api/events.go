@@ -219,13 +219,19 @@ func clientIP(r *http.Request) string {
 // through the API: every handler that creates or changes an app calls it once
 // the write succeeded (POST /stride/v1/apply does, per app it creates or
 // changes). The definition's plain environment values are
-// masked (executor.MaskEnv): events reach every stream and callback.
+// masked (executor.MaskEnv), and its sensitive values (engine.MaskJSON): events
+// reach every stream and callback.
 func (s *Server) postEvent(r *http.Request, app *engine.App) {
 	if app == nil {
 		return
 	}
 	def, err := marshal(executor.MaskEnv(app))
 	if err != nil {
+		return
+	}
+	// Values derived from sensitive input, env secrets included, are shown as
+	// engine.SensitiveValue.
+	if def, err = engine.MaskJSON(app, def); err != nil {
 		return
 	}
 	s.b.Bus().Publish(executor.EventAPIPost, s.now(), executor.APIPost{ClientIP: clientIP(r), URI: r.URL.Path, AppDefinition: def})

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -370,7 +371,58 @@ func (s *Server) deploymentGet(w http.ResponseWriter, r *http.Request, id string
 		}
 		resp.Apps = append(resp.Apps, sum)
 	}
+	resp.Deployment = maskDeployment(resp.Deployment)
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// maskDeployment returns d with the sensitive values of its plan's apps shown
+// as engine.SensitiveValue (a copy; d itself is shared), or d when nothing in
+// it is sensitive.
+func maskDeployment(d *engine.Deployment) *engine.Deployment {
+	if d == nil || d.Plan == nil {
+		return d
+	}
+	var changes []*engine.Change
+	for i, c := range d.Plan.Changes {
+		before, after := c.Before.Masked(), c.After.Masked()
+		if before == c.Before && after == c.After {
+			continue
+		}
+		if changes == nil {
+			changes = slices.Clone(d.Plan.Changes)
+		}
+		cp := *c
+		cp.Before, cp.After = before, after
+		cp.Fields = slices.Clone(c.Fields)
+		for j, f := range cp.Fields {
+			if c.Before.IsSensitive(f.Path) || c.After.IsSensitive(f.Path) {
+				cp.Fields[j].Before, cp.Fields[j].After = engine.SensitiveValue, engine.SensitiveValue
+			}
+		}
+		changes[i] = &cp
+	}
+	var runtime []engine.RuntimeField
+	for i, rf := range d.Plan.RuntimeManaged {
+		if rf.Sensitive {
+			if runtime == nil {
+				runtime = slices.Clone(d.Plan.RuntimeManaged)
+			}
+			runtime[i].Deployed, runtime[i].Configured = engine.SensitiveValue, engine.SensitiveValue
+		}
+	}
+	if changes == nil && runtime == nil {
+		return d
+	}
+	plan := *d.Plan
+	if changes != nil {
+		plan.Changes = changes
+	}
+	if runtime != nil {
+		plan.RuntimeManaged = runtime
+	}
+	cp := *d
+	cp.Plan = &plan
+	return &cp
 }
 
 // AppExtras is the name the client uses for AppStatus: what Stride knows of an

@@ -86,7 +86,7 @@ func TestSubscriptionsEndpoint(t *testing.T) {
 }
 
 // TestApplyPostsAPIEvents: the write handlers publish api_post_event per app
-// they create or change, with the env values masked.
+// they create or change, with the env values and the sensitive values masked.
 func TestApplyPostsAPIEvents(t *testing.T) {
 	s, f := newTestServer()
 	a := engine.NewApp("/shop/api")
@@ -94,6 +94,10 @@ func TestApplyPostsAPIEvents(t *testing.T) {
 	a.Env = map[string]string{"DB_PASSWORD": "hunter2-value"}
 	a.EnvSecrets = map[string]string{"TOKEN": "tok"}
 	a.Secrets = map[string]engine.Secret{"tok": {Source: "/vault/tok"}}
+	a.Labels = map[string]string{"token": "hunter2-label"}
+	a.HealthChecks = []engine.HealthCheck{engine.DefaultHealthCheck()}
+	a.HealthChecks[0].Path = "/health?token=hunter2-path"
+	a.Sensitive = []string{"healthChecks[0].path", "labels.token"}
 	a.ApplyDefaults()
 	f.applyPlan = &engine.Plan{Changes: []*engine.Change{
 		{ID: "/shop/api", Action: engine.ActionCreate, After: a},
@@ -121,6 +125,9 @@ func TestApplyPostsAPIEvents(t *testing.T) {
 	}
 	if strings.Contains(string(ev.JSON), "hunter2") || !strings.Contains(def, `"DB_PASSWORD":"`+executor.MaskedValue+`"`) {
 		t.Errorf("the env value is not masked: %s", ev.JSON)
+	}
+	if !strings.Contains(def, `"labels":{"token":"`+engine.SensitiveValue+`"}`) || !strings.Contains(def, `"path":"`+engine.SensitiveValue+`"`) {
+		t.Errorf("the sensitive values are not masked: %s", ev.JSON)
 	}
 	select {
 	case ev := <-events:

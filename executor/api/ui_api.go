@@ -474,6 +474,12 @@ func (s *Server) appDiff(w http.ResponseWriter, r *http.Request, id string) {
 	if fields, action, reason, only := planner.Diff(before, after); len(fields) > 0 {
 		resp.Fields, resp.Action, resp.Reason, resp.OnlyViolating = fields, action, reason, only
 	}
+	// A rendering for people: sensitive values are shown as such.
+	for i, f := range resp.Fields {
+		if before.IsSensitive(f.Path) || after.IsSensitive(f.Path) {
+			resp.Fields[i].Before, resp.Fields[i].After = engine.SensitiveValue, engine.SensitiveValue
+		}
+	}
 	writeJSON(w, http.StatusOK, resp)
 }
 

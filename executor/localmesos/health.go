@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"os/exec"
 	"strconv"
 	"syscall"
@@ -187,16 +188,22 @@ func httpCheck(ctx context.Context, info *mesos.HealthCheck_HTTPCheckInfo, host 
 	if path == "" || path[0] != '/' {
 		path = "/" + path
 	}
-	url := scheme + "://" + net.JoinHostPort(host, strconv.Itoa(int(info.Port))) + path
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	// Errors name the address, never the path: it may carry a sensitive value
+	// (a token in the query), and they reach the log.
+	url := scheme + "://" + net.JoinHostPort(host, strconv.Itoa(int(info.Port)))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+path, nil)
 	if err != nil {
-		return err
+		return fmt.Errorf("invalid HTTP health check of %s", url)
 	}
 	tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, DisableKeepAlives: true}
 	defer tr.CloseIdleConnections()
 	resp, err := (&http.Client{Transport: tr}).Do(req)
 	if err != nil {
-		return err
+		var uerr *neturl.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		return fmt.Errorf("GET %s: %w", url, err)
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))

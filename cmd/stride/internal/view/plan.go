@@ -13,12 +13,22 @@ import (
 
 // PlanJSON writes the plan as one JSON object (the format README.md documents:
 // format_version, state_serial, scope, changes, steps, summary), followed by a
-// newline.
+// newline. Sensitive values are shown as "(sensitive value)" (see sensitive.go).
 func PlanJSON(w io.Writer, p *engine.Plan) error {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(p); err != nil {
-		return fmt.Errorf("encode plan: %w", err)
+	if !planSensitive(p) {
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(p); err != nil {
+			return fmt.Errorf("encode plan: %w", err)
+		}
+		return nil
+	}
+	doc, err := maskedPlanJSON(p)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(append(doc, '\n')); err != nil {
+		return fmt.Errorf("write plan: %w", err)
 	}
 	return nil
 }
@@ -105,6 +115,9 @@ func writeRuntime(w io.Writer, p *engine.Plan, changed map[string]bool, s Styles
 // runtime (now 7; the files say 3)`.
 func RuntimeLine(rf engine.RuntimeField) string {
 	now, files := "now "+formatValue(rf.Deployed), "the files say "+formatValue(rf.Configured)
+	if rf.Sensitive {
+		now, files = "now "+engine.SensitiveValue, "the files say "+engine.SensitiveValue
+	}
 	if rf.Deployed == nil {
 		now = "now unset"
 	}
@@ -160,6 +173,13 @@ func writeChange(w io.Writer, c *engine.Change, runtime []engine.RuntimeField, s
 			return err
 		}
 		for _, l := range leaves {
+			if engine.FieldPathWithin(l.path, "sensitive") {
+				continue // the masked values say it; plan -json lists them
+			}
+			if app.IsSensitive(l.path) {
+				lines = append(lines, fieldLine{mark: mark, path: l.path, value: engine.SensitiveValue})
+				continue
+			}
 			if isDefault(l) {
 				defaults++
 				continue
@@ -169,6 +189,7 @@ func writeChange(w io.Writer, c *engine.Change, runtime []engine.RuntimeField, s
 	default:
 		for _, f := range c.Fields {
 			fl := fieldLine{path: f.Path}
+			sensitive := c.Before.IsSensitive(f.Path) || c.After.IsSensitive(f.Path)
 			switch {
 			case f.Before == nil:
 				fl.mark, fl.value = s.Create.Sprint("+"), formatValue(f.After)
@@ -176,6 +197,10 @@ func writeChange(w io.Writer, c *engine.Change, runtime []engine.RuntimeField, s
 				fl.mark, fl.value = s.Destroy.Sprint("-"), formatValue(f.Before)
 			default:
 				fl.mark, fl.value = s.Update.Sprint("~"), formatValue(f.Before)+" -> "+formatValue(f.After)
+			}
+			if sensitive {
+				// Terraform's manner: not even whether the value grew.
+				fl.value = engine.SensitiveValue
 			}
 			if f.ForcesRestart {
 				fl.note = s.Destroy.Sprint("# forces restart")
