@@ -10,19 +10,50 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
-// largeFile is a file of n apps at the top level and in groups, ~300 bytes
-// each, with extra text (a heredoc, a comment, a top-level attribute, an
-// error) put before app k.
+// largeFile is a file of n apps, ~300 bytes each, at the top level, with a
+// small group every 50 apps, and with extra text (a heredoc, a comment, a
+// top-level attribute, an error) put before app k.
 func largeFile(n, k int, extra string) []byte {
+	return largeFileIndent(n, k, extra, "")
+}
+
+// largeFileIndent is largeFile with the apps indented by indent, for putting
+// them in groups.
+func largeFileIndent(n, k int, extra, indent string) []byte {
 	var b strings.Builder
 	for i := 0; i < n; i++ {
 		if i == k {
 			b.WriteString(extra)
 		}
-		if i%50 == 0 {
+		if i%50 == 0 && indent == "" {
 			fmt.Fprintf(&b, "group \"g%d\" {\n  labels = { tier = \"backend\" }\n}\n\n", i)
 		}
-		fmt.Fprintf(&b, "app \"a%d\" {\n  cmd       = \"exec ./svc --port $PORT0\"\n  instances = %d\n  env       = { REGION = var.region, N = \"${%d + 1}\" }\n  port \"http\" {}\n  health_check {\n    path = \"/health\"\n  }\n}\n", i, 1+i%5, i)
+		app := fmt.Sprintf("app \"a%d\" {\n  cmd       = \"exec ./svc --port $PORT0\"\n  instances = %d\n  env       = { REGION = var.region, N = \"${%d + 1}\" }\n  port \"http\" {}\n  health_check {\n    path = \"/health\"\n  }\n}\n", i, 1+i%5, i)
+		if indent != "" {
+			app = indent + strings.ReplaceAll(strings.TrimSuffix(app, "\n"), "\n", "\n"+indent) + "\n"
+		}
+		b.WriteString(app)
+	}
+	return []byte(b.String())
+}
+
+// groupedFile is a file of groups of many apps each (see largeFileIndent),
+// with extra text inside the second group (indented) and after it.
+func groupedFile(groups, apps int, inner, after string) []byte {
+	var b strings.Builder
+	b.WriteString("# groups\n\n")
+	for g := 0; g < groups; g++ {
+		fmt.Fprintf(&b, "group \"g%d\" {\n  labels = { tier = \"backend\" }\n\n", g)
+		x := ""
+		if g == 1 {
+			x = inner
+		}
+		b.Write(largeFileIndent(apps, apps/2, x, "  "))
+		b.WriteString("}\n")
+		if g == 1 {
+			b.WriteString(after)
+		}
+		b.WriteString("\n")
 	}
 	return []byte(b.String())
 }
@@ -49,9 +80,28 @@ func TestChunkedParseIsWholeParse(t *testing.T) {
 		"bom":            {extra: "", cuts: true},
 		"heredoc marker": {extra: "app \"q\" {\n  cmd = \"" + heredocApp + "\"\n}\n", cuts: true},
 	}
+	grouped := map[string]struct{ inner, after string }{
+		"groups":                 {},
+		"groups heredoc":         {inner: "  app \"h\" {\n    cmd = <<EOT\n  }\n" + strings.Repeat("  app \"fake\" {\n  }\n", 4000) + "EOT\n  }\n"},
+		"groups duplicate attr":  {inner: "  labels = { x = \"y\" }\n"},
+		"groups error":           {inner: "  app \"bad\" {\n    cmd = = 1\n  }\n"},
+		"groups unclosed":        {inner: "  app \"open\" {\n"},
+		"groups comment after":   {after: "/* a comment\n*/\n# another\n"},
+		"groups attribute after": {after: "x = 1\n"},
+		"groups stray brace":     {after: "}\n"},
+	}
+	for name, g := range grouped {
+		cases[name] = struct {
+			extra string
+			cuts  bool
+		}{extra: g.inner + "\x00" + g.after, cuts: true}
+	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			src := largeFile(n, k, tc.extra)
+			if inner, after, ok := strings.Cut(tc.extra, "\x00"); ok {
+				src = groupedFile(4, 400, inner, after)
+			}
 			if name == "bom" {
 				src = append([]byte("\ufeff"), src...)
 			}
@@ -69,7 +119,11 @@ func TestChunkedParseIsWholeParse(t *testing.T) {
 			if string(got.file.Bytes) != string(src) {
 				t.Fatal("file bytes differ")
 			}
-			if c := blockContext(got.file, len(src)-3); c != fmt.Sprintf("app \"a%d\"", n-1) && wholeDiags == nil {
+			want := fmt.Sprintf("app \"a%d\"", n-1)
+			if strings.HasPrefix(name, "groups") {
+				want = `group "g3"`
+			}
+			if c := blockContext(got.file, len(src)-3); c != want && wholeDiags == nil {
 				t.Fatalf("context of the last app: %q", c)
 			}
 		})
@@ -87,8 +141,8 @@ func TestSplitChunks(t *testing.T) {
 	}
 	var joined []byte
 	for i, c := range chunks {
-		if i < len(chunks)-1 && len(c.src) < chunkSize {
-			t.Errorf("chunk %d: %d bytes", i, len(c.src))
+		if i < len(chunks)-1 && len(c.src) < chunkSize || c.split {
+			t.Errorf("chunk %d: %d bytes (split %v)", i, len(c.src), c.split)
 		}
 		if c.start.Byte != len(joined) || c.start.Line != 1+strings.Count(string(joined), "\n") || c.start.Column != 1 {
 			t.Errorf("chunk %d starts at %+v after %d bytes", i, c.start, len(joined))
@@ -101,7 +155,21 @@ func TestSplitChunks(t *testing.T) {
 	if string(joined) != string(src) {
 		t.Fatal("chunks do not make up the file")
 	}
-	if got := splitChunks(0, src[:chunkSize]); len(got) != 1 {
+	g := groupedFile(3, 500, "", "")
+	gc := splitChunks(0, g)
+	var split int
+	for _, c := range gc {
+		if c.split {
+			split++
+			if len(c.inner) < 2 || string(c.header.src[len(c.header.src)-2:]) != "}\n" {
+				t.Errorf("split chunk at %+v: %d inner parts, header %q", c.start, len(c.inner), c.header.src)
+			}
+		}
+	}
+	if split != 3 {
+		t.Errorf("%d of %d chunks split, want the 3 groups", split, len(gc))
+	}
+	if got := splitChunks(0, src[:chunkFileSize-1]); len(got) != 1 {
 		t.Fatalf("a small file is cut in %d", len(got))
 	}
 }

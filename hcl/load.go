@@ -39,7 +39,10 @@ type Config struct {
 	// Spec is the desired configuration; nil if there were errors.
 	Spec *engine.Spec
 	// Files holds every parsed file (configuration and variable files), by the
-	// name used in diagnostics.
+	// name used in diagnostics, for rendering them: the source, and the syntax
+	// of variables, locals and the stride block. Of decoded groups and apps
+	// only the blocks' headers and ranges are kept (attributes are dropped
+	// once decoded, to keep the memory of a large configuration down).
 	Files map[string]*hcl2.File
 }
 
