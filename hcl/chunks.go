@@ -169,7 +169,9 @@ func splitBlock(file int, src []byte, ls []lineInfo, end hcl2.Pos) (chunk, bool)
 	for closing > 0 && len(ls[closing].text) == 0 {
 		closing--
 	}
-	if string(ls[closing].text) != "}" || closing < h+2 {
+	// The closing brace's line must end with a line break: the tail's
+	// position is then the start of the next line.
+	if l := ls[closing]; string(l.text) != "}" || closing < h+2 || bytes.IndexByte(src[l.off:end.Byte], '\n') < 0 {
 		return chunk{}, false
 	}
 	body := ls[h+1 : closing]

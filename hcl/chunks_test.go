@@ -1,6 +1,7 @@
 package hcl
 
 import (
+	"bytes"
 	"fmt"
 	"reflect"
 	"strings"
@@ -81,14 +82,15 @@ func TestChunkedParseIsWholeParse(t *testing.T) {
 		"heredoc marker": {extra: "app \"q\" {\n  cmd = \"" + heredocApp + "\"\n}\n", cuts: true},
 	}
 	grouped := map[string]struct{ inner, after string }{
-		"groups":                 {},
-		"groups heredoc":         {inner: "  app \"h\" {\n    cmd = <<EOT\n  }\n" + strings.Repeat("  app \"fake\" {\n  }\n", 4000) + "EOT\n  }\n"},
-		"groups duplicate attr":  {inner: "  labels = { x = \"y\" }\n"},
-		"groups error":           {inner: "  app \"bad\" {\n    cmd = = 1\n  }\n"},
-		"groups unclosed":        {inner: "  app \"open\" {\n"},
-		"groups comment after":   {after: "/* a comment\n*/\n# another\n"},
-		"groups attribute after": {after: "x = 1\n"},
-		"groups stray brace":     {after: "}\n"},
+		"groups":                  {},
+		"groups heredoc":          {inner: "  app \"h\" {\n    cmd = <<EOT\n  }\n" + strings.Repeat("  app \"fake\" {\n  }\n", 4000) + "EOT\n  }\n"},
+		"groups duplicate attr":   {inner: "  labels = { x = \"y\" }\n"},
+		"groups error":            {inner: "  app \"bad\" {\n    cmd = = 1\n  }\n"},
+		"groups unclosed":         {inner: "  app \"open\" {\n"},
+		"groups comment after":    {after: "/* a comment\n*/\n# another\n"},
+		"groups attribute after":  {after: "x = 1\n"},
+		"groups stray brace":      {after: "}\n"},
+		"groups no final newline": {},
 	}
 	for name, g := range grouped {
 		cases[name] = struct {
@@ -102,8 +104,11 @@ func TestChunkedParseIsWholeParse(t *testing.T) {
 			if inner, after, ok := strings.Cut(tc.extra, "\x00"); ok {
 				src = groupedFile(4, 400, inner, after)
 			}
-			if name == "bom" {
+			switch name {
+			case "bom":
 				src = append([]byte("\ufeff"), src...)
+			case "groups no final newline":
+				src = bytes.TrimRight(src, "\n")
 			}
 			if got := len(splitChunks(0, src)); (got > 1) != tc.cuts {
 				t.Fatalf("%d chunks", got)
@@ -123,7 +128,11 @@ func TestChunkedParseIsWholeParse(t *testing.T) {
 			if strings.HasPrefix(name, "groups") {
 				want = `group "g3"`
 			}
-			if c := blockContext(got.file, len(src)-3); c != want && wholeDiags == nil {
+			off := len(src) - 3 // in the last app, or the last group's closing line
+			if name == "groups no final newline" {
+				off = len(src) - 1
+			}
+			if c := blockContext(got.file, off); c != want && wholeDiags == nil {
 				t.Fatalf("context of the last app: %q", c)
 			}
 		})
