@@ -4,7 +4,7 @@ PKGS    := ./...
 BENCH   ?= .
 BENCHTIME ?= 1s
 
-.PHONY: all build test vet fmt-check unit examples bench fuzz clean mesos test-mesos consul
+.PHONY: all build test vet fmt-check unit examples bench plan-10k fuzz clean mesos test-mesos consul
 
 all: build
 
@@ -40,6 +40,18 @@ examples: build
 # Benchmarks of every hot path (figures go in the issue notes).
 bench:
 	consul=$$(scripts/consul.sh) && STRIDE_TEST_CONSUL=$$consul $(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) $(PKGS)
+
+# The 10k-app `stride plan` measurement (issue 12): writes 10,000 apps over 10
+# files and a deployed state 10% different into $(PLAN10K) (internal/plangen),
+# then times the built stride plan on them 5 times: wall and CPU time, peak RSS
+# (/usr/bin/time), with the load average before each run.
+PLAN10K ?= /tmp/stride-plan-10k
+plan-10k: build
+	$(GO) run ./internal/plangen/gen -apps 10000 $(PLAN10K)
+	@for i in 1 2 3 4 5; do \
+		uptime; \
+		/usr/bin/time -f "%e s wall, %U s user, %S s sys, %M kB peak RSS" ./bin/stride plan -no-color -state $(PLAN10K)/state.json $(PLAN10K)/config >/dev/null || exit 1; \
+	done
 
 # A short fuzzing run of the decoders (go test -fuzz takes one target at a time).
 FUZZTIME ?= 30s

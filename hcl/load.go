@@ -5,10 +5,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
-	"sync"
 
 	hcl2 "github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -41,7 +39,10 @@ type Config struct {
 	// Spec is the desired configuration; nil if there were errors.
 	Spec *engine.Spec
 	// Files holds every parsed file (configuration and variable files), by the
-	// name used in diagnostics.
+	// name used in diagnostics, for rendering them: the source, and the syntax
+	// of variables, locals and the stride block. Of decoded groups and apps
+	// only the blocks' headers and ranges are kept (attributes are dropped
+	// once decoded, to keep the memory of a large configuration down).
 	Files map[string]*hcl2.File
 }
 
@@ -251,51 +252,34 @@ func sortDiagnostics(diags hcl2.Diagnostics) {
 	})
 }
 
-// parseFile parses one configuration file and instruments it for the budget,
-// unless it nests too deeply for the parser (see budget_scan.go): then it has a
-// file with no body, for the diagnostic's snippet.
-func parseFile(src []byte, name string, b *budget) (*hcl2.File, hcl2.Diagnostics) {
-	if d := nestingDiag(src, name, false); d != nil {
-		return &hcl2.File{Body: hcl2.EmptyBody(), Bytes: src}, hcl2.Diagnostics{d}
-	}
-	f, diags := hclsyntax.ParseConfig(src, name, hcl2.InitialPos)
-	b.instrumentFile(f)
-	return f, diags
-}
-
 // parsed is one parsed file.
 type parsed struct {
 	file  *hcl2.File
 	diags hcl2.Diagnostics
 }
 
-// parseAll parses (and instruments) the files in parallel (parsing is most of
-// the cost of a large configuration), one worker per CPU; results keep the
-// order of srcs.
+// parseAll parses and instruments the files for the budget, in parallel
+// (parsing is most of the cost of a large configuration): large files in
+// chunks (chunks.go), up to one chunk per CPU at a time. A file that nests too
+// deeply for the parser (see budget_scan.go) is not parsed: it has a file with
+// no body, for the diagnostic's snippet. Results keep the order of srcs.
 func parseAll(srcs []source, b *budget) []parsed {
 	out := make([]parsed, len(srcs))
-	workers := min(runtime.GOMAXPROCS(0), len(srcs))
-	if workers <= 1 {
-		for i, s := range srcs {
-			out[i].file, out[i].diags = parseFile(s.src, s.name, b)
+	tooDeep := make([]*hcl2.Diagnostic, len(srcs))
+	parallel(len(srcs), func(i int) { tooDeep[i] = nestingDiag(srcs[i].src, srcs[i].name, false) })
+	var todo []source
+	var at []int
+	for i, s := range srcs {
+		if d := tooDeep[i]; d != nil {
+			out[i] = parsed{file: &hcl2.File{Body: hcl2.EmptyBody(), Bytes: s.src}, diags: hcl2.Diagnostics{d}}
+			continue
 		}
-		return out
+		todo = append(todo, s)
+		at = append(at, i)
 	}
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				out[i].file, out[i].diags = parseFile(srcs[i].src, srcs[i].name, b)
-			}
-		}()
+	for k, p := range parseChunked(todo) {
+		out[at[k]] = p
 	}
-	for i := range srcs {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	parallel(len(at), func(k int) { b.instrumentFile(out[at[k]].file) })
 	return out
 }

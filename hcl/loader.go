@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	hcl2 "github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
 
@@ -198,6 +199,7 @@ func (l *loader) decodeAll(tops []*hcl2.Block) {
 			f.decodeApp(tops[i], nil)
 		}
 		forks[i] = f
+		stripBody(tops[i].Body)
 	}
 	workers := min(runtime.GOMAXPROCS(0), len(tops))
 	if workers <= 1 {
@@ -230,6 +232,21 @@ func (l *loader) decodeAll(tops []*hcl2.Block) {
 		l.apps = append(l.apps, f.apps...)
 		l.groups = append(l.groups, f.groups...)
 		l.deps = append(l.deps, f.deps...)
+	}
+}
+
+// stripBody drops the attributes of a decoded block's body and of its nested
+// blocks, keeping the blocks' headers and ranges: all that diagnostics need
+// afterwards (blockContext), and a fraction of the syntax tree, which a large
+// configuration would otherwise hold until planning is done.
+func stripBody(body hcl2.Body) {
+	b, ok := body.(*hclsyntax.Body)
+	if !ok {
+		return
+	}
+	b.Attributes = nil
+	for _, nested := range b.Blocks {
+		stripBody(nested.Body)
 	}
 }
 

@@ -5,13 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stride-run/stride/executor/api"
-	"github.com/stride-run/stride/executor/localmesos"
 )
 
 // TestApplyFailsAndRollsBack: a version that never starts fails at its
@@ -26,7 +24,7 @@ func TestApplyFailsAndRollsBack(t *testing.T) {
 	dev := newCLI(strings.NewReader(""), &out, &out)
 	dev.ctx = ctx
 	done := make(chan int, 1)
-	first := strconv.Itoa(freeAgentPorts(t, 1))
+	first := devFirstPort(t, 1)
 	go func() {
 		done <- dev.run([]string{"dev", "-no-color", "-listen", addr, "-data-dir", dataDir, "-agents", "1",
 			"-first-port", first, "-stable-after", "1s"})
@@ -85,15 +83,4 @@ func TestApplyFailsAndRollsBack(t *testing.T) {
 	}
 	cancel()
 	<-done
-}
-
-// freeAgentPorts returns a -first-port for a stand-in of agents agents (1000
-// ports each) free now on their addresses (localmesos.FreePortBase).
-func freeAgentPorts(t *testing.T, agents int) int {
-	t.Helper()
-	first, err := localmesos.FreePortBase(agents, 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return first
 }

@@ -76,9 +76,10 @@ func TestDevWithAuthAndTLS(t *testing.T) {
 		return ""
 	}
 	example, _ := filepath.Abs("../../examples/hello-world")
+	first := devFirstPort(t, 3)
 	done := make(chan int, 1)
 	go func() {
-		done <- dev.run([]string{"dev", "-no-color", "-listen", addr, "-data-dir", filepath.Join(dir, "data"), "-first-port", "45000",
+		done <- dev.run([]string{"dev", "-no-color", "-listen", addr, "-data-dir", filepath.Join(dir, "data"), "-first-port", first,
 			"-http-token-file", tokens, "-tls-cert", cert, "-tls-key", key, example})
 	}()
 	client := api.NewClient("https://" + addr)

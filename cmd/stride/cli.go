@@ -33,6 +33,10 @@ type cli struct {
 	// ctx is the base context of long-running commands (dev, server, apply's
 	// follow); interrupts and SIGTERM end them too.
 	ctx context.Context
+	// tuneMemory: loading a configuration may set the process's memory limit
+	// (limitLoadMemory); only the stride process itself sets it, not tests
+	// that run commands in theirs.
+	tuneMemory bool
 }
 
 func newCLI(stdin io.Reader, stdout, stderr io.Writer) *cli {

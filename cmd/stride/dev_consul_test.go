@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +12,6 @@ import (
 	"github.com/stride-run/stride/engine/store/consul/consultest"
 	strideapi "github.com/stride-run/stride/executor/api"
 	"github.com/stride-run/stride/executor/catalog"
-	"github.com/stride-run/stride/internal/freeports"
 )
 
 // `stride dev -consul ADDR` runs the embedded default with the cluster store:
@@ -30,7 +28,7 @@ func TestDevOnConsul(t *testing.T) {
 	dev := newCLI(strings.NewReader(""), &out, &out)
 	dev.ctx = ctx
 	done := make(chan int, 1)
-	first := strconv.Itoa(freeports.Range(t, 3000))
+	first := devFirstPort(t, 3)
 	dir := t.TempDir()
 	go func() {
 		done <- dev.run([]string{"dev", "-no-color", "-listen", addr, "-data-dir", dir, "-first-port", first,

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/stride-run/stride/executor/api"
 	"github.com/stride-run/stride/executor/mesostest"
-	"github.com/stride-run/stride/internal/freeports"
 )
 
 // With STRIDE_TEST_CLI=1 the test binary is the stride command (its arguments
@@ -144,7 +142,7 @@ func TestDevKilledKeepsTasks(t *testing.T) {
 	dataDir := t.TempDir()
 	example, _ := filepath.Abs("../../examples/multi-tier")
 	// Ports of its own: other packages' tests run stand-ins in parallel.
-	args := []string{"-no-color", "-listen", addr, "-data-dir", dataDir, "-first-port", strconv.Itoa(freeAgentPorts(t, 3)), example}
+	args := []string{"-no-color", "-listen", addr, "-data-dir", dataDir, "-first-port", devFirstPort(t, 3), example}
 	client := api.NewClient(addr)
 	want := map[string]int{"/infra/db": 1, "/shop/api": 2, "/shop/web": 3}
 	type appState struct {
@@ -248,7 +246,7 @@ func TestDevStopsTasksOnHangup(t *testing.T) {
 	addr := freeAddr(t)
 	dataDir := t.TempDir()
 	example, _ := filepath.Abs("../../examples/hello-world")
-	p := startDev(t, "-no-color", "-listen", addr, "-data-dir", dataDir, "-first-port", strconv.Itoa(freeports.Range(t, 3000)), example)
+	p := startDev(t, "-no-color", "-listen", addr, "-data-dir", dataDir, "-first-port", devFirstPort(t, 3), example)
 	var tasks map[string]devTask
 	deadline := time.Now().Add(60 * time.Second)
 	for {

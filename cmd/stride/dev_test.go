@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/stride-run/stride/executor/api"
-	"github.com/stride-run/stride/executor/localmesos"
+	"github.com/stride-run/stride/internal/freeports"
 )
 
 // syncBuffer is a bytes.Buffer safe for the concurrent writes of a running command.
@@ -35,27 +35,19 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// freeFirstPort returns a -first-port for stride dev's three agents whose
-// ports are free now: other tests, and other checkouts' test runs on this
-// machine, run stand-ins at the same time.
-func freeFirstPort(t *testing.T) string {
-	t.Helper()
-	first, err := localmesos.FreePortBase(3, 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strconv.Itoa(first)
-}
-
+// freeAddr returns a loopback address for a server to listen on: a port of
+// internal/freeports held until the test ends.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
+	return "127.0.0.1:" + strconv.Itoa(freeports.Range(t, 1))
+}
+
+// devFirstPort returns a -first-port for a stride dev of agents agents (1000
+// ports each): a block of internal/freeports held until the test ends, so
+// that concurrent tests and a running stride dev never offer the same ports.
+func devFirstPort(t *testing.T, agents int) string {
+	t.Helper()
+	return strconv.Itoa(freeports.Range(t, agents*1000))
 }
 
 // TestDevMultiTier is the README's promise, end to end: `stride dev
@@ -74,7 +66,7 @@ func TestDevMultiTier(t *testing.T) {
 	dev.ctx = ctx
 	done := make(chan int, 1)
 	example, _ := filepath.Abs("../../examples/multi-tier")
-	first := freeFirstPort(t)
+	first := devFirstPort(t, 3)
 	go func() {
 		done <- dev.run([]string{"dev", "-no-color", "-listen", addr, "-data-dir", dataDir, "-first-port", first, example})
 	}()

@@ -113,7 +113,7 @@ func TestImportPlanAndRollback(t *testing.T) {
 	var devOut syncBuffer
 	dev := newCLI(strings.NewReader(""), &devOut, &devOut)
 	dev.ctx = ctx
-	first, dataDir := freeFirstPort(t), t.TempDir()
+	first, dataDir := devFirstPort(t, 3), t.TempDir()
 	go func() {
 		done <- dev.run([]string{"dev", "-no-color", "-listen", addr, "-data-dir", dataDir, "-first-port", first, cfgDir})
 	}()

@@ -23,7 +23,11 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
-	code := newCLI(os.Stdin, os.Stdout, os.Stderr).run(os.Args[1:])
+	c := newCLI(os.Stdin, os.Stdout, os.Stderr)
+	// The process is ours alone: loading a configuration may set a memory
+	// limit (config.go), unless the environment tunes the collector.
+	c.tuneMemory = os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == ""
+	code := c.run(os.Args[1:])
 	if f := os.Getenv("STRIDE_PEAK_RSS_FILE"); f != "" {
 		writePeakRSS(f)
 	}

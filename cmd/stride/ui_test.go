@@ -4,8 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,30 +25,6 @@ var updateScreenshots = flag.Bool("update-screenshots", false, "write the UI scr
 // uiWait bounds what one step of the UI test waits for (a rolling restart of
 // three health-checked tasks takes seconds; a loaded CI machine, more).
 const uiWait = 90 * time.Second
-
-// freePortRange returns the start of n consecutive TCP ports that nothing
-// listens on, below the kernel's ephemeral range (so no client socket takes
-// one meanwhile), for the stand-in's agents.
-func freePortRange(t *testing.T, n int) int {
-	t.Helper()
-	for range 50 {
-		base := 20000 + rand.IntN((32000-20000-n)/100)*100
-		free := true
-		for p := base; p < base+n && free; p++ {
-			ln, err := net.Listen("tcp", "0.0.0.0:"+strconv.Itoa(p))
-			if err != nil {
-				free = false
-				break
-			}
-			ln.Close()
-		}
-		if free {
-			return base
-		}
-	}
-	t.Fatalf("no %d free consecutive ports found", n)
-	return 0
-}
 
 // copyDir copies the files of an example into dir.
 func copyDir(t *testing.T, from, to string) {
@@ -109,7 +83,7 @@ func TestUIEndToEnd(t *testing.T) {
 	dev := newCLI(strings.NewReader(""), &out, &out)
 	dev.ctx = ctx
 	done := make(chan int, 1)
-	firstPort := strconv.Itoa(freePortRange(t, 3000))
+	firstPort := devFirstPort(t, 3)
 	go func() {
 		done <- dev.run([]string{"dev", "-no-color", "-listen", addr, "-data-dir", t.TempDir(), "-first-port", firstPort, example})
 	}()

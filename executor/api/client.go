@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stride-run/stride/internal/version"
+
 	"github.com/stride-run/stride/engine"
 )
 
@@ -99,6 +101,10 @@ func (e *Error) Error() string {
 	return msg
 }
 
+// UserAgent is what Stride's HTTP clients (the CLI's, the UI's requests to
+// Mesos) send: "Stride/" and the one version (internal/version).
+func UserAgent() string { return "Stride/" + version.Version }
+
 // ErrUnreachable wraps connection failures, so callers can say "is a server running?".
 var ErrUnreachable = errors.New("cannot reach the Stride server")
 
@@ -116,6 +122,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", UserAgent())
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

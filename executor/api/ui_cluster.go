@@ -182,6 +182,7 @@ func (m *masterAgents) fetch(ctx context.Context, master string) ([]mesosSlave, 
 		return nil, fmt.Errorf("mesos master %s: %w", master, err)
 	}
 	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", UserAgent())
 	client := m.client
 	if client == nil {
 		client = http.DefaultClient

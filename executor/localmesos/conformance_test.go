@@ -33,6 +33,7 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 
 	"github.com/stride-run/stride/executor/mesostest"
+	"github.com/stride-run/stride/internal/freeports"
 )
 
 var updateConformance = flag.Bool("update-conformance", false, "rewrite testdata/conformance/*.golden from the real Mesos master (needs STRIDE_TEST_MESOS)")
@@ -53,8 +54,8 @@ type confCluster interface {
 
 // Agent resources shared by both backends, so that the messages that quote them
 // agree: two agents of 1 cpu, 1024 MB of mem and disk, 200 ports each from
-// confFirstPort (a range mesostest keeps out of its shared pool; both backends
-// claim it while they run).
+// confFirstPort (within freeports.FixedFirst-FixedLast, which no other test is
+// handed; both backends claim it while they run).
 const (
 	confAgents    = 2
 	confFirstPort = 63000
@@ -188,7 +189,7 @@ func TestConformance(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				// The ports of the real cluster's agents: no other test's tasks
 				// may use them meanwhile.
-				mesostest.ClaimPorts(t, confFirstPort, confFirstPort+confAgents*confPorts-1, time.Minute)
+				freeports.Claim(t, confFirstPort, confAgents*confPorts, time.Minute)
 				m := newMaster(t, func(c *Config) {
 					c.Agents, c.Cpus, c.Mem, c.Disk = confAgents, 1, 1024, 1024
 					c.FirstPort, c.PortsPerAgent = confFirstPort, confPorts

@@ -2,14 +2,14 @@ package localmesos
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
+
+	"github.com/stride-run/stride/internal/freeports"
 )
 
 // isHealth matches a health update of a task with the given healthy value.
@@ -57,7 +57,7 @@ func TestHealthChecks(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			first := freeFirstPort(t)
+			first := freeports.Range(t, 1000)
 			m := newMaster(t, func(c *Config) { c.Agents, c.FirstPort = 1, first })
 			c := subscribe(t, m, jsonCodec, frameworkInfo())
 			c.ackAll = true
@@ -116,7 +116,7 @@ func TestHealthCheckTCP(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			first := freeFirstPort(t)
+			first := freeports.Range(t, 1000)
 			m := newMaster(t, func(c *Config) { c.Agents, c.FirstPort = 1, first })
 			c := subscribe(t, m, protoCodec, frameworkInfo())
 			c.ackAll = true
@@ -162,23 +162,4 @@ func TestHealthCheckGracePeriod(t *testing.T) {
 	if s := taskState(m, "slow-starter"); s != "TASK_RUNNING" {
 		t.Errorf("state %s", s)
 	}
-}
-
-// freeFirstPort returns a FirstPort for one agent whose first port (the one
-// these tests' servers bind) is free on the agent's address and on loopback:
-// other test runs on this machine hold fixed ports (31000 is the default).
-func freeFirstPort(t *testing.T) int {
-	t.Helper()
-	for try := 0; try < 50; try++ {
-		base, err := FreePortBase(1, 1000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if l, err := net.Listen("tcp", net.JoinHostPort(loopback, strconv.Itoa(base))); err == nil {
-			_ = l.Close()
-			return base
-		}
-	}
-	t.Fatal("no free port range")
-	return 0
 }

@@ -3,8 +3,6 @@ package localmesos
 import (
 	"fmt"
 	"math/rand"
-	"net"
-	"strconv"
 	"testing"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
@@ -154,31 +152,6 @@ func TestAgentLayout(t *testing.T) {
 		}
 		if set["web"].cpus != 4 || set[unreserved].cpus != 4 || set.total().mem != 16384 {
 			t.Errorf("agent %d resources %v", i, set)
-		}
-	}
-}
-
-// FreePortBase finds a range whose ports are free, and avoids one that is
-// not.
-func TestFreePortBase(t *testing.T) {
-	base, err := FreePortBase(2, 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if base < 10000 || base+200 > 32768 || !rangeFree(base, 2, 100) {
-		t.Fatalf("base %d", base)
-	}
-	l, err := net.Listen("tcp", net.JoinHostPort(agentAddress(1), strconv.Itoa(base+150)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	if rangeFree(base, 2, 100) {
-		t.Fatal("a range with a port in use is free")
-	}
-	for i := 0; i < 20; i++ {
-		if b, err := FreePortBase(2, 100); err != nil || b == base {
-			t.Fatalf("picked %d (%v) with port %d in use", b, err, base+150)
 		}
 	}
 }

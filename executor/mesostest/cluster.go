@@ -7,10 +7,9 @@
 //	srv, _ := server.Start(ctx, server.Config{MesosURL: c.MasterURL(), ...})
 //
 // The master listens on 127.0.0.1 and agent i on 127.0.0.(2+i), each on a port
-// found free; agent i offers a range of ports of its own (Agent.Ports: a free
-// slot of a pool that every test process of the machine shares, see ports.go,
-// or [FirstPort+i*PortsPerAgent, FirstPort+(i+1)*PortsPerAgent) when FirstPort
-// is given) and carries the attribute rack_id:rack-(i%Racks+1).
+// found free; agent i offers a range of ports of its own, [FirstPort+i*PortsPerAgent,
+// FirstPort+(i+1)*PortsPerAgent), from a block that internal/freeports hands
+// out (or the fixed FirstPort given), and carries the attribute rack_id:rack-(i%Racks+1).
 // Everything lives in a directory of t.TempDir(): work dirs, sandboxes, and one
 // log file per process, whose tails are printed when the test failed. On cleanup
 // every process of the cluster is stopped, including the executors and tasks
@@ -26,18 +25,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stride-run/stride/internal/freeports"
 )
 
 // EnvVar names the Mesos install the tests use.
@@ -47,14 +46,15 @@ const EnvVar = "STRIDE_TEST_MESOS"
 type Options struct {
 	// Agents is the number of agents (default 3, at most 200).
 	Agents int
-	// FirstPort and PortsPerAgent set the agents' port resources. Without
-	// FirstPort each agent gets a free slot of SlotSize ports from a pool
-	// above Linux's ephemeral ports (32768-60999, which the executors'
-	// libprocess and every connection take their local ports from) and the
-	// stand-in tests' ranges, held for the cluster's life so that clusters of
-	// concurrent tests never offer the same ports (PortsPerAgent, default 200,
-	// is then at most SlotSize). With FirstPort the ranges are fixed, and
-	// claimed too (waiting for another test to free them).
+	// FirstPort and PortsPerAgent (default 200) set the agents' port
+	// resources. Without FirstPort the agents' ports are a block of
+	// internal/freeports (outside Linux's ephemeral ports, which the
+	// executors' libprocess and every connection take their local ports from,
+	// and a stride dev's), held for the test's life so that clusters and
+	// stand-ins of concurrent tests never offer the same ports. A fixed
+	// FirstPort (a test whose golden files quote ports) must lie within
+	// freeports.FixedFirst-FixedLast, and is claimed too (waiting for another
+	// test to free it).
 	FirstPort, PortsPerAgent int
 	// Cpus, Mem and Disk (MB) are each agent's resources (defaults 1, 1024, 1024).
 	// Mesos checks mem and disk against the machine: keep them small.
@@ -120,7 +120,6 @@ type Cluster struct {
 	Master *Master
 	Agents []*Agent
 	procs  []*proc // every process started, for the cleanup and the logs
-	ports  []*slotLock
 }
 
 // Master is the cluster's mesos-master.
@@ -178,35 +177,23 @@ func Dist(t testing.TB) string {
 func Start(t testing.TB, opts Options) *Cluster {
 	t.Helper()
 	dist := Dist(t)
-	pickPorts := opts.FirstPort <= 0
 	opts = opts.withDefaults()
-	if pickPorts {
-		opts.FirstPort = freeBase(opts.FirstPort, opts.Agents, opts.PortsPerAgent)
-	}
 	if opts.Agents > 200 {
 		t.Fatalf("mesostest: %d agents: at most 200 (one loopback address each)", opts.Agents)
 	}
-	if last := opts.FirstPort + opts.Agents*opts.PortsPerAgent - 1; opts.FirstPort > 0 && last > 65535 {
-		t.Fatalf("mesostest: %d agents of %d ports from %d end at port %d, above 65535", opts.Agents, opts.PortsPerAgent, opts.FirstPort, last)
+	// TempDir first, then the ports: their cleanups run after the
+	// cluster's, once the processes are gone.
+	dir := t.TempDir()
+	if n := opts.Agents * opts.PortsPerAgent; opts.FirstPort > 0 {
+		freeports.Claim(t, opts.FirstPort, n, opts.Timeout)
+	} else {
+		opts.FirstPort = freeports.Range(t, n)
 	}
-	if opts.FirstPort <= 0 && opts.PortsPerAgent > SlotSize {
-		t.Fatalf("mesostest: %d ports per agent: at most %d without FirstPort", opts.PortsPerAgent, SlotSize)
-	}
-	// TempDir first: its removal then runs after the processes are gone.
-	c := &Cluster{t: t, opts: opts, Dist: dist, Dir: t.TempDir()}
+	c := &Cluster{t: t, opts: opts, Dist: dist, Dir: dir}
 	t.Cleanup(c.cleanup)
 	firsts := make([]int, opts.Agents)
-	if opts.FirstPort > 0 {
-		c.ports = claimRange(t, opts.FirstPort, opts.FirstPort+opts.Agents*opts.PortsPerAgent-1, opts.Timeout)
-		for i := range firsts {
-			firsts[i] = opts.FirstPort + i*opts.PortsPerAgent
-		}
-	} else {
-		c.ports = claimFreeSlots(t, opts.Agents, opts.Timeout)
-		sort.Slice(c.ports, func(i, j int) bool { return c.ports[i].first < c.ports[j].first })
-		for i := range firsts {
-			firsts[i] = c.ports[i].first
-		}
+	for i := range firsts {
+		firsts[i] = opts.FirstPort + i*opts.PortsPerAgent
 	}
 	c.Master = &Master{WorkDir: filepath.Join(c.Dir, "master")}
 	c.startMaster()
@@ -607,10 +594,6 @@ func (c *Cluster) cleanup() {
 	if left := killBelow(c.Dir, 10*time.Second); len(left) > 0 {
 		c.t.Errorf("mesostest: processes below %s survive SIGKILL: %v", c.Dir, left)
 	}
-	// The tasks are gone: their ports are free for other tests.
-	for _, l := range c.ports {
-		l.release()
-	}
 	if c.t.Failed() {
 		c.t.Logf("mesostest: logs of the Mesos cluster in %s:\n%s", c.Dir, c.logTails())
 	}
@@ -879,34 +862,4 @@ func tail(path string, n int) string {
 		lines = append(append(fatal, "..."), lines...)
 	}
 	return strings.Join(lines, "\n")
-}
-
-// freeBase returns the first port, from a random slot at or above lo, of a
-// range of agents×perAgent ports free on every agent's address (lo when none
-// is): concurrent test runs on one machine then rarely meet.
-func freeBase(lo, agents, perAgent int) int {
-	slots := (65536 - lo - agents*perAgent) / perAgent
-	if slots <= 0 {
-		return lo
-	}
-	start := rand.IntN(slots)
-	for k := 0; k < slots; k++ {
-		base := lo + ((start+k)%slots)*perAgent
-		free := true
-		for i := 0; i < agents && free; i++ {
-			host := fmt.Sprintf("127.0.0.%d", 2+i)
-			for p := base + i*perAgent; p < base+(i+1)*perAgent; p++ {
-				l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p)))
-				if err != nil {
-					free = false
-					break
-				}
-				_ = l.Close()
-			}
-		}
-		if free {
-			return base
-		}
-	}
-	return lo
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/stride-run/stride/engine/store/consul/consultest"
 	"github.com/stride-run/stride/executor"
 	"github.com/stride-run/stride/executor/api"
+	"github.com/stride-run/stride/internal/freeports"
 )
 
 // startConfigured starts the env's server with changes to its configuration,
@@ -283,14 +284,10 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	return b.next.RoundTrip(r)
 }
 
+// freePort returns a port of internal/freeports, held until the test ends.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return freeports.Range(t, 1)
 }
 
 // TestMarathonClientAuth: basic auth and tokens for a real Marathon client;

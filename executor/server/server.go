@@ -28,7 +28,6 @@ import (
 	"github.com/stride-run/stride/executor/localmesos"
 	"github.com/stride-run/stride/executor/metrics"
 	"github.com/stride-run/stride/executor/ui"
-	"github.com/stride-run/stride/internal/version"
 )
 
 // Config configures a server.
@@ -447,7 +446,7 @@ func (s *Server) startTerm(runCtx context.Context, term Term) error {
 	ex.SetMesos(fencedMesos{Mesos: drv, term: term})
 	tctx, cancel := context.WithCancel(runCtx)
 	at := &activeTerm{term: term, ex: ex, cancel: cancel, over: make(chan struct{}), reg: reg,
-		callbacks: callbacks.New(callbacks.Config{Bus: ex.Bus(), Logf: cfg.Logf, Metrics: s.metrics, UserAgent: "Stride/" + version.Version + " (event callback)"})}
+		callbacks: callbacks.New(callbacks.Config{Bus: ex.Bus(), Logf: cfg.Logf, Metrics: s.metrics, UserAgent: api.UserAgent() + " (event callback)"})}
 	info := s.apiInfo()
 	info.History = term.Store()
 	at.api = api.New(ex, info)

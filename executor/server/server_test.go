@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -385,14 +385,11 @@ func (w *syncWriter) String() string {
 	return s
 }
 
+// freeAddr returns a loopback address for a server to listen on: a port of
+// internal/freeports held until the test ends.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return "127.0.0.1:" + strconv.Itoa(freeports.Range(t, 1))
 }
 
 // testPortsPerAgent is the size of each test agent's port range.

@@ -4,6 +4,7 @@ import (
 	"net"
 	"strconv"
 	"testing"
+	"time"
 )
 
 func TestRangesAreFreeAndDisjoint(t *testing.T) {
@@ -17,7 +18,7 @@ func TestRangesAreFreeAndDisjoint(t *testing.T) {
 				t.Fatalf("block %d+%d overlaps %d+%d", first, n, b.first, b.n)
 			}
 		}
-		if first < lowest || first+n-1 > highest || first+n-1 >= lo && first <= hi || first+n-1 >= devFirst && first <= devLast {
+		if first < lowest || first+n-1 > highest || first+n-1 >= lo && first <= hi || first+n-1 >= devFirst && first <= devLast || first+n-1 >= FixedFirst && first <= FixedLast {
 			t.Fatalf("block %d+%d lies where it must not (ephemeral %d-%d)", first, n, lo, hi)
 		}
 		got = append(got, block{first, n})
@@ -36,4 +37,30 @@ func TestBusyPortIsSkipped(t *testing.T) {
 	if allFree(first, 50) {
 		t.Fatalf("allFree(%d, 50) with port %d listened on", first, first+7)
 	}
+}
+
+// TestClaimHoldsFixedPorts: a fixed claim locks every unit it touches, so that
+// no other claim (of this process or another: flock is per open file) takes
+// them until the test ends; ports outside the fixed range are refused.
+func TestClaimHoldsFixedPorts(t *testing.T) {
+	const first, n = FixedLast - 149, 120 // the last two units
+	t.Run("held", func(t *testing.T) {
+		Claim(t, first, n, time.Minute)
+		for _, u := range []int{FixedLast - 199, FixedLast - 99} {
+			release, err := lockUnits(u, u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if release != nil {
+				release()
+				t.Fatalf("unit %d of a held claim was locked again", u)
+			}
+		}
+	})
+	// Released when the subtest ended.
+	release, err := lockUnits(FixedLast-199, FixedLast)
+	if err != nil || release == nil {
+		t.Fatalf("the claim's units are not free once its test ended (%v)", err)
+	}
+	release()
 }

@@ -20,7 +20,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,6 +30,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
+
+	"github.com/stride-run/stride/internal/freeports"
 )
 
 // EnvVar names the Consul binary the tests use.
@@ -349,35 +350,13 @@ func (c *Cluster) Addrs() []string {
 	return out
 }
 
-// freePorts finds five distinct ports free on loopback for TCP and UDP (Consul's
-// DNS and serf ports take both).
+// freePorts takes five ports of a block of internal/freeports, free for TCP
+// and UDP (Consul's DNS and serf ports take both) and held until the test
+// ends, so that agents of concurrent tests never meet.
 func freePorts(t testing.TB) ports {
 	t.Helper()
-	var got []int
-	var holds []func()
-	defer func() {
-		for _, h := range holds {
-			h()
-		}
-	}()
-	for tries := 0; len(got) < 5 && tries < 200; tries++ {
-		tl, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("consultest: free port: %v", err)
-		}
-		port := tl.Addr().(*net.TCPAddr).Port
-		ul, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(port))
-		if err != nil {
-			tl.Close()
-			continue
-		}
-		holds = append(holds, func() { tl.Close(); ul.Close() })
-		got = append(got, port)
-	}
-	if len(got) < 5 {
-		t.Fatal("consultest: no free ports")
-	}
-	return ports{http: got[0], dns: got[1], server: got[2], serfLAN: got[3], serfWAN: got[4]}
+	p := freeports.Range(t, 5)
+	return ports{http: p, dns: p + 1, server: p + 2, serfLAN: p + 3, serfWAN: p + 4}
 }
 
 // WaitFor polls cond every 20 ms until it returns nil or timeout passes, then fails
