@@ -69,7 +69,7 @@ func startDevInProcess(t *testing.T, env map[string]string) *devServer {
 		}
 		return out
 	}
-	args := []string{"dev", "-no-color", "-listen", d.addr, "-data-dir", t.TempDir(), "-first-port", freeFirstPort(t)}
+	args := []string{"dev", "-no-color", "-listen", d.addr, "-data-dir", t.TempDir(), "-first-port", devFirstPort(t, 3)}
 	go func() { d.done <- c.run(args) }()
 	t.Cleanup(func() {
 		cancel()
