@@ -34,11 +34,20 @@ type deploymentResult struct {
 	Version      string `json:"version"`
 }
 
-// write hands an edit to the backend, bounded by the write timeout.
+// write hands an edit to the backend, bounded by the write timeout, and
+// publishes Marathon's api_post_event for every app the write defined anew.
 func (s *Server) write(r *http.Request, restart []string, edit func(d *executor.Desired) error) (*executor.WriteResult, error) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.writeTimeout)
 	defer cancel()
-	return s.b.Write(ctx, executor.ApplyRequest{Force: queryBool(r, "force"), Restart: restart, Edit: edit})
+	res, err := s.b.Write(ctx, executor.ApplyRequest{Force: queryBool(r, "force"), Restart: restart, Edit: edit})
+	if err == nil && res != nil && res.Plan != nil {
+		for _, c := range res.Plan.Changes {
+			if c.Action != engine.ActionDestroy {
+				s.postEvent(r, c.After)
+			}
+		}
+	}
+	return res, err
 }
 
 // result answers a deployable write: Marathon-Deployment-Id and the

@@ -225,7 +225,8 @@ func (s *Server) postEvent(r *http.Request, app *engine.App) {
 	if app == nil {
 		return
 	}
-	def, err := marshal(executor.MaskEnv(app))
+	// Marathon's fields only: clients decode appDefinition as an app.
+	def, err := executor.MaskEnv(app).MarshalMarathonJSON()
 	if err != nil {
 		return
 	}

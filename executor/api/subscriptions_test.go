@@ -85,54 +85,72 @@ func TestSubscriptionsEndpoint(t *testing.T) {
 	}
 }
 
-// TestApplyPostsAPIEvents: the write handlers publish api_post_event per app
-// they create or change, with the env values and the sensitive values masked.
+// TestApplyPostsAPIEvents: the write handlers — Stride's apply and Marathon's
+// app and group writes — publish api_post_event per app they create or change,
+// with Marathon's fields only, the env values and the sensitive values masked.
 func TestApplyPostsAPIEvents(t *testing.T) {
-	s, f := newTestServer()
-	a := engine.NewApp("/shop/api")
-	a.Cmd = "run"
-	a.Env = map[string]string{"DB_PASSWORD": "hunter2-value"}
-	a.EnvSecrets = map[string]string{"TOKEN": "tok"}
-	a.Secrets = map[string]engine.Secret{"tok": {Source: "/vault/tok"}}
-	a.Labels = map[string]string{"token": "hunter2-label"}
-	a.HealthChecks = []engine.HealthCheck{engine.DefaultHealthCheck()}
-	a.HealthChecks[0].Path = "/health?token=hunter2-path"
-	a.Sensitive = []string{"healthChecks[0].path", "labels.token"}
-	a.ApplyDefaults()
-	f.applyPlan = &engine.Plan{Changes: []*engine.Change{
-		{ID: "/shop/api", Action: engine.ActionCreate, After: a},
-		{ID: "/shop/old", Action: engine.ActionDestroy},
-	}, Steps: []engine.Step{{}}}
-	f.applyDep = &engine.Deployment{ID: "dep-9", Version: v2}
-	events, stop := f.bus.Subscribe(0)
-	defer stop()
-	w := do(t, s, request{method: "POST", path: "/stride/v1/apply", body: `{"spec":{"apps":[{"id":"/shop/api","cmd":"run"}]}}`})
-	if w.Code != http.StatusCreated {
-		t.Fatalf("apply: %d %s", w.Code, w.Body)
+	cases := map[string]struct {
+		req  request
+		code int
+	}{
+		"stride apply":      {request{method: "POST", path: "/stride/v1/apply", body: `{"spec":{"apps":[{"id":"/shop/api","cmd":"run"}]}}`}, http.StatusCreated},
+		"POST /v2/apps":     {request{method: "POST", path: "/v2/apps", body: `{"id":"/shop/new-app","cmd":"run"}`}, http.StatusCreated},
+		"PUT /v2/apps/{id}": {request{method: "PUT", path: "/v2/apps/shop/api", body: `{"instances":5}`}, http.StatusOK},
+		"POST /v2/groups":   {request{method: "POST", path: "/v2/groups", body: `{"id":"/newgroup","apps":[{"id":"a","cmd":"run"}]}`}, http.StatusCreated},
 	}
-	ev := <-events
-	var p struct {
-		executor.APIPost
-		EventType string `json:"eventType"`
-	}
-	if err := ev.Decode(&p); err != nil {
-		t.Fatal(err)
-	}
-	def := string(p.AppDefinition)
-	if ev.Type != executor.EventAPIPost || p.ClientIP != "192.0.2.1" || p.URI != "/stride/v1/apply" ||
-		!strings.Contains(def, `"id":"/shop/api"`) || !strings.Contains(def, `"TOKEN":{"secret":"tok"}`) {
-		t.Fatalf("api_post_event %s", ev.JSON)
-	}
-	if strings.Contains(string(ev.JSON), "hunter2") || !strings.Contains(def, `"DB_PASSWORD":"`+executor.MaskedValue+`"`) {
-		t.Errorf("the env value is not masked: %s", ev.JSON)
-	}
-	if !strings.Contains(def, `"labels":{"token":"`+engine.SensitiveValue+`"}`) || !strings.Contains(def, `"path":"`+engine.SensitiveValue+`"`) {
-		t.Errorf("the sensitive values are not masked: %s", ev.JSON)
-	}
-	select {
-	case ev := <-events:
-		t.Errorf("one more event (a destroyed app gets none): %s", ev.JSON)
-	default:
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			s, f := newTestServer()
+			a := engine.NewApp("/shop/api")
+			a.Cmd = "run"
+			a.Env = map[string]string{"DB_PASSWORD": "hunter2-value"}
+			a.EnvSecrets = map[string]string{"TOKEN": "tok"}
+			a.Secrets = map[string]engine.Secret{"tok": {Source: "/vault/tok"}}
+			a.Service = &engine.Service{Name: "stride-only"}
+			a.Labels = map[string]string{"token": "hunter2-label"}
+			a.HealthChecks = []engine.HealthCheck{engine.DefaultHealthCheck()}
+			a.HealthChecks[0].Path = "/health?token=hunter2-path"
+			a.Sensitive = []string{"healthChecks[0].path", "labels.token"}
+			a.ApplyDefaults()
+			f.applyPlan = &engine.Plan{Changes: []*engine.Change{
+				{ID: "/shop/api", Action: engine.ActionCreate, After: a},
+				{ID: "/shop/old", Action: engine.ActionDestroy},
+			}, Steps: []engine.Step{{}}}
+			f.applyDep = &engine.Deployment{ID: "dep-9", Version: v2}
+			events, stop := f.bus.Subscribe(0)
+			defer stop()
+			w := do(t, s, tc.req)
+			if w.Code != tc.code {
+				t.Fatalf("%s %s: %d %s", tc.req.method, tc.req.path, w.Code, w.Body)
+			}
+			ev := <-events
+			var p struct {
+				executor.APIPost
+				EventType string `json:"eventType"`
+			}
+			if err := ev.Decode(&p); err != nil {
+				t.Fatal(err)
+			}
+			def := string(p.AppDefinition)
+			if ev.Type != executor.EventAPIPost || p.ClientIP != "192.0.2.1" || p.URI != tc.req.path ||
+				!strings.Contains(def, `"id":"/shop/api"`) || !strings.Contains(def, `"TOKEN":{"secret":"tok"}`) {
+				t.Fatalf("api_post_event %s", ev.JSON)
+			}
+			if strings.Contains(string(ev.JSON), "hunter2") || !strings.Contains(def, `"DB_PASSWORD":"`+executor.MaskedValue+`"`) {
+				t.Errorf("the env value is not masked: %s", ev.JSON)
+			}
+			if !strings.Contains(def, `"labels":{"token":"`+engine.SensitiveValue+`"}`) || !strings.Contains(def, `"path":"`+engine.SensitiveValue+`"`) {
+				t.Errorf("the sensitive values are not masked: %s", ev.JSON)
+			}
+			if strings.Contains(def, "stride-only") {
+				t.Errorf("appDefinition carries a Stride-only field: %s", def)
+			}
+			select {
+			case ev := <-events:
+				t.Errorf("one more event (a destroyed app gets none): %s", ev.JSON)
+			default:
+			}
+		})
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
@@ -331,7 +332,7 @@ func appBlock(body *hclwrite.Body, a *engine.App) {
 		u.SetAttributeValue("minimum_health_capacity", num(a.UpgradeStrategy.MinimumHealthCapacity))
 		u.SetAttributeValue("maximum_over_capacity", num(a.UpgradeStrategy.MaximumOverCapacity))
 	}
-	if a.BackoffSeconds != def.BackoffSeconds || a.BackoffFactor != def.BackoffFactor || a.MaxLaunchDelaySeconds != def.MaxLaunchDelaySeconds {
+	if a.BackoffSeconds != def.BackoffSeconds || a.BackoffFactor != def.BackoffFactor || a.MaxLaunchDelaySeconds != def.MaxLaunchDelaySeconds || a.GiveUpAfter > 0 {
 		b.AppendNewline()
 		bo := b.AppendNewBlock("backoff", nil).Body()
 		if a.BackoffSeconds != def.BackoffSeconds {
@@ -342,6 +343,19 @@ func appBlock(body *hclwrite.Body, a *engine.App) {
 		}
 		if a.MaxLaunchDelaySeconds != def.MaxLaunchDelaySeconds {
 			bo.SetAttributeValue("max_launch_delay_seconds", num(a.MaxLaunchDelaySeconds))
+		}
+		if a.GiveUpAfter > 0 {
+			bo.SetAttributeValue("give_up_after", integer(a.GiveUpAfter))
+		}
+	}
+	if a.ProgressDeadlineSeconds > 0 || a.AutoRevert {
+		b.AppendNewline()
+		db := b.AppendNewBlock("deployment", nil).Body()
+		if a.ProgressDeadlineSeconds > 0 {
+			db.SetAttributeValue("progress_deadline", cty.StringVal((time.Duration(a.ProgressDeadlineSeconds) * time.Second).String()))
+		}
+		if a.AutoRevert {
+			db.SetAttributeValue("auto_revert", cty.True)
 		}
 	}
 	if u := a.UnreachableStrategy; u != nil && *u != (engine.UnreachableStrategy{}) {

@@ -115,6 +115,10 @@ func fixtureTree(t *testing.T) Tree {
 		if a.Validate() != nil {
 			a.Service.Port = "" // the fixture's docker variant names a port mapping
 		}
+		// Stride's deployment settings (issue 11's fields) on some.
+		if n%2 == 1 {
+			a.GiveUpAfter, a.ProgressDeadlineSeconds, a.AutoRevert = 3+n, 90*n, n%4 == 1
+		}
 		if fe := a.Validate(); fe != nil {
 			t.Fatalf("fixture %s is invalid: %v", a.ID, fe)
 		}

@@ -24,6 +24,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -127,9 +128,32 @@ func Start(t testing.TB, o Options) *Agent {
 	}
 	a.args = append(a.args, o.Args...)
 	t.Cleanup(a.cleanup)
-	a.start()
-	a.WaitLeader(t)
-	return a
+	// The ports were free when picked and released for Consul to bind: another
+	// process may take one in between. An agent that exits because a port is
+	// taken is started again on new ports.
+	for attempt := 1; ; attempt++ {
+		a.start()
+		exited, err := a.waitReady()
+		if err == nil {
+			return a
+		}
+		if !exited || attempt == 3 || !strings.Contains(a.Tail(40), "address already in use") {
+			t.Fatalf("consultest: %s: %v\n%s", a.name, err, a.Tail(40))
+		}
+		a.mu.Lock()
+		a.cmd, a.done = nil, nil
+		if a.log != nil {
+			a.log.Close()
+		}
+		a.mu.Unlock()
+		a.ports = freePorts(t)
+		if o.Persistent {
+			a.args = append(a.serverArgs(), "-bootstrap-expect", "1")
+		} else {
+			a.args = append(a.commonArgs(), "-dev")
+		}
+		a.args = append(a.args, o.Args...)
+	}
 }
 
 func (a *Agent) commonArgs() []string {
@@ -190,7 +214,18 @@ func (a *Agent) Client(t testing.TB) *api.Client {
 // registrations succeed).
 func (a *Agent) WaitLeader(t testing.TB) {
 	t.Helper()
-	c := a.Client(t)
+	if _, err := a.waitReady(); err != nil {
+		t.Fatalf("consultest: %s: %v\n%s", a.name, err, a.Tail(40))
+	}
+}
+
+// waitReady is WaitLeader returning why the agent is not ready (exited: its
+// process ended while starting).
+func (a *Agent) waitReady() (exited bool, err error) {
+	c, err := api.NewClient(&api.Config{Address: a.HTTPAddr()})
+	if err != nil {
+		return false, fmt.Errorf("client: %w", err)
+	}
 	deadline := time.Now().Add(a.timeout)
 	var last error
 	for time.Now().Before(deadline) {
@@ -200,7 +235,7 @@ func (a *Agent) WaitLeader(t testing.TB) {
 		if done != nil {
 			select {
 			case <-done:
-				t.Fatalf("consultest: %s exited while starting:\n%s", a.name, a.Tail(40))
+				return true, errors.New("exited while starting")
 			default:
 			}
 		}
@@ -209,7 +244,7 @@ func (a *Agent) WaitLeader(t testing.TB) {
 			var nodes []*api.Node
 			nodes, _, err = c.Catalog().Nodes(nil)
 			if err == nil && len(nodes) > 0 {
-				return
+				return false, nil
 			}
 			if err == nil {
 				err = errors.New("no node in the catalog yet")
@@ -220,7 +255,7 @@ func (a *Agent) WaitLeader(t testing.TB) {
 		last = err
 		time.Sleep(50 * time.Millisecond) // polling interval while raft elects
 	}
-	t.Fatalf("consultest: %s not ready after %s: %v\n%s", a.name, a.timeout, last, a.Tail(40))
+	return false, fmt.Errorf("not ready after %s: %v", a.timeout, last)
 }
 
 // Stop stops the agent with SIGTERM (SIGKILL after 10 s) and waits for it.
