@@ -177,18 +177,18 @@ func (p *planning) match(state *engine.State) {
 		p.desired = apps
 	}
 
-	// One hash per deployed app to index it and one per desired app to find its
-	// counterpart: cheaper than sorting 100,000 ids (see BenchmarkPlan).
-	byID := make(map[string]int32, len(state.Apps))
-	dups := false
-	for i, a := range state.Apps {
-		n := len(byID)
-		byID[a.ID] = int32(i)
-		if len(byID) == n {
-			dups = true
-		}
+	workers := 1
+	if max(len(p.desired), len(state.Apps)) >= parallelDiffMin {
+		workers = min(runtime.GOMAXPROCS(0), maxDiffWorkers)
 	}
+	// One hash per deployed app to index it (on the workers) and one per desired
+	// app to find its counterpart: cheaper than sorting 100,000 ids (see
+	// BenchmarkPlan).
+	index := newIDIndex(state.Apps, workers)
+	dups := index.dups.Load()
+	var byID map[string]int32
 	if dups {
+		byID = index.useMap()
 		p.reportStateDuplicates(state, byID)
 	}
 	matched := make([]bool, len(state.Apps))
@@ -200,18 +200,14 @@ func (p *planning) match(state *engine.State) {
 	// split it into contiguous ranges, one goroutine each. Every app writes only
 	// its own slots (desiredChange[i], kept[i], matched[j]; ids are unique), so
 	// the result does not depend on the scheduling.
-	workers := 1
-	if len(p.desired) >= parallelDiffMin {
-		workers = min(runtime.GOMAXPROCS(0), maxDiffWorkers)
-	}
-	if workers <= 1 {
-		p.diffRange(0, len(p.desired), state, byID, matched)
+	if workers <= 1 || len(p.desired) < parallelDiffMin {
+		p.diffRange(0, len(p.desired), state, index, matched)
 	} else {
 		var wg sync.WaitGroup
 		chunk := (len(p.desired) + workers - 1) / workers
 		for lo := 0; lo < len(p.desired); lo += chunk {
 			hi := min(lo+chunk, len(p.desired))
-			wg.Go(func() { p.diffRange(lo, hi, state, byID, matched) })
+			wg.Go(func() { p.diffRange(lo, hi, state, index, matched) })
 		}
 		wg.Wait()
 	}
@@ -252,11 +248,11 @@ var parallelDiffMin = 512
 const maxDiffWorkers = 8
 
 // diffRange matches and diffs p.desired[lo:hi] against the deployed apps.
-func (p *planning) diffRange(lo, hi int, state *engine.State, byID map[string]int32, matched []bool) {
+func (p *planning) diffRange(lo, hi int, state *engine.State, index *idIndex, matched []bool) {
 	var d differ
 	for i := lo; i < hi; i++ {
 		a := p.desired[i]
-		j, ok := byID[a.ID]
+		j, ok := index.find(a.ID)
 		if !ok {
 			p.desiredChange[i] = &engine.Change{
 				ID: a.ID, Action: engine.ActionCreate, After: a, Fields: []engine.FieldChange{},
