@@ -118,8 +118,9 @@ type planning struct {
 	desired []*engine.App
 	// desiredChange[i] is the change of desired[i], or nil.
 	desiredChange []*engine.Change
-	// runtime[i] lists the fields of desired[i] kept as deployed
-	// (lifecycle.ignore_changes) that the files set otherwise.
+	// runtime lists the fields of the desired apps kept as deployed
+	// (lifecycle.ignore_changes) that the files set otherwise, one part per
+	// diffed range, in the order of desired.
 	runtime [][]engine.RuntimeField
 	// kept are the deployed counterparts of the desired apps, in the same order
 	// (nil for creates).
@@ -195,19 +196,21 @@ func (p *planning) match(state *engine.State) {
 
 	p.desiredChange = make([]*engine.Change, len(p.desired))
 	p.kept = make([]*engine.App, len(p.desired))
-	p.runtime = make([][]engine.RuntimeField, len(p.desired))
 	// Diffing is most of a plan's work and independent per app: large plans
 	// split it into contiguous ranges, one goroutine each. Every app writes only
-	// its own slots (desiredChange[i], kept[i], matched[j]; ids are unique), so
-	// the result does not depend on the scheduling.
+	// its own slots (desiredChange[i], kept[i], matched[j]; ids are unique) and
+	// every range its own part of runtime, so the result does not depend on the
+	// scheduling.
 	if workers <= 1 || len(p.desired) < parallelDiffMin {
-		p.diffRange(0, len(p.desired), state, index, matched)
+		p.runtime = make([][]engine.RuntimeField, 1)
+		p.diffRange(0, len(p.desired), state, index, matched, &p.runtime[0])
 	} else {
 		var wg sync.WaitGroup
 		chunk := (len(p.desired) + workers - 1) / workers
-		for lo := 0; lo < len(p.desired); lo += chunk {
-			hi := min(lo+chunk, len(p.desired))
-			wg.Go(func() { p.diffRange(lo, hi, state, index, matched) })
+		p.runtime = make([][]engine.RuntimeField, (len(p.desired)+chunk-1)/chunk)
+		for k := range p.runtime {
+			lo, hi := k*chunk, min((k+1)*chunk, len(p.desired))
+			wg.Go(func() { p.diffRange(lo, hi, state, index, matched, &p.runtime[k]) })
 		}
 		wg.Wait()
 	}
@@ -247,8 +250,9 @@ var parallelDiffMin = 512
 
 const maxDiffWorkers = 8
 
-// diffRange matches and diffs p.desired[lo:hi] against the deployed apps.
-func (p *planning) diffRange(lo, hi int, state *engine.State, index *idIndex, matched []bool) {
+// diffRange matches and diffs p.desired[lo:hi] against the deployed apps, and
+// appends their fields left to runtime to rt.
+func (p *planning) diffRange(lo, hi int, state *engine.State, index *idIndex, matched []bool, rt *[]engine.RuntimeField) {
 	var d differ
 	for i := lo; i < hi; i++ {
 		a := p.desired[i]
@@ -270,8 +274,9 @@ func (p *planning) diffRange(lo, hi int, state *engine.State, index *idIndex, ma
 			d.fields = d.fields[:0]
 			d.apps(kept, a)
 			slices.SortFunc(d.fields, func(x, y fieldDiff) int { return comparePaths(x.Path, y.Path) })
-			for _, f := range d.fieldChanges() {
-				p.runtime[i] = append(p.runtime[i], engine.RuntimeField{
+			for k := range d.fields {
+				f := &d.fields[k].FieldChange
+				*rt = append(*rt, engine.RuntimeField{
 					ID: a.ID, Path: f.Path, Deployed: f.Before, Configured: f.After,
 					Sensitive: before.IsSensitive(f.Path) || a.IsSensitive(f.Path),
 				})
