@@ -254,10 +254,30 @@ const maxDiffWorkers = 8
 // appends their fields left to runtime to rt.
 func (p *planning) diffRange(lo, hi int, state *engine.State, index *idIndex, matched []bool, rt *[]engine.RuntimeField) {
 	var d differ
+	for blo := lo; blo < hi; blo += matchBlock {
+		bhi := min(blo+matchBlock, hi)
+		// Match a block before diffing it: the lookups are independent, so the
+		// processor overlaps their cache misses (a plan of 100,000 apps is
+		// bound by memory), which the diff of each app would keep apart.
+		for i := blo; i < bhi; i++ {
+			if j, ok := index.find(p.desired[i].ID); ok {
+				matched[j] = true
+				p.kept[i] = state.Apps[j]
+			}
+		}
+		p.diffBlock(&d, blo, bhi, rt)
+	}
+}
+
+// matchBlock is how many desired apps diffRange matches at a time.
+const matchBlock = 64
+
+// diffBlock diffs p.desired[lo:hi], matched already (p.kept), and appends their
+// fields left to runtime to rt.
+func (p *planning) diffBlock(d *differ, lo, hi int, rt *[]engine.RuntimeField) {
 	for i := lo; i < hi; i++ {
-		a := p.desired[i]
-		j, ok := index.find(a.ID)
-		if !ok {
+		a, before := p.desired[i], p.kept[i]
+		if before == nil {
 			p.desiredChange[i] = &engine.Change{
 				ID: a.ID, Action: engine.ActionCreate, After: a, Fields: []engine.FieldChange{},
 				Reason:  ReasonCreate,
@@ -265,9 +285,6 @@ func (p *planning) diffRange(lo, hi int, state *engine.State, index *idIndex, ma
 			}
 			continue
 		}
-		matched[j] = true
-		before := state.Apps[j]
-		p.kept[i] = before
 		if kept := engine.KeepIgnored(a, before); kept != a && !p.runtimeEdit {
 			// Fields left to runtime keep their deployed value; the plan says
 			// where the files would have changed it.
