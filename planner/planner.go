@@ -219,11 +219,14 @@ func (p *planning) match(state *engine.State) {
 	if p.destroyAll {
 		reason = ReasonDestroyAll
 	}
+	everything := p.scope == "/"
 	for j, a := range state.Apps {
-		if dups && byID[a.ID] != int32(j) {
-			continue // a duplicate, reported above
-		}
 		switch {
+		case dups && byID[a.ID] != int32(j):
+			// a duplicate, reported above
+		case everything && matched[j]:
+			// declared: neither outside nor destroyed (and its id, a cache
+			// miss per app, is not read)
 		case !engine.InScope(a.ID, p.scope):
 			p.outside = append(p.outside, a)
 		case !matched[j]:
