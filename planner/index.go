@@ -33,7 +33,7 @@ type idIndex struct {
 func newIDIndex(apps []*engine.App, workers int) *idIndex {
 	size := uint64(1) << bits.Len(uint(2*len(apps)|1))
 	x := &idIndex{apps: apps, slots: make([]atomic.Uint64, size), mask: size - 1, seed: maphash.MakeSeed()}
-	if workers <= 1 || len(apps) < parallelDiffMin {
+	if workers <= 1 || len(apps) < parallelIndexMin {
 		x.insertRange(0, len(apps))
 		return x
 	}
@@ -46,6 +46,12 @@ func newIDIndex(apps []*engine.App, workers int) *idIndex {
 	wg.Wait()
 	return x
 }
+
+// parallelIndexMin is the fewest apps newIDIndex indexes on several goroutines.
+// Below it the table stays in the processor's caches and indexing takes tens of
+// microseconds, less than waking a second goroutine can on a loaded machine.
+// (A variable so that tests can reach the parallel path with few apps.)
+var parallelIndexMin = 1 << 15
 
 // insertRange indexes apps[lo:hi]. Two goroutines inserting the same id probe
 // the same sequence of slots, so whichever claims its slot second meets the

@@ -8,6 +8,9 @@ import (
 )
 
 func TestIDIndex(t *testing.T) {
+	saved := parallelIndexMin
+	parallelIndexMin = 64
+	defer func() { parallelIndexMin = saved }()
 	apps := func(n int, ids ...string) []*engine.App {
 		var out []*engine.App
 		for i := range n {
@@ -27,10 +30,10 @@ func TestIDIndex(t *testing.T) {
 		{name: "empty", apps: nil, notFound: []string{"/a", ""}},
 		{name: "one", apps: apps(0, "/a"), notFound: []string{"/b", "/a/b", ""}},
 		{name: "small", apps: apps(100), notFound: []string{"/g0/app1", "/g1/app100"}},
-		{name: "parallel", apps: apps(3 * parallelDiffMin), notFound: []string{"/g0/app1", "/nope"}},
+		{name: "parallel", apps: apps(3 * parallelIndexMin), notFound: []string{"/g0/app1", "/nope"}},
 		{name: "duplicate", apps: apps(10, "/g3/app3"), dups: true},
-		{name: "duplicate in two ranges", apps: append(apps(0, "/first"), apps(3*parallelDiffMin, "/first")...), dups: true},
-		{name: "duplicate in one range", apps: apps(3*parallelDiffMin, "/g1/app8"), dups: true},
+		{name: "duplicate in two ranges", apps: append(apps(0, "/first"), apps(3*parallelIndexMin, "/first")...), dups: true},
+		{name: "duplicate in one range", apps: apps(3*parallelIndexMin, "/g1/app8"), dups: true},
 	}
 	for _, tt := range tests {
 		for _, workers := range []int{1, 2, 8} {
