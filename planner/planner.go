@@ -118,8 +118,9 @@ type planning struct {
 	desired []*engine.App
 	// desiredChange[i] is the change of desired[i], or nil.
 	desiredChange []*engine.Change
-	// runtime[i] lists the fields of desired[i] kept as deployed
-	// (lifecycle.ignore_changes) that the files set otherwise.
+	// runtime lists the fields of the desired apps kept as deployed
+	// (lifecycle.ignore_changes) that the files set otherwise, one part per
+	// diffed range, in the order of desired.
 	runtime [][]engine.RuntimeField
 	// kept are the deployed counterparts of the desired apps, in the same order
 	// (nil for creates).
@@ -177,41 +178,39 @@ func (p *planning) match(state *engine.State) {
 		p.desired = apps
 	}
 
-	// One hash per deployed app to index it and one per desired app to find its
-	// counterpart: cheaper than sorting 100,000 ids (see BenchmarkPlan).
-	byID := make(map[string]int32, len(state.Apps))
-	dups := false
-	for i, a := range state.Apps {
-		n := len(byID)
-		byID[a.ID] = int32(i)
-		if len(byID) == n {
-			dups = true
-		}
+	workers := 1
+	if max(len(p.desired), len(state.Apps)) >= parallelDiffMin {
+		workers = min(runtime.GOMAXPROCS(0), maxDiffWorkers)
 	}
+	// One hash per deployed app to index it (on the workers) and one per desired
+	// app to find its counterpart: cheaper than sorting 100,000 ids (see
+	// BenchmarkPlan).
+	index := newIDIndex(state.Apps, workers)
+	dups := index.dups.Load()
+	var byID map[string]int32
 	if dups {
+		byID = index.useMap()
 		p.reportStateDuplicates(state, byID)
 	}
 	matched := make([]bool, len(state.Apps))
 
 	p.desiredChange = make([]*engine.Change, len(p.desired))
 	p.kept = make([]*engine.App, len(p.desired))
-	p.runtime = make([][]engine.RuntimeField, len(p.desired))
 	// Diffing is most of a plan's work and independent per app: large plans
 	// split it into contiguous ranges, one goroutine each. Every app writes only
-	// its own slots (desiredChange[i], kept[i], matched[j]; ids are unique), so
-	// the result does not depend on the scheduling.
-	workers := 1
-	if len(p.desired) >= parallelDiffMin {
-		workers = min(runtime.GOMAXPROCS(0), maxDiffWorkers)
-	}
-	if workers <= 1 {
-		p.diffRange(0, len(p.desired), state, byID, matched)
+	// its own slots (desiredChange[i], kept[i], matched[j]; ids are unique) and
+	// every range its own part of runtime, so the result does not depend on the
+	// scheduling.
+	if workers <= 1 || len(p.desired) < parallelDiffMin {
+		p.runtime = make([][]engine.RuntimeField, 1)
+		p.diffRange(0, len(p.desired), state, index, matched, &p.runtime[0])
 	} else {
 		var wg sync.WaitGroup
 		chunk := (len(p.desired) + workers - 1) / workers
-		for lo := 0; lo < len(p.desired); lo += chunk {
-			hi := min(lo+chunk, len(p.desired))
-			wg.Go(func() { p.diffRange(lo, hi, state, byID, matched) })
+		p.runtime = make([][]engine.RuntimeField, (len(p.desired)+chunk-1)/chunk)
+		for k := range p.runtime {
+			lo, hi := k*chunk, min((k+1)*chunk, len(p.desired))
+			wg.Go(func() { p.diffRange(lo, hi, state, index, matched, &p.runtime[k]) })
 		}
 		wg.Wait()
 	}
@@ -220,11 +219,14 @@ func (p *planning) match(state *engine.State) {
 	if p.destroyAll {
 		reason = ReasonDestroyAll
 	}
+	everything := p.scope == "/"
 	for j, a := range state.Apps {
-		if dups && byID[a.ID] != int32(j) {
-			continue // a duplicate, reported above
-		}
 		switch {
+		case dups && byID[a.ID] != int32(j):
+			// a duplicate, reported above
+		case everything && matched[j]:
+			// declared: neither outside nor destroyed (and its id, a cache
+			// miss per app, is not read)
 		case !engine.InScope(a.ID, p.scope):
 			p.outside = append(p.outside, a)
 		case !matched[j]:
@@ -251,13 +253,34 @@ var parallelDiffMin = 512
 
 const maxDiffWorkers = 8
 
-// diffRange matches and diffs p.desired[lo:hi] against the deployed apps.
-func (p *planning) diffRange(lo, hi int, state *engine.State, byID map[string]int32, matched []bool) {
+// diffRange matches and diffs p.desired[lo:hi] against the deployed apps, and
+// appends their fields left to runtime to rt.
+func (p *planning) diffRange(lo, hi int, state *engine.State, index *idIndex, matched []bool, rt *[]engine.RuntimeField) {
 	var d differ
+	for blo := lo; blo < hi; blo += matchBlock {
+		bhi := min(blo+matchBlock, hi)
+		// Match a block before diffing it: the lookups are independent, so the
+		// processor overlaps their cache misses (a plan of 100,000 apps is
+		// bound by memory), which the diff of each app would keep apart.
+		for i := blo; i < bhi; i++ {
+			if j, ok := index.find(p.desired[i].ID); ok {
+				matched[j] = true
+				p.kept[i] = state.Apps[j]
+			}
+		}
+		p.diffBlock(&d, blo, bhi, rt)
+	}
+}
+
+// matchBlock is how many desired apps diffRange matches at a time.
+const matchBlock = 64
+
+// diffBlock diffs p.desired[lo:hi], matched already (p.kept), and appends their
+// fields left to runtime to rt.
+func (p *planning) diffBlock(d *differ, lo, hi int, rt *[]engine.RuntimeField) {
 	for i := lo; i < hi; i++ {
-		a := p.desired[i]
-		j, ok := byID[a.ID]
-		if !ok {
+		a, before := p.desired[i], p.kept[i]
+		if before == nil {
 			p.desiredChange[i] = &engine.Change{
 				ID: a.ID, Action: engine.ActionCreate, After: a, Fields: []engine.FieldChange{},
 				Reason:  ReasonCreate,
@@ -265,17 +288,15 @@ func (p *planning) diffRange(lo, hi int, state *engine.State, byID map[string]in
 			}
 			continue
 		}
-		matched[j] = true
-		before := state.Apps[j]
-		p.kept[i] = before
 		if kept := engine.KeepIgnored(a, before); kept != a && !p.runtimeEdit {
 			// Fields left to runtime keep their deployed value; the plan says
 			// where the files would have changed it.
 			d.fields = d.fields[:0]
 			d.apps(kept, a)
 			slices.SortFunc(d.fields, func(x, y fieldDiff) int { return comparePaths(x.Path, y.Path) })
-			for _, f := range d.fieldChanges() {
-				p.runtime[i] = append(p.runtime[i], engine.RuntimeField{
+			for k := range d.fields {
+				f := &d.fields[k].FieldChange
+				*rt = append(*rt, engine.RuntimeField{
 					ID: a.ID, Path: f.Path, Deployed: f.Before, Configured: f.After,
 					Sensitive: before.IsSensitive(f.Path) || a.IsSensitive(f.Path),
 				})

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/stride-run/stride/engine"
@@ -302,6 +304,40 @@ func TestPlanParallelMatchesSequential(t *testing.T) {
 	defer func() { parallelDiffMin = saved }()
 	w2 := genWorld(3000, 6) // same apps, state shuffled differently
 	sequential, _ := Plan(w2.spec, w2.state, Options{})
+	if a, b := planJSON(t, parallel), planJSON(t, sequential); !bytes.Equal(a, b) {
+		t.Errorf("parallel and sequential plans differ:\n%s", lineDiff(string(a), string(b)))
+	}
+}
+
+// TestPlanParallelRuntimeManaged: the fields left to runtime, collected per diffed
+// range, come out in id order and the same as sequentially.
+func TestPlanParallelRuntimeManaged(t *testing.T) {
+	plan := func(seed uint64) *engine.Plan {
+		w := genWorld(3000, seed)
+		for k, a := range w.spec.Apps {
+			if k%97 == 0 {
+				a.Lifecycle = &engine.Lifecycle{IgnoreChanges: []string{"instances", "labels"}}
+				a.Instances += 3
+				a.Labels["scaled"] = "by hand"
+			}
+		}
+		p, diags := Plan(w.spec, w.state, Options{})
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		return p
+	}
+	parallel := plan(5)
+	if len(parallel.RuntimeManaged) < 40 {
+		t.Fatalf("%d fields left to runtime, want one instances and one labels entry per ignoring deployed app", len(parallel.RuntimeManaged))
+	}
+	if !slices.IsSortedFunc(parallel.RuntimeManaged, func(x, y engine.RuntimeField) int { return strings.Compare(x.ID, y.ID) }) {
+		t.Errorf("fields left to runtime not in id order: %+v", parallel.RuntimeManaged)
+	}
+	saved := parallelDiffMin
+	parallelDiffMin = 1 << 30
+	defer func() { parallelDiffMin = saved }()
+	sequential := plan(6)
 	if a, b := planJSON(t, parallel), planJSON(t, sequential); !bytes.Equal(a, b) {
 		t.Errorf("parallel and sequential plans differ:\n%s", lineDiff(string(a), string(b)))
 	}
