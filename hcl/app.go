@@ -116,12 +116,17 @@ var (
 // reservedAppNames cannot name an app: the REST API routes by them.
 var reservedAppNames = map[string]bool{"restart": true, "tasks": true, "versions": true}
 
+// appFieldsHint is about how many JSON pointers an app's attributes record
+// (Source.Attrs): a typical service sets a dozen fields, a health check and a
+// port, a constraint or two, each with its parts.
+const appFieldsHint = 24
+
 // decodeApp reads an app block, applies Marathon's defaults, validates it and adds
 // it to the loader's apps.
 func (l *loader) decodeApp(block *hcl2.Block, parent *groupCtx) {
 	name := block.Labels[0]
 	id := childID(parent, name)
-	f := newFields(l)
+	f := newFields(l, appFieldsHint)
 	switch {
 	case !engine.ValidSegment(name):
 		l.errorf(block.LabelRanges[0].Ptr(), "Invalid app name",
@@ -427,7 +432,7 @@ func (l *loader) decodeConstraints(app *engine.App, attr *hcl2.Attribute, blocks
 		c := l.content(b, constraintSchema, f, "/constraints")
 		it := item{at: b.DefRange.Start.Byte, rng: b.DefRange}
 		// Pointers are settled once the order is known; decode with placeholders.
-		sub := newFields(l)
+		sub := newFields(l, 3)
 		sub.str(c["attribute"], "/0", &it.con.Field)
 		sub.str(c["operator"], "/1", &it.con.Operator)
 		sub.str(c["value"], "/2", &it.con.Value)

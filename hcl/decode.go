@@ -105,7 +105,7 @@ func (l *loader) decodeGroup(block *hcl2.Block, parent *groupCtx) {
 
 	content, diags := block.Body.Content(groupSchema)
 	l.add(diags)
-	f := newFields(l)
+	f := newFields(l, 4)
 	g := &engine.Group{ID: id}
 	f.strMap(content.Attributes["labels"], "/labels", &g.Labels)
 	if len(g.Labels) == 0 {
