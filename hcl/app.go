@@ -148,7 +148,7 @@ func (l *loader) decodeApp(block *hcl2.Block, parent *groupCtx) {
 	}
 
 	app := engine.NewApp(id)
-	content, diags := block.Body.Content(appSchema)
+	content, diags := bodyContent(block.Body, appSchema)
 	l.add(diags)
 	if diags.HasErrors() {
 		f.failed["/"] = true // cross-field checks ("needs cmd") would only echo this
@@ -331,7 +331,7 @@ func (l *loader) decodeEnv(app *engine.App, attr *hcl2.Attribute, f *fields) {
 // attributes. When the body has errors (an unknown or missing argument), ptr is
 // marked failed so that validation does not report the consequences.
 func (l *loader) content(b *hcl2.Block, schema *hcl2.BodySchema, f *fields, ptr string) hcl2.Attributes {
-	c, diags := b.Body.Content(schema)
+	c, diags := bodyContent(b.Body, schema)
 	l.add(diags)
 	if diags.HasErrors() {
 		f.failed[ptr] = true
@@ -580,7 +580,7 @@ func (l *loader) decodeUnreachable(b *hcl2.Block, f *fields) *engine.Unreachable
 // decodeContainer reads a container block with its docker and volume blocks.
 func (l *loader) decodeContainer(b *hcl2.Block, f *fields) *engine.Container {
 	f.attrs["/container"] = b.DefRange
-	content, diags := b.Body.Content(containerSchema)
+	content, diags := bodyContent(b.Body, containerSchema)
 	l.add(diags)
 	if diags.HasErrors() {
 		f.failed["/container"] = true
@@ -610,7 +610,7 @@ func (l *loader) decodeContainer(b *hcl2.Block, f *fields) *engine.Container {
 func (l *loader) decodeDocker(b *hcl2.Block, f *fields) *engine.Docker {
 	const ptr = "/container/docker"
 	f.attrs[ptr] = b.DefRange
-	content, diags := b.Body.Content(dockerSchema)
+	content, diags := bodyContent(b.Body, dockerSchema)
 	l.add(diags)
 	if diags.HasErrors() {
 		f.failed[ptr] = true
