@@ -116,12 +116,17 @@ var (
 // reservedAppNames cannot name an app: the REST API routes by them.
 var reservedAppNames = map[string]bool{"restart": true, "tasks": true, "versions": true}
 
+// appFieldsHint is about how many JSON pointers an app's attributes record
+// (Source.Attrs): a typical service sets a dozen fields, a health check and a
+// port, a constraint or two, each with its parts.
+const appFieldsHint = 24
+
 // decodeApp reads an app block, applies Marathon's defaults, validates it and adds
 // it to the loader's apps.
 func (l *loader) decodeApp(block *hcl2.Block, parent *groupCtx) {
 	name := block.Labels[0]
 	id := childID(parent, name)
-	f := newFields(l)
+	f := newFields(l, appFieldsHint)
 	switch {
 	case !engine.ValidSegment(name):
 		l.errorf(block.LabelRanges[0].Ptr(), "Invalid app name",
@@ -143,7 +148,7 @@ func (l *loader) decodeApp(block *hcl2.Block, parent *groupCtx) {
 	}
 
 	app := engine.NewApp(id)
-	content, diags := block.Body.Content(appSchema)
+	content, diags := bodyContent(block.Body, appSchema)
 	l.add(diags)
 	if diags.HasErrors() {
 		f.failed["/"] = true // cross-field checks ("needs cmd") would only echo this
@@ -326,7 +331,7 @@ func (l *loader) decodeEnv(app *engine.App, attr *hcl2.Attribute, f *fields) {
 // attributes. When the body has errors (an unknown or missing argument), ptr is
 // marked failed so that validation does not report the consequences.
 func (l *loader) content(b *hcl2.Block, schema *hcl2.BodySchema, f *fields, ptr string) hcl2.Attributes {
-	c, diags := b.Body.Content(schema)
+	c, diags := bodyContent(b.Body, schema)
 	l.add(diags)
 	if diags.HasErrors() {
 		f.failed[ptr] = true
@@ -427,7 +432,7 @@ func (l *loader) decodeConstraints(app *engine.App, attr *hcl2.Attribute, blocks
 		c := l.content(b, constraintSchema, f, "/constraints")
 		it := item{at: b.DefRange.Start.Byte, rng: b.DefRange}
 		// Pointers are settled once the order is known; decode with placeholders.
-		sub := newFields(l)
+		sub := newFields(l, 3)
 		sub.str(c["attribute"], "/0", &it.con.Field)
 		sub.str(c["operator"], "/1", &it.con.Operator)
 		sub.str(c["value"], "/2", &it.con.Value)
@@ -575,7 +580,7 @@ func (l *loader) decodeUnreachable(b *hcl2.Block, f *fields) *engine.Unreachable
 // decodeContainer reads a container block with its docker and volume blocks.
 func (l *loader) decodeContainer(b *hcl2.Block, f *fields) *engine.Container {
 	f.attrs["/container"] = b.DefRange
-	content, diags := b.Body.Content(containerSchema)
+	content, diags := bodyContent(b.Body, containerSchema)
 	l.add(diags)
 	if diags.HasErrors() {
 		f.failed["/container"] = true
@@ -605,7 +610,7 @@ func (l *loader) decodeContainer(b *hcl2.Block, f *fields) *engine.Container {
 func (l *loader) decodeDocker(b *hcl2.Block, f *fields) *engine.Docker {
 	const ptr = "/container/docker"
 	f.attrs[ptr] = b.DefRange
-	content, diags := b.Body.Content(dockerSchema)
+	content, diags := bodyContent(b.Body, dockerSchema)
 	l.add(diags)
 	if diags.HasErrors() {
 		f.failed[ptr] = true

@@ -3,6 +3,7 @@ package hcl
 import (
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -137,7 +138,11 @@ func (l *loader) evalBudgeted(expr hcl2.Expression, ctx *hcl2.EvalContext, what 
 			v, diags = cty.DynamicVal, hcl2.Diagnostics{budgetFailed}
 		}
 	}()
-	v, diags = expr.Value(ctx)
+	if lit, ok := literalValue(expr); ok {
+		v = lit
+	} else {
+		v, diags = expr.Value(ctx)
+	}
 	if diags.HasErrors() {
 		return v, diags
 	}
@@ -147,6 +152,42 @@ func (l *loader) evalBudgeted(expr hcl2.Expression, ctx *hcl2.EvalContext, what 
 		return cty.DynamicVal, append(diags, b.report(expr.Range(), "%s", limitDetail(what, m.err)))
 	}
 	return v, diags
+}
+
+// literalValue is the value of a literal expression (a literal, or a quoted
+// string without interpolations) without hcl's evaluation machinery: most
+// attributes of a large configuration are literals, and evaluating a template
+// allocates a buffer, a set of marks and the string again. The value is what
+// Value gives: a template of string literals is the string of their
+// concatenation (cty.StringVal normalises it the same way). ok is false for
+// anything else, which is evaluated as usual.
+func literalValue(expr hcl2.Expression) (cty.Value, bool) {
+	switch e := expr.(type) {
+	case *hclsyntax.LiteralValueExpr:
+		return e.Val, true
+	case *hclsyntax.TemplateExpr:
+		if len(e.Parts) == 1 {
+			if p, ok := e.Parts[0].(*hclsyntax.LiteralValueExpr); ok && isPlainString(p.Val) {
+				return p.Val, true // the parser's cty.StringVal: normalised already
+			}
+			return cty.NilVal, false
+		}
+		var sb strings.Builder
+		for _, part := range e.Parts {
+			p, ok := part.(*hclsyntax.LiteralValueExpr)
+			if !ok || !isPlainString(p.Val) {
+				return cty.NilVal, false
+			}
+			sb.WriteString(p.Val.AsString())
+		}
+		return cty.StringVal(sb.String()), true
+	}
+	return cty.NilVal, false
+}
+
+// isPlainString says whether v is a known, non-null, unmarked string.
+func isPlainString(v cty.Value) bool {
+	return v.Type() == cty.String && v.IsKnown() && !v.IsNull() && !v.IsMarked()
 }
 
 // budgeted runs f, which evaluates instrumented expressions, and says whether

@@ -103,9 +103,9 @@ func (l *loader) decodeGroup(block *hcl2.Block, parent *groupCtx) {
 			id, l.scopeOrigin())
 	}
 
-	content, diags := block.Body.Content(groupSchema)
+	content, diags := bodyContent(block.Body, groupSchema)
 	l.add(diags)
-	f := newFields(l)
+	f := newFields(l, 4)
 	g := &engine.Group{ID: id}
 	f.strMap(content.Attributes["labels"], "/labels", &g.Labels)
 	if len(g.Labels) == 0 {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	hcl2 "github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -220,6 +221,9 @@ func (l *loader) evalMarked(expr hcl2.Expression, ctx *hcl2.EvalContext, what st
 // checkRefs reports every reference to an undeclared variable or local in expr,
 // with a suggestion, and says whether there was none.
 func (l *loader) checkRefs(expr hcl2.Expression) bool {
+	if refFree(expr) {
+		return true
+	}
 	ok := true
 	for _, t := range expr.Variables() {
 		root := t.RootName()
@@ -255,6 +259,24 @@ func (l *loader) checkRefs(expr hcl2.Expression) bool {
 			name, didYouMean(suggestRef("local.", name, names)))
 	}
 	return ok
+}
+
+// refFree says, without walking the expression (hcl's Variables allocates),
+// whether expr is a literal or a quoted string without interpolations, which
+// refer to nothing.
+func refFree(expr hcl2.Expression) bool {
+	switch e := expr.(type) {
+	case *hclsyntax.LiteralValueExpr:
+		return true
+	case *hclsyntax.TemplateExpr:
+		for _, p := range e.Parts {
+			if _, ok := p.(*hclsyntax.LiteralValueExpr); !ok {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // suggestRef suggests prefix+name for the closest of names.

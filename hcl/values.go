@@ -88,8 +88,11 @@ type fields struct {
 	sensitive map[string]bool
 }
 
-func newFields(l *loader) *fields {
-	return &fields{l: l, attrs: map[string]hcl2.Range{}, failed: map[string]bool{}}
+// newFields returns fields for about n attributes: sized up front, the map of
+// ranges is not grown (and rehashed) attribute by attribute, which showed in
+// the profile of a large configuration.
+func newFields(l *loader, n int) *fields {
+	return &fields{l: l, attrs: make(map[string]hcl2.Range, n), failed: map[string]bool{}}
 }
 
 // get evaluates attr as ty; nil attr or null is absent. A failure (reported, or

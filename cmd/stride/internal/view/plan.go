@@ -1,12 +1,16 @@
 package view
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+	goruntime "runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/stride-run/stride/engine"
 )
@@ -37,7 +41,20 @@ func PlanJSON(w io.Writer, p *engine.Plan) error {
 // changed app with +, ~, - and -/+ markers, changed fields before -> after, the
 // rolling bounds of each restart and scale, the ordered steps, and the summary
 // line. An empty plan prints "No changes."
+//
+// The text goes out through one buffer (a plan of thousands of changes is
+// tens of thousands of small writes), and the changes' blocks are rendered on
+// every CPU, then written in order.
 func PlanText(w io.Writer, p *engine.Plan, s Styles) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	err := planText(bw, p, s)
+	if ferr := bw.Flush(); err == nil && ferr != nil {
+		err = fmt.Errorf("write plan: %w", ferr)
+	}
+	return err
+}
+
+func planText(w io.Writer, p *engine.Plan, s Styles) error {
 	ew := &errWriter{w: w}
 	runtime := map[string][]engine.RuntimeField{}
 	for _, rf := range p.RuntimeManaged {
@@ -49,12 +66,14 @@ func PlanText(w io.Writer, p *engine.Plan, s Styles) error {
 		return ew.err
 	}
 	fmt.Fprintf(ew, "Stride will perform the following actions under %s:\n", scopeOf(p))
+	blocks, errs := renderChanges(p.Changes, runtime, s)
 	changed := map[string]bool{}
-	for _, c := range p.Changes {
+	for i, c := range p.Changes {
 		changed[c.ID] = true
 		fmt.Fprintln(ew)
-		if err := writeChange(ew, c, runtime[c.ID], s); err != nil {
-			return err
+		_, _ = ew.Write(blocks[i])
+		if errs[i] != nil {
+			return errs[i]
 		}
 	}
 	writeRuntime(ew, p, changed, s)
@@ -69,6 +88,31 @@ func PlanText(w io.Writer, p *engine.Plan, s Styles) error {
 	fmt.Fprintf(ew, "\n%s %s\n", s.Bold.Sprint("Plan:"), SummaryLine(p.Summary))
 	writeFeasibility(ew, p, s)
 	return ew.err
+}
+
+// renderChanges renders each change's block (writeChange) on its own, up to
+// GOMAXPROCS at a time; a block that failed holds what was rendered before
+// its error.
+func renderChanges(changes []*engine.Change, runtime map[string][]engine.RuntimeField, s Styles) ([][]byte, []error) {
+	blocks := make([][]byte, len(changes))
+	errs := make([]error, len(changes))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(goruntime.GOMAXPROCS(0), len(changes)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var buf bytes.Buffer
+			for i := int(next.Add(1) - 1); i < len(changes); i = int(next.Add(1) - 1) {
+				buf.Reset()
+				c := changes[i]
+				errs[i] = writeChange(&buf, c, runtime[c.ID], s)
+				blocks[i] = bytes.Clone(buf.Bytes())
+			}
+		}()
+	}
+	wg.Wait()
+	return blocks, errs
 }
 
 // SummaryLine is "N to create, N to update, N to scale, N to restart, N to destroy."
