@@ -43,7 +43,7 @@
 //
 // A checker's Status separates "not now" (NotYet: GROUP_BY waits for other groups)
 // from "not on this agent while these tasks run" (NotHere) and "never on this
-// agent" (Never). Feasible adds the app-level view: more instances than a
+// agent" (Never). Sim.Diagnose adds the app-level view: more instances than a
 // constraint can ever hold on the given agents.
 //
 // # Simulation (plan-time feasibility)

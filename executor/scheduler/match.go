@@ -34,7 +34,7 @@ type agent struct {
 func (a *agent) host() string                    { return a.hostname }
 func (a *agent) attr(name string) (string, bool) { return findAttr(a.attrs, name) }
 
-// round is the state of one Match (or Feasible) call: the agents, what is left
+// round is the state of one Match call (or a Sim): the agents, what is left
 // of their offers, and the placements made so far.
 type round struct {
 	agents []agent
@@ -86,21 +86,6 @@ func newRoundFromOffers(offers []mesos.Offer, opts Options) *round {
 		}
 		owner[i] = a
 		rd.pools = append(rd.pools, b.pool(o.ID.Value, o.Resources))
-	}
-	rd.linkPools(owner)
-	rd.shuffle()
-	return rd
-}
-
-func newRoundFromAgents(agents []Agent) *round {
-	rd := newRound(0, nil)
-	b := newBuilder(0, 0, len(agents))
-	owner := make([]int, 0, len(agents))
-	for i := range agents {
-		ag := &agents[i]
-		rd.agents = append(rd.agents, agent{id: ag.ID, hostname: ag.Hostname, attrs: attrMapList(ag.Attributes)})
-		rd.pools = append(rd.pools, b.pool(ag.ID, ag.Resources))
-		owner = append(owner, i)
 	}
 	rd.linkPools(owner)
 	rd.shuffle()

@@ -52,7 +52,7 @@ type piece struct {
 // (pieces[at[k]:at[k+1]]); within a kind reserved pieces come first (they are
 // worth nothing to anyone else), then unreserved ones, each in offer order.
 type pool struct {
-	// id is the offer id (the agent id for Feasible's simulated offers).
+	// id is the offer id (the agent id for a Sim's simulated offers).
 	id     string
 	pieces []piece
 	at     [numKinds + 1]int

@@ -131,8 +131,7 @@ type Agent struct {
 	// Resources are what the agent can give the app: its total resources for "could
 	// this ever fit", or what is free now.
 	Resources []mesos.Resource
-	// Held are the resources of the tasks on the agent that a Sim may release
-	// (Feasible ignores them).
+	// Held are the resources of the tasks on the agent that a Sim may release.
 	Held []mesos.Resource
 }
 
