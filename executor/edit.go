@@ -67,35 +67,29 @@ func (d *Desired) Group(id string) *engine.Group {
 
 // AppsUnder returns the apps at or under id ("/": every app), sorted by id.
 func (d *Desired) AppsUnder(id string) []*engine.App {
-	var out []*engine.App
-	for aid, a := range d.baseApps {
-		if _, over := d.apps[aid]; !over && engine.InScope(aid, id) {
-			out = append(out, a)
-		}
-	}
-	for aid, a := range d.apps {
-		if a != nil && engine.InScope(aid, id) {
-			out = append(out, a)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
+	return under(d.baseApps, d.apps, id, func(a *engine.App) string { return a.ID })
 }
 
 // GroupsUnder returns the group records at or under id, sorted by id.
 func (d *Desired) GroupsUnder(id string) []*engine.Group {
-	var out []*engine.Group
-	for gid, g := range d.baseGroups {
-		if _, over := d.groups[gid]; !over && engine.InScope(gid, id) {
-			out = append(out, g)
+	return under(d.baseGroups, d.groups, id, func(g *engine.Group) string { return g.ID })
+}
+
+// under returns the records at or under id of base overlaid with over (where a
+// nil record in over deletes), sorted by their ids.
+func under[T any](base, over map[string]*T, id string, idOf func(*T) string) []*T {
+	var out []*T
+	for k, v := range base {
+		if _, replaced := over[k]; !replaced && engine.InScope(k, id) {
+			out = append(out, v)
 		}
 	}
-	for gid, g := range d.groups {
-		if g != nil && engine.InScope(gid, id) {
-			out = append(out, g)
+	for k, v := range over {
+		if v != nil && engine.InScope(k, id) {
+			out = append(out, v)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	sort.Slice(out, func(i, j int) bool { return idOf(out[i]) < idOf(out[j]) })
 	return out
 }
 

@@ -455,21 +455,7 @@ func (s *Server) appsBulk(w http.ResponseWriter, r *http.Request) {
 
 // appDelete is DELETE /v2/apps/{id}: the app is destroyed (its tasks killed).
 func (s *Server) appDelete(w http.ResponseWriter, r *http.Request, id string) {
-	fallback := ""
-	res, err := s.write(r, nil, func(d *executor.Desired) error {
-		cur := d.App(id)
-		if cur == nil {
-			return notFound(msgAppNotFound, id)
-		}
-		fallback = cur.Version
-		d.DeleteApp(id)
-		return nil
-	})
-	if err != nil {
-		s.writeBackendError(w, err)
-		return
-	}
-	s.result(w, http.StatusOK, res, fallback)
+	s.appAction(w, r, id, (*executor.Desired).DeleteApp)
 }
 
 // appRestart is POST /v2/apps/{id}/restart: every task replaced, rolling.
@@ -477,6 +463,12 @@ func (s *Server) appRestart(w http.ResponseWriter, r *http.Request, id string) {
 	if !allow(w, r, http.MethodPost) {
 		return
 	}
+	s.appAction(w, r, id, (*executor.Desired).Restart)
+}
+
+// appAction applies act to the existing app id as one write and answers with
+// its deployment (404 when there is no such app).
+func (s *Server) appAction(w http.ResponseWriter, r *http.Request, id string, act func(*executor.Desired, string)) {
 	fallback := ""
 	res, err := s.write(r, nil, func(d *executor.Desired) error {
 		cur := d.App(id)
@@ -484,7 +476,7 @@ func (s *Server) appRestart(w http.ResponseWriter, r *http.Request, id string) {
 			return notFound(msgAppNotFound, id)
 		}
 		fallback = cur.Version
-		d.Restart(id)
+		act(d, id)
 		return nil
 	})
 	if err != nil {
