@@ -102,20 +102,9 @@ func (a *App) MarshalJSON() ([]byte, error) {
 // written (relative ids are resolved by whoever knows the enclosing group). It does
 // not run ApplyDefaults or Validate. On error a is left unchanged.
 func (a *App) UnmarshalJSON(data []byte) error {
-	d := decoder{data: data}
-	app := NewApp("")
-	err := d.run(func() {
-		if d.peek() != '{' {
-			d.typeErr(ErrExpectedObject)
-			return
-		}
-		d.appObject(app)
-	})
+	app, err := UnmarshalApp(data, DecodeOptions{})
 	if err != nil {
 		return err
-	}
-	if len(d.errs) > 0 {
-		return sortFieldErrors(d.errs)
 	}
 	*a = *app
 	return nil
