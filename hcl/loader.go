@@ -2,10 +2,8 @@ package hcl
 
 import (
 	"fmt"
-	"runtime"
 	"sort"
 	"strings"
-	"sync"
 
 	hcl2 "github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -201,29 +199,7 @@ func (l *loader) decodeAll(tops []*hcl2.Block) {
 		forks[i] = f
 		stripBody(tops[i].Body)
 	}
-	workers := min(runtime.GOMAXPROCS(0), len(tops))
-	if workers <= 1 {
-		for i := range tops {
-			decodeOne(i)
-		}
-	} else {
-		next := make(chan int)
-		var wg sync.WaitGroup
-		for w := 0; w < workers; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range next {
-					decodeOne(i)
-				}
-			}()
-		}
-		for i := range tops {
-			next <- i
-		}
-		close(next)
-		wg.Wait()
-	}
+	parallel(len(tops), decodeOne)
 	for _, f := range forks {
 		for _, d := range f.declared {
 			l.register(d.id, d.kind, d.rng)

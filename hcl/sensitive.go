@@ -185,18 +185,22 @@ func (f *fields) sensitivePaths() []string {
 	return out
 }
 
+// anyValueParam is the one parameter of sensitive and nonsensitive: any value,
+// marks included.
+var anyValueParam = []function.Parameter{{
+	Name:             "value",
+	Type:             cty.DynamicPseudoType,
+	AllowNull:        true,
+	AllowUnknown:     true,
+	AllowDynamicType: true,
+	AllowMarked:      true,
+}}
+
 // sensitiveFunc is Terraform's sensitive(value): the value, marked sensitive.
 var sensitiveFunc = function.New(&function.Spec{
 	Description: "Returns its argument marked as sensitive: plans, errors and logs show it as (sensitive value).",
-	Params: []function.Parameter{{
-		Name:             "value",
-		Type:             cty.DynamicPseudoType,
-		AllowNull:        true,
-		AllowUnknown:     true,
-		AllowDynamicType: true,
-		AllowMarked:      true,
-	}},
-	Type: func(args []cty.Value) (cty.Type, error) { return args[0].Type(), nil },
+	Params:      anyValueParam,
+	Type:        func(args []cty.Value) (cty.Type, error) { return args[0].Type(), nil },
 	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
 		return args[0].Mark(sensitiveMark), nil
 	},
@@ -207,15 +211,8 @@ var sensitiveFunc = function.New(&function.Spec{
 // (a length, a hash). Like Terraform, it refuses a value that is not sensitive.
 var nonsensitiveFunc = function.New(&function.Spec{
 	Description: "Returns its sensitive argument without the sensitive mark, so that plans show it.",
-	Params: []function.Parameter{{
-		Name:             "value",
-		Type:             cty.DynamicPseudoType,
-		AllowNull:        true,
-		AllowUnknown:     true,
-		AllowDynamicType: true,
-		AllowMarked:      true,
-	}},
-	Type: func(args []cty.Value) (cty.Type, error) { return args[0].Type(), nil },
+	Params:      anyValueParam,
+	Type:        func(args []cty.Value) (cty.Type, error) { return args[0].Type(), nil },
 	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
 		v, marks := args[0].Unmark()
 		if !marks.Has(sensitiveMark) && args[0].IsKnown() {

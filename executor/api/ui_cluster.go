@@ -400,20 +400,9 @@ func formatRanges(rs []portRange) string {
 // countPorts counts the ports of a Mesos ranges text, "[31000-31999, 32005-32005]";
 // what does not parse counts for nothing.
 func countPorts(s string) int {
-	s = strings.TrimSpace(s)
-	s = strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")
 	n := 0
-	for _, r := range strings.Split(s, ",") {
-		lo, hi, ok := strings.Cut(strings.TrimSpace(r), "-")
-		if !ok {
-			continue
-		}
-		a, err1 := strconv.Atoi(strings.TrimSpace(lo))
-		b, err2 := strconv.Atoi(strings.TrimSpace(hi))
-		if err1 != nil || err2 != nil || b < a {
-			continue
-		}
-		n += b - a + 1
+	for _, r := range parseRanges(s) {
+		n += r.hi - r.lo + 1
 	}
 	return n
 }
