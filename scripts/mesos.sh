@@ -9,17 +9,31 @@
 #   go test -count=1 -run RealMesos ./executor/server/
 #
 # Progress goes to stderr. Environment:
-#   STRIDE_MESOS_TARBALL  the tarball (default: ../shared/mesos/mesos-1.11.1-bookworm-amd64.tgz
-#                         next to the repository root)
+#   STRIDE_MESOS_TARBALL  the tarball (default: shared/mesos/mesos-1.11.1-bookworm-amd64.tgz
+#                         next to the repository root, or next to the local
+#                         repository it was cloned from)
 #   STRIDE_MESOS_CACHE    where to unpack (default: ${XDG_CACHE_HOME:-$HOME/.cache}/stride/mesos-1.11.1)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-tarball=${STRIDE_MESOS_TARBALL:-$(dirname "$root")/shared/mesos/mesos-1.11.1-bookworm-amd64.tgz}
+rel=shared/mesos/mesos-1.11.1-bookworm-amd64.tgz
 cache=${STRIDE_MESOS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/stride/mesos-1.11.1}
 dist=$cache/mesos-dist
 
 say() { echo "mesos.sh: $*" >&2; }
+
+# The tarball: STRIDE_MESOS_TARBALL, else ../shared beside the repository root,
+# else beside the local repository this one was cloned from (a throwaway clone
+# in /tmp of a checkout that sits beside shared/).
+if [ -n "${STRIDE_MESOS_TARBALL:-}" ]; then
+  tarball=$STRIDE_MESOS_TARBALL
+else
+  tarball=$(dirname "$root")/$rel
+  origin=$(git -C "$root" remote get-url origin 2>/dev/null || true)
+  if [ ! -r "$tarball" ] && [ -n "$origin" ] && [ -d "$origin" ]; then
+    tarball=$(dirname "$(cd "$origin" && pwd)")/$rel
+  fi
+fi
 
 if [ ! -r "$tarball" ]; then
   say "no Mesos tarball at $tarball (set STRIDE_MESOS_TARBALL)"
