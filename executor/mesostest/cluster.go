@@ -285,6 +285,12 @@ func (c *Cluster) agentArgs(a *Agent) []string {
 		"--master=" + net.JoinHostPort("127.0.0.1", strconv.Itoa(c.Master.Port)),
 		"--ip=" + a.IP, "--hostname=" + a.IP, "--port=" + strconv.Itoa(a.Port),
 		"--work_dir=" + a.WorkDir,
+		// Its own runtime directory (default /var/run/mesos, shared by every
+		// agent on the machine): agents of concurrent tests otherwise take each
+		// other's containers for orphans and destroy them, or abort recovering
+		// a directory another agent is writing. Under the work dir, it survives
+		// the agent's restarts, as /var/run/mesos survives an agent's.
+		"--runtime_dir=" + filepath.Join(a.WorkDir, "run"),
 		"--launcher=posix", "--isolation=posix/cpu,posix/mem",
 		"--no-systemd_enable_support", "--containerizers=mesos",
 		"--resources=" + a.Resource,
