@@ -399,10 +399,59 @@ type Source struct {
 	// "/constraints/1", "/upgradeStrategy/minimumHealthCapacity") to the range of the
 	// HCL attribute or block that set it. A FieldError's Path is resolved to a range
 	// through the longest recorded prefix (see Source.RangeFor).
-	Attrs map[string]hcl.Range
+	Attrs Ranges
 	// Dependencies maps each absolute dependency id to the range of the depends_on
 	// element that introduced it (the app's own, or an enclosing group's).
-	Dependencies map[string]hcl.Range
+	Dependencies Ranges
+}
+
+// Ranges maps keys to source ranges: a slice, which takes a fraction of a map's
+// memory for the few keys of one declaration (a large configuration keeps one
+// per app until it is planned). Beyond sortedRanges keys it is sorted by key;
+// fewer are searched in order, which is faster than sorting them when the
+// ranges are built (for every app) and read (only for diagnostics). The zero
+// value is empty.
+type Ranges []KeyRange
+
+// KeyRange is one key of Ranges and its range.
+type KeyRange struct {
+	Key   string
+	Range hcl.Range
+}
+
+// sortedRanges is the most keys a Ranges holds unsorted.
+const sortedRanges = 32
+
+// NewRanges returns the Ranges of m (nil when m is empty).
+func NewRanges(m map[string]hcl.Range) Ranges {
+	if len(m) == 0 {
+		return nil
+	}
+	r := make(Ranges, 0, len(m))
+	for k, v := range m {
+		r = append(r, KeyRange{Key: k, Range: v})
+	}
+	if len(r) > sortedRanges {
+		slices.SortFunc(r, func(a, b KeyRange) int { return strings.Compare(a.Key, b.Key) })
+	}
+	return r
+}
+
+// Get returns the range of key.
+func (r Ranges) Get(key string) (hcl.Range, bool) {
+	if len(r) <= sortedRanges {
+		for i := range r {
+			if r[i].Key == key {
+				return r[i].Range, true
+			}
+		}
+		return hcl.Range{}, false
+	}
+	i, ok := slices.BinarySearchFunc(r, key, func(e KeyRange, k string) int { return strings.Compare(e.Key, k) })
+	if !ok {
+		return hcl.Range{}, false
+	}
+	return r[i].Range, true
 }
 
 // Group is a namespace of apps and groups. An app's effective dependencies
@@ -444,7 +493,7 @@ func (g *Group) Clone() *Group {
 // recorded prefix, falling back to DeclRange.
 func (s *Source) RangeFor(path string) hcl.Range {
 	for p := path; p != ""; {
-		if r, ok := s.Attrs[p]; ok {
+		if r, ok := s.Attrs.Get(p); ok {
 			return r
 		}
 		i := strings.LastIndexByte(p, '/')

@@ -264,7 +264,7 @@ func (l *loader) decodeApp(block *hcl2.Block, parent *groupCtx) {
 
 	app.Source = &engine.Source{
 		DeclRange:    block.DefRange,
-		Attrs:        f.attrs,
+		Attrs:        f.ranges(),
 		Dependencies: dependencyRanges(own, parent),
 	}
 	app.Sensitive = f.sensitivePaths()

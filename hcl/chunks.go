@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	hcl2 "github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -220,6 +221,66 @@ func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 // parts at a time, and merges each file's chunks (or parses it again whole,
 // see above). The files are not yet checked for nesting nor instrumented.
 func parseChunked(srcs []source) []parsed {
+	out, _ := parseDeferred(srcs, false)
+	return out
+}
+
+// deferredBody is the body of a top-level group or app cut inside (a split
+// chunk) whose inner parts are not parsed yet: it is parsed when it is
+// decoded (see loader.decodeAll), so that the syntax trees of only a few
+// blocks are alive at once rather than that of the whole configuration, which
+// the garbage collector would otherwise scan over and over while it is
+// decoded. Until then the body is empty but for its ranges.
+type deferredBody struct {
+	filename string
+	parts    []part
+	body     *hclsyntax.Body
+	parsed   []parsed     // the parts', as they are parsed
+	left     atomic.Int64 // parts not parsed yet
+}
+
+// parse parses part k; it says whether that was the last one.
+func (d *deferredBody) parse(k int) (last bool) {
+	p := d.parts[k]
+	d.parsed[k].file, d.parsed[k].diags = hclsyntax.ParseConfig(p.src, d.filename, p.start)
+	return d.left.Add(-1) == 0
+}
+
+// fill puts the parsed parts into the body, as assemble does; false when a
+// part has diagnostics or the parts declare the same attribute: the file must
+// then be parsed whole (and the configuration loaded again without deferring,
+// see load).
+func (d *deferredBody) fill() bool {
+	for _, p := range d.parsed {
+		if len(p.diags) > 0 {
+			return false
+		}
+	}
+	ok := fillInner(d.body, d.parsed)
+	d.parsed = nil
+	return ok
+}
+
+// deferrable says whether a split chunk's block may have its inner parts
+// parsed late: only groups and apps, which nothing is evaluated from before
+// they are decoded (variables, locals and the stride block are read first).
+func deferrable(c chunk) bool {
+	h := bytes.TrimLeft(c.header.src, " \t")
+	for len(h) > 0 && (h[0] == '#' || bytes.HasPrefix(h, []byte("//")) || h[0] == '\n' || h[0] == '\r') {
+		// Skip the blank lines and line comments before the header line.
+		i := bytes.IndexByte(h, '\n')
+		if i < 0 {
+			return false
+		}
+		h = bytes.TrimLeft(h[i+1:], " \t")
+	}
+	return bytes.HasPrefix(h, []byte("group ")) || bytes.HasPrefix(h, []byte("app "))
+}
+
+// parseDeferred is parseChunked; with deferring, the inner parts of split
+// groups and apps are not parsed but returned, by the (empty) body they are
+// to fill, for the decoder to parse (see deferredBody).
+func parseDeferred(srcs []source, deferring bool) ([]parsed, map[*hclsyntax.Body]*deferredBody) {
 	perFile := make([][]chunk, len(srcs))
 	parallel(len(srcs), func(i int) { perFile[i] = splitChunks(i, srcs[i].src) })
 	var chunks []chunk
@@ -233,14 +294,17 @@ func parseChunked(srcs []source) []parsed {
 		part
 	}
 	var jobs []job
-	for _, c := range chunks {
+	deferred := make([]bool, len(chunks))
+	for i, c := range chunks {
 		if !c.split {
 			jobs = append(jobs, job{c.file, c.part})
 			continue
 		}
 		jobs = append(jobs, job{c.file, c.header})
-		for _, p := range c.inner {
-			jobs = append(jobs, job{c.file, p})
+		if deferred[i] = deferring && deferrable(c); !deferred[i] {
+			for _, p := range c.inner {
+				jobs = append(jobs, job{c.file, p})
+			}
 		}
 		jobs = append(jobs, job{c.file, c.tail})
 	}
@@ -251,32 +315,52 @@ func parseChunked(srcs []source) []parsed {
 	})
 	// Put split chunks together, then each file's chunks.
 	perChunk := make([]parsed, len(chunks))
+	pending := make([]*deferredBody, len(chunks))
 	k := 0
 	for i, c := range chunks {
 		n := 1
-		if c.split {
+		switch {
+		case deferred[i]:
+			n = 2
+		case c.split:
 			n = len(c.inner) + 2
 		}
-		perChunk[i] = assemble(c, srcs[c.file].name, results[k:k+n])
+		perChunk[i] = assemble(c, srcs[c.file].name, results[k:k+n], deferred[i])
+		if deferred[i] && len(perChunk[i].diags) == 0 {
+			blk := perChunk[i].file.Body.(*hclsyntax.Body).Blocks[0]
+			pending[i] = &deferredBody{filename: srcs[c.file].name, parts: c.inner, body: blk.Body, parsed: make([]parsed, len(c.inner))}
+			pending[i].left.Store(int64(len(c.inner)))
+		}
 		k += n
 	}
 	out := make([]parsed, len(srcs))
+	bodies := map[*hclsyntax.Body]*deferredBody{}
 	for k := 0; k < len(chunks); {
 		i := chunks[k].file
 		n := 1
 		for k+n < len(chunks) && chunks[k+n].file == i {
 			n++
 		}
-		out[i] = mergeChunks(srcs[i], perChunk[k:k+n])
+		var merged bool
+		out[i], merged = mergeChunks(srcs[i], perChunk[k:k+n])
+		if merged {
+			for _, d := range pending[k : k+n] {
+				if d != nil {
+					bodies[d.body] = d
+				}
+			}
+		}
 		k += n
 	}
-	return out
+	return out, bodies
 }
 
 // assemble builds the syntax tree of a split chunk from its parts' (header,
 // inner parts, tail): the block as the parser builds it, in the header's file.
-// A part's diagnostics are passed on (the file is then parsed whole).
-func assemble(c chunk, filename string, parts []parsed) parsed {
+// A part's diagnostics are passed on (the file is then parsed whole). A
+// deferred chunk has only its header and tail: its block's body is left empty
+// but for its ranges, for deferredBody.fill.
+func assemble(c chunk, filename string, parts []parsed, deferred bool) parsed {
 	if !c.split {
 		return parts[0]
 	}
@@ -295,20 +379,8 @@ func assemble(c chunk, filename string, parts []parsed) parsed {
 	closeBrace := c.closeBrace
 	closeBrace.Filename = filename
 	inner := &hclsyntax.Body{Attributes: hclsyntax.Attributes{}}
-	n := 0
-	for _, p := range parts[1 : len(parts)-1] {
-		n += len(p.file.Body.(*hclsyntax.Body).Blocks)
-	}
-	inner.Blocks = make(hclsyntax.Blocks, 0, n)
-	for _, p := range parts[1 : len(parts)-1] {
-		b := p.file.Body.(*hclsyntax.Body)
-		inner.Blocks = append(inner.Blocks, b.Blocks...)
-		for name, a := range b.Attributes {
-			if _, dup := inner.Attributes[name]; dup {
-				return parsed{file: parts[0].file, diags: hcl2.Diagnostics{{Severity: hcl2.DiagError, Summary: "chunk"}}}
-			}
-			inner.Attributes[name] = a
-		}
+	if !deferred && !fillInner(inner, parts[1:len(parts)-1]) {
+		return parsed{file: parts[0].file, diags: hcl2.Diagnostics{{Severity: hcl2.DiagError, Summary: "chunk"}}}
 	}
 	block := header.Blocks[0]
 	inner.SrcRange = hcl2.RangeBetween(block.OpenBraceRange, closeBrace)
@@ -320,17 +392,39 @@ func assemble(c chunk, filename string, parts []parsed) parsed {
 	return parsed{file: parts[0].file}
 }
 
+// fillInner puts the blocks and attributes of the parsed inner parts of a
+// split block into its body, in order; false when two parts declare the same
+// attribute.
+func fillInner(inner *hclsyntax.Body, parts []parsed) bool {
+	n := 0
+	for _, p := range parts {
+		n += len(p.file.Body.(*hclsyntax.Body).Blocks)
+	}
+	inner.Blocks = make(hclsyntax.Blocks, 0, n)
+	for _, p := range parts {
+		b := p.file.Body.(*hclsyntax.Body)
+		inner.Blocks = append(inner.Blocks, b.Blocks...)
+		for name, a := range b.Attributes {
+			if _, dup := inner.Attributes[name]; dup {
+				return false
+			}
+			inner.Attributes[name] = a
+		}
+	}
+	return true
+}
+
 // mergeChunks merges the parsed chunks of one file into the first one's body,
 // or parses the file whole when a chunk has diagnostics or the chunks declare
-// the same attribute.
-func mergeChunks(s source, parts []parsed) parsed {
+// the same attribute; merged says which.
+func mergeChunks(s source, parts []parsed) (p parsed, merged bool) {
 	if len(parts) == 1 && len(parts[0].diags) == 0 {
 		parts[0].file.Bytes = s.src
-		return parts[0]
+		return parts[0], true
 	}
-	whole := func() parsed {
+	whole := func() (parsed, bool) {
 		f, diags := hclsyntax.ParseConfig(s.src, s.name, hcl2.InitialPos)
-		return parsed{file: f, diags: diags}
+		return parsed{file: f, diags: diags}, false
 	}
 	for _, p := range parts {
 		if len(p.diags) > 0 {
@@ -362,7 +456,7 @@ func mergeChunks(s source, parts []parsed) parsed {
 	first.EndRange = last.EndRange
 	f := parts[0].file // its Nav is first: the merged body
 	f.Bytes = s.src
-	return parsed{file: f}
+	return parsed{file: f}, true
 }
 
 // parallel calls do(0..n-1), up to GOMAXPROCS at a time.

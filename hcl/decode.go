@@ -2,6 +2,7 @@ package hcl
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -119,7 +120,7 @@ func (l *loader) decodeGroup(block *hcl2.Block, parent *groupCtx) {
 	gc.deps = l.decodeDependsOn(content.Attributes["depends_on"], parentID, id, "group", f)
 	g.Dependencies, g.Source = dependencies(gc.deps, nil), &engine.Source{
 		DeclRange:    block.DefRange,
-		Attrs:        f.attrs,
+		Attrs:        f.ranges(),
 		Dependencies: dependencyRanges(gc.deps, nil),
 	}
 	l.groups = append(l.groups, g)
@@ -156,20 +157,20 @@ func dependencies(own []resolvedDep, parent *groupCtx) []string {
 
 // dependencyRanges maps each dependency to the element that introduced it; the
 // declaration's own depends_on wins over an enclosing group's.
-func dependencyRanges(own []resolvedDep, parent *groupCtx) map[string]hcl2.Range {
-	m := map[string]hcl2.Range{}
+func dependencyRanges(own []resolvedDep, parent *groupCtx) engine.Ranges {
+	var r engine.Ranges
 	add := func(ds []resolvedDep) {
 		for _, d := range ds {
-			if _, ok := m[d.id]; !ok {
-				m[d.id] = d.rng
-			}
+			r = append(r, engine.KeyRange{Key: d.id, Range: d.rng})
 		}
 	}
 	add(own)
 	for g := parent; g != nil; g = g.parent {
 		add(g.deps)
 	}
-	return m
+	// Sorted by id, the first of each id (stable: the declaration's own first).
+	slices.SortStableFunc(r, func(a, b engine.KeyRange) int { return strings.Compare(a.Key, b.Key) })
+	return slices.CompactFunc(r, func(a, b engine.KeyRange) bool { return a.Key == b.Key })
 }
 
 // decodeDependsOn reads the depends_on of the app or group owner (kind), whose

@@ -171,7 +171,24 @@ func Format(src []byte, filename string) ([]byte, hcl2.Diagnostics) {
 
 // load parses and decodes the configuration files. varFiles holds in-memory
 // variable files by name (others are read from disk).
+//
+// The groups and apps of large files are parsed as they are decoded (see
+// deferredBody). When one of them turns out not to parse in chunks, which
+// parsing it whole would (a heredoc that spans a cut, say), everything is
+// loaded again with every file parsed up front, so that the result is exactly
+// that of parsing each file whole.
 func load(srcs []source, opts Options, varFiles map[string][]byte) (*Config, hcl2.Diagnostics) {
+	if cfg, diags, ok := loadOnce(srcs, opts, varFiles, true); ok {
+		return cfg, diags
+	}
+	cfg, diags, _ := loadOnce(srcs, opts, varFiles, false)
+	return cfg, diags
+}
+
+// loadOnce is load, deferring the parsing of large groups and apps or not; ok
+// is false when a deferred one could not be parsed in chunks (and the result
+// is to be thrown away).
+func loadOnce(srcs []source, opts Options, varFiles map[string][]byte, deferring bool) (_ *Config, _ hcl2.Diagnostics, ok bool) {
 	l := newLoader(opts, varFiles)
 	cfg := &Config{Files: l.files}
 	total := 0
@@ -182,9 +199,9 @@ func load(srcs []source, opts Options, varFiles map[string][]byte) (*Config, hcl
 		// Parsing costs about 60 bytes of memory per byte of source at the peak:
 		// the cap keeps validate and plan well under a gigabyte.
 		l.errorf(nil, "Configuration too large", "The configuration files hold %d bytes together; the limit is %d (about 35,000 apps).", total, MaxSourceBytes)
-		return cfg, l.diags
+		return cfg, l.diags, true
 	}
-	bodies := parseAll(srcs, l.budget)
+	bodies, pending := parseAll(srcs, l.budget, deferring)
 	for i, s := range srcs {
 		l.files[s.name] = bodies[i].file
 		l.add(bodies[i].diags)
@@ -197,16 +214,24 @@ func load(srcs []source, opts Options, varFiles map[string][]byte) (*Config, hcl
 		l.errorf(nil, "No configuration files", "There are no configuration files to load.")
 	}
 	if l.diags.HasErrors() {
+		if len(pending) > 0 {
+			// The deferred parts may hold errors too: report them all.
+			return nil, nil, false
+		}
 		// A file that does not parse would only add noise further on.
 		sortDiagnostics(l.diags)
-		return cfg, l.diags
+		return cfg, l.diags, true
 	}
+	l.deferred = pending
 	spec := l.decode(files)
+	if l.unparsed.Load() {
+		return nil, nil, false
+	}
 	l.diags = l.secrets.redact(dedupDiagnostics(l.budget.finish(l.diags)))
 	if !l.diags.HasErrors() {
 		cfg.Spec = spec
 	}
-	return cfg, l.diags
+	return cfg, l.diags, true
 }
 
 // dedupDiagnostics sorts diagnostics and drops repeats (the same error from
@@ -262,8 +287,10 @@ type parsed struct {
 // (parsing is most of the cost of a large configuration): large files in
 // chunks (chunks.go), up to one chunk per CPU at a time. A file that nests too
 // deeply for the parser (see budget_scan.go) is not parsed: it has a file with
-// no body, for the diagnostic's snippet. Results keep the order of srcs.
-func parseAll(srcs []source, b *budget) []parsed {
+// no body, for the diagnostic's snippet. Results keep the order of srcs. With
+// deferring, large groups and apps are left to parse (and instrument) as they
+// are decoded: pending holds them by the body they are to fill.
+func parseAll(srcs []source, b *budget, deferring bool) (_ []parsed, pending map[*hclsyntax.Body]*deferredBody) {
 	out := make([]parsed, len(srcs))
 	tooDeep := make([]*hcl2.Diagnostic, len(srcs))
 	parallel(len(srcs), func(i int) { tooDeep[i] = nestingDiag(srcs[i].src, srcs[i].name, false) })
@@ -277,9 +304,10 @@ func parseAll(srcs []source, b *budget) []parsed {
 		todo = append(todo, s)
 		at = append(at, i)
 	}
-	for k, p := range parseChunked(todo) {
+	chunked, pending := parseDeferred(todo, deferring)
+	for k, p := range chunked {
 		out[at[k]] = p
 	}
 	parallel(len(at), func(k int) { b.instrumentFile(out[at[k]].file) })
-	return out
+	return out, pending
 }

@@ -127,7 +127,7 @@ func checkSpecInvariants(t *testing.T, cfg *Config) {
 			t.Errorf("%s: defaults not applied", a.ID)
 		}
 		for _, d := range a.Dependencies {
-			if _, ok := a.Source.Dependencies[d]; !ok {
+			if _, ok := a.Source.Dependencies.Get(d); !ok {
 				t.Errorf("%s: dependency %s has no source range", a.ID, d)
 			}
 		}

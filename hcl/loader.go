@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	hcl2 "github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -53,6 +54,12 @@ type loader struct {
 	scopeRange *hcl2.Range // where the scope was set; nil for the default or -scope
 
 	decls map[string]decl // every declared id
+	// deferred holds the groups and apps of large files not parsed yet (see
+	// deferredBody); unparsed is set when one of them does not parse in chunks.
+	deferred map[*hclsyntax.Body]*deferredBody
+	unparsed atomic.Bool
+	// spareAttrs is a map of attribute ranges to reuse (see fields.ranges).
+	spareAttrs map[string]hcl2.Range
 	// forked: a loader decoding one top-level block on its own goroutine; it
 	// lists declarations in declared instead of checking them (see decodeAll).
 	forked bool
@@ -187,6 +194,11 @@ func (l *loader) decode(files []*hcl2.File) *engine.Spec {
 // context and collects its own diagnostics, apps, groups and declarations. The
 // forks are merged in block order, so the result is what decoding them one after
 // the other gives; duplicate ids are found during the merge.
+//
+// A deferred block's parts are parsed first, as jobs of their own (so that one
+// large block still uses every CPU), and the block is decoded by whichever
+// worker parses its last part. Jobs are handed out in block order, so only
+// the blocks being parsed or decoded have a whole syntax tree.
 func (l *loader) decodeAll(tops []*hcl2.Block) {
 	forks := make([]*loader, len(tops))
 	decodeOne := func(i int) {
@@ -199,7 +211,42 @@ func (l *loader) decodeAll(tops []*hcl2.Block) {
 		forks[i] = f
 		stripBody(tops[i].Body)
 	}
-	parallel(len(tops), decodeOne)
+	type job struct {
+		top  int
+		part int // of a deferred block; -1 for none
+	}
+	jobs := make([]job, 0, len(tops))
+	for i, t := range tops {
+		d := l.deferred[bodyOf(t)]
+		if d == nil {
+			jobs = append(jobs, job{i, -1})
+			continue
+		}
+		for k := range d.parts {
+			jobs = append(jobs, job{i, k})
+		}
+	}
+	parallel(len(jobs), func(j int) {
+		jb := jobs[j]
+		if l.unparsed.Load() {
+			return // everything is loaded again
+		}
+		if jb.part >= 0 {
+			d := l.deferred[bodyOf(tops[jb.top])]
+			if !d.parse(jb.part) {
+				return
+			}
+			if !d.fill() {
+				l.unparsed.Store(true)
+				return
+			}
+			l.budget.instrumentBody(d.body, false)
+		}
+		decodeOne(jb.top)
+	})
+	if l.unparsed.Load() {
+		return
+	}
 	for _, f := range forks {
 		for _, d := range f.declared {
 			l.register(d.id, d.kind, d.rng)
@@ -211,19 +258,35 @@ func (l *loader) decodeAll(tops []*hcl2.Block) {
 	}
 }
 
-// stripBody drops the attributes of a decoded block's body and of its nested
-// blocks, keeping the blocks' headers and ranges: all that diagnostics need
-// afterwards (blockContext), and a fraction of the syntax tree, which a large
-// configuration would otherwise hold until planning is done.
+// bodyOf is the syntax of a block's body (nil if it has none).
+func bodyOf(b *hcl2.Block) *hclsyntax.Body {
+	body, _ := b.Body.(*hclsyntax.Body)
+	return body
+}
+
+// stripBody drops the attributes of a decoded block's body and every nested
+// block but the groups and apps, keeping their headers and ranges: all that
+// diagnostics need afterwards (blockContext names the app or group a snippet
+// is in), and a fraction of the syntax tree, which a large configuration would
+// otherwise hold until planning is done.
 func stripBody(body hcl2.Body) {
 	b, ok := body.(*hclsyntax.Body)
 	if !ok {
 		return
 	}
 	b.Attributes = nil
+	kept := b.Blocks[:0]
 	for _, nested := range b.Blocks {
-		stripBody(nested.Body)
+		if contextBlocks[nested.Type] {
+			stripBody(nested.Body)
+			kept = append(kept, nested)
+		}
 	}
+	clear(b.Blocks[len(kept):])
+	if len(kept) == 0 {
+		kept = nil
+	}
+	b.Blocks = kept
 }
 
 // fork returns a loader for decoding one top-level block concurrently with others.

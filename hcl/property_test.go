@@ -88,7 +88,7 @@ func TestGeneratedConfigs(t *testing.T) {
 			}
 			got[a.ID] = a.Dependencies
 			for _, d := range a.Dependencies {
-				if _, ok := a.Source.Dependencies[d]; !ok {
+				if _, ok := a.Source.Dependencies.Get(d); !ok {
 					t.Errorf("seed %d: %s: no range for %s", seed, a.ID, d)
 				}
 			}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	hcl2 "github.com/hashicorp/hcl/v2"
+
 	"github.com/stride-run/stride/engine"
 )
 
@@ -123,13 +125,13 @@ func TestLanguageExample(t *testing.T) {
 			t.Errorf("RangeFor(%s) = %s:%d, want line %d (%q)", ptr, r.Filename, r.Start.Line, want, text)
 		}
 	}
-	if got, want := api.Source.Dependencies["/infra"].Start.Line, lineOf(t, src, "", `depends_on = ["/infra"]`); got != want {
+	if got, want := dep(api, "/infra").Start.Line, lineOf(t, src, "", `depends_on = ["/infra"]`); got != want {
 		t.Errorf("/infra introduced at line %d, want %d (the group's depends_on)", got, want)
 	}
-	if got, want := api.Source.Dependencies["/shop/db"].Start.Line, lineOf(t, src, `app "api"`, `depends_on = ["db"]`); got != want {
+	if got, want := dep(api, "/shop/db").Start.Line, lineOf(t, src, `app "api"`, `depends_on = ["db"]`); got != want {
 		t.Errorf("/shop/db introduced at line %d, want %d", got, want)
 	}
-	if r := api.Source.Dependencies["/shop/db"]; string(b[r.Start.Byte:r.End.Byte]) != `"db"` {
+	if r := dep(api, "/shop/db"); string(b[r.Start.Byte:r.End.Byte]) != `"db"` {
 		t.Errorf("dependency range covers %q, want the element", b[r.Start.Byte:r.End.Byte])
 	}
 	cass := appByID(t, spec, "/cassandra")
@@ -266,4 +268,10 @@ group "shop" {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %q\nwant %q", got, want)
 	}
+}
+
+// dep is the range of an app's dependency.
+func dep(a *engine.App, id string) hcl2.Range {
+	r, _ := a.Source.Dependencies.Get(id)
+	return r
 }

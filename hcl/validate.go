@@ -50,7 +50,7 @@ func fieldRange(app *engine.App, path string) hcl2.Range {
 	if rest, ok := strings.CutPrefix(path, "/dependencies/"); ok {
 		idx, _, _ := strings.Cut(rest, "/")
 		if i, err := strconv.Atoi(idx); err == nil && i >= 0 && i < len(app.Dependencies) {
-			if r, ok := app.Source.Dependencies[app.Dependencies[i]]; ok {
+			if r, ok := app.Source.Dependencies.Get(app.Dependencies[i]); ok {
 				return r
 			}
 		}

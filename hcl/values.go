@@ -13,6 +13,8 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
+
+	"github.com/stride-run/stride/engine"
 )
 
 var (
@@ -90,9 +92,24 @@ type fields struct {
 
 // newFields returns fields for about n attributes: sized up front, the map of
 // ranges is not grown (and rehashed) attribute by attribute, which showed in
-// the profile of a large configuration.
+// the profile of a large configuration. The loader's spare map is taken when
+// there is one (see ranges).
 func newFields(l *loader, n int) *fields {
-	return &fields{l: l, attrs: make(map[string]hcl2.Range, n), failed: map[string]bool{}}
+	attrs := l.spareAttrs
+	l.spareAttrs = nil
+	if attrs == nil {
+		attrs = make(map[string]hcl2.Range, n)
+	}
+	return &fields{l: l, attrs: attrs, failed: map[string]bool{}}
+}
+
+// ranges returns the recorded ranges, for a Source, and hands the map back to
+// the loader for the next declaration: f records no more.
+func (f *fields) ranges() engine.Ranges {
+	r := engine.NewRanges(f.attrs)
+	clear(f.attrs)
+	f.l.spareAttrs, f.attrs = f.attrs, nil
+	return r
 }
 
 // get evaluates attr as ty; nil attr or null is absent. A failure (reported, or

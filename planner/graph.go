@@ -469,7 +469,7 @@ func (g *graph) cycleDiagnostic(hops []hop, sev hcl.DiagnosticSeverity, note str
 		dep := a.Dependencies[h.via]
 		depRange, hasRange := hcl.Range{}, false
 		if a.Source != nil {
-			depRange, hasRange = a.Source.Dependencies[dep]
+			depRange, hasRange = a.Source.Dependencies.Get(dep)
 		}
 		if hasRange && subject == nil {
 			r := depRange
@@ -581,7 +581,7 @@ func depRangeOf(a *engine.App, dep string) *hcl.Range {
 	if a.Source == nil {
 		return nil
 	}
-	if r, ok := a.Source.Dependencies[dep]; ok {
+	if r, ok := a.Source.Dependencies.Get(dep); ok {
 		return &r
 	}
 	r := a.Source.DeclRange

@@ -47,11 +47,11 @@ func labels(kv ...string) func(*engine.App) {
 func src(f string, l int) func(*engine.App) {
 	return func(a *engine.App) {
 		a.ApplyDefaults() // resolve dependencies first
-		s := &engine.Source{DeclRange: rng(f, l, 1), Dependencies: map[string]hcl.Range{}}
+		deps := map[string]hcl.Range{}
 		for i, d := range a.Dependencies {
-			s.Dependencies[d] = rng(f, l+1+i, 17)
+			deps[d] = rng(f, l+1+i, 17)
 		}
-		a.Source = s
+		a.Source = &engine.Source{DeclRange: rng(f, l, 1), Dependencies: engine.NewRanges(deps)}
 	}
 }
 
