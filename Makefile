@@ -61,6 +61,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeGroupUpdate$$' -fuzztime $(FUZZTIME) ./engine
 	$(GO) test -run '^$$' -fuzz '^FuzzNestingScan$$' -fuzztime $(FUZZTIME) ./hcl
 	$(GO) test -run '^$$' -fuzz '^FuzzStrideBodies$$' -fuzztime $(FUZZTIME) ./executor/api
+	$(GO) test -run '^$$' -fuzz '^FuzzParseOrdered$$' -fuzztime $(FUZZTIME) ./cmd/stride/internal/view
 
 # The real Apache Mesos of ../shared/mesos for the real-cluster tests: installs its
 # runtime packages if missing, unpacks it into ~/.cache/stride (once) and prints the

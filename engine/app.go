@@ -409,8 +409,8 @@ type Source struct {
 // memory for the few keys of one declaration (a large configuration keeps one
 // per app until it is planned). Beyond sortedRanges keys it is sorted by key;
 // fewer are searched in order, which is faster than sorting them when the
-// ranges are built (for every app) and read (only for diagnostics). The zero
-// value is empty.
+// ranges are built (for every app) and read (only for diagnostics). Make one
+// with MakeRanges; the zero value is empty.
 type Ranges []KeyRange
 
 // KeyRange is one key of Ranges and its range.
@@ -422,14 +422,11 @@ type KeyRange struct {
 // sortedRanges is the most keys a Ranges holds unsorted.
 const sortedRanges = 32
 
-// NewRanges returns the Ranges of m (nil when m is empty).
-func NewRanges(m map[string]hcl.Range) Ranges {
-	if len(m) == 0 {
+// MakeRanges returns the Ranges of r, whose keys are unique (nil when r is
+// empty); it sorts r if it needs to.
+func MakeRanges(r []KeyRange) Ranges {
+	if len(r) == 0 {
 		return nil
-	}
-	r := make(Ranges, 0, len(m))
-	for k, v := range m {
-		r = append(r, KeyRange{Key: k, Range: v})
 	}
 	if len(r) > sortedRanges {
 		slices.SortFunc(r, func(a, b KeyRange) int { return strings.Compare(a.Key, b.Key) })

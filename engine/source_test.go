@@ -25,7 +25,7 @@ func TestRanges(t *testing.T) {
 		many[fmt.Sprintf("/labels/k%03d", i)] = lineRange(100 + i)
 	}
 	for _, m := range []map[string]hcl.Range{m, many} {
-		r := NewRanges(m)
+		r := rangesOf(m)
 		if len(r) != len(m) {
 			t.Fatalf("%d ranges, want %d", len(r), len(m))
 		}
@@ -40,8 +40,8 @@ func TestRanges(t *testing.T) {
 			}
 		}
 	}
-	r := NewRanges(m)
-	if NewRanges(nil) != nil || NewRanges(map[string]hcl.Range{}) != nil {
+	r := rangesOf(m)
+	if MakeRanges(nil) != nil || MakeRanges([]KeyRange{}) != nil {
 		t.Error("empty Ranges not nil")
 	}
 	if _, ok := Ranges(nil).Get("/cmd"); ok {
@@ -61,4 +61,13 @@ func TestRanges(t *testing.T) {
 			t.Errorf("RangeFor(%q) at line %d, want %d", path, got, line)
 		}
 	}
+}
+
+// rangesOf is the Ranges of a map (in the map's order).
+func rangesOf(m map[string]hcl.Range) Ranges {
+	var r []KeyRange
+	for k, v := range m {
+		r = append(r, KeyRange{Key: k, Range: v})
+	}
+	return MakeRanges(r)
 }

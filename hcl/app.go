@@ -192,7 +192,7 @@ func (l *loader) decodeApp(block *hcl2.Block, parent *groupCtx) {
 	}
 	if b := l.single(blocks.OfType("upgrade_strategy")); b != nil {
 		c := l.content(b, upgradeStrategySchema, f, "/upgradeStrategy")
-		f.attrs["/upgradeStrategy"] = b.DefRange
+		f.attrs.set("/upgradeStrategy", b.DefRange)
 		f.float(c["minimum_health_capacity"], "/upgradeStrategy/minimumHealthCapacity", &app.UpgradeStrategy.MinimumHealthCapacity)
 		f.float(c["maximum_over_capacity"], "/upgradeStrategy/maximumOverCapacity", &app.UpgradeStrategy.MaximumOverCapacity)
 	}
@@ -216,7 +216,7 @@ func (l *loader) decodeApp(block *hcl2.Block, parent *groupCtx) {
 	}
 	for i, b := range blocks.OfType("network") {
 		ptr := "/networks/" + strconv.Itoa(i)
-		f.attrs[ptr] = b.DefRange
+		f.attrs.set(ptr, b.DefRange)
 		c := l.content(b, networkSchema, f, ptr)
 		var n engine.Network
 		f.str(c["mode"], ptr+"/mode", &n.Mode)
@@ -226,7 +226,7 @@ func (l *loader) decodeApp(block *hcl2.Block, parent *groupCtx) {
 	}
 	if b := l.single(blocks.OfType("resource_limits")); b != nil {
 		c := l.content(b, resourceLimitsSchema, f, "/resourceLimits")
-		f.attrs["/resourceLimits"] = b.DefRange
+		f.attrs.set("/resourceLimits", b.DefRange)
 		app.ResourceLimits = &engine.ResourceLimits{
 			Cpus: f.limit(c["cpus"], "/resourceLimits/cpus"),
 			Mem:  f.limit(c["mem"], "/resourceLimits/mem"),
@@ -234,7 +234,7 @@ func (l *loader) decodeApp(block *hcl2.Block, parent *groupCtx) {
 	}
 	if b := l.single(blocks.OfType("service")); b != nil {
 		c := l.content(b, serviceSchema, f, "/service")
-		f.attrs["/service"] = b.DefRange
+		f.attrs.set("/service", b.DefRange)
 		app.Service = &engine.Service{}
 		f.str(c["name"], "/service/name", &app.Service.Name)
 		f.strList(c["tags"], "/service/tags", &app.Service.Tags)
@@ -252,7 +252,7 @@ func (l *loader) decodeApp(block *hcl2.Block, parent *groupCtx) {
 			l.errorf(b.DefRange.Ptr(), "Duplicate secret", "The secret %q is already declared in this app.", name)
 			continue
 		}
-		f.attrs[ptr] = b.DefRange
+		f.attrs.set(ptr, b.DefRange)
 		c := l.content(b, secretSchema, f, ptr)
 		var sec engine.Secret
 		f.str(c["source"], ptr+"/source", &sec.Source)
@@ -322,7 +322,7 @@ func (l *loader) decodeEnv(app *engine.App, attr *hcl2.Attribute, f *fields) {
 		}
 		env[name] = s.AsString()
 	}
-	f.attrs[ptr] = attr.Range
+	f.attrs.set(ptr, attr.Range)
 	f.keyRanges(attr, ptr)
 	app.Env, app.EnvSecrets = env, secrets
 }
@@ -372,7 +372,7 @@ func (l *loader) decodeFetch(app *engine.App, uris *hcl2.Attribute, blocks hcl2.
 	}
 	for i, b := range blocks {
 		ptr := "/fetch/" + strconv.Itoa(i)
-		f.attrs[ptr] = b.DefRange
+		f.attrs.set(ptr, b.DefRange)
 		c := l.content(b, fetchSchema, f, ptr)
 		art := engine.Artifact{Extract: true} // Marathon's default
 		f.str(c["uri"], ptr+"/uri", &art.URI)
@@ -407,8 +407,8 @@ func (l *loader) decodePorts(app *engine.App, ports *hcl2.Attribute, blocks hcl2
 	}
 	for i, b := range blocks {
 		ptr := "/portDefinitions/" + strconv.Itoa(i)
-		f.attrs[ptr] = b.DefRange
-		f.attrs[ptr+"/name"] = b.LabelRanges[0]
+		f.attrs.set(ptr, b.DefRange)
+		f.attrs.set(ptr+"/name", b.LabelRanges[0])
 		c := l.content(b, portSchema, f, ptr)
 		pd := engine.PortDefinition{Name: b.Labels[0]}
 		f.int(c["number"], ptr+"/port", &pd.Port)
@@ -437,7 +437,7 @@ func (l *loader) decodeConstraints(app *engine.App, attr *hcl2.Attribute, blocks
 		sub.str(c["operator"], "/1", &it.con.Operator)
 		sub.str(c["value"], "/2", &it.con.Value)
 		for _, k := range []string{"/0", "/1", "/2"} {
-			r, ok := sub.attrs[k]
+			r, ok := sub.attrs.get(k)
 			if !ok {
 				r = b.DefRange
 			}
@@ -452,7 +452,7 @@ func (l *loader) decodeConstraints(app *engine.App, attr *hcl2.Attribute, blocks
 		items = append(items, it)
 	}
 	if attr != nil {
-		f.attrs["/constraints"] = attr.Range
+		f.attrs.set("/constraints", attr.Range)
 		var elemRanges []hcl2.Range
 		if tup, ok := attr.Expr.(*hclsyntax.TupleConsExpr); ok {
 			for _, e := range tup.Exprs {
@@ -506,9 +506,9 @@ func (l *loader) decodeConstraints(app *engine.App, attr *hcl2.Attribute, blocks
 	sort.SliceStable(items, func(i, j int) bool { return items[i].at < items[j].at })
 	for i, it := range items {
 		ptr := "/constraints/" + strconv.Itoa(i)
-		f.attrs[ptr] = it.rng
+		f.attrs.set(ptr, it.rng)
 		for j, r := range it.parts {
-			f.attrs[ptr+"/"+strconv.Itoa(j)] = r
+			f.attrs.set(ptr+"/"+strconv.Itoa(j), r)
 		}
 		app.Constraints = append(app.Constraints, it.con)
 	}
@@ -517,7 +517,7 @@ func (l *loader) decodeConstraints(app *engine.App, attr *hcl2.Attribute, blocks
 // decodeHealthCheck reads one health_check block, starting from Marathon's
 // defaults.
 func (l *loader) decodeHealthCheck(b *hcl2.Block, ptr string, f *fields) engine.HealthCheck {
-	f.attrs[ptr] = b.DefRange
+	f.attrs.set(ptr, b.DefRange)
 	c := l.content(b, healthCheckSchema, f, ptr)
 	hc := engine.DefaultHealthCheck()
 	f.str(c["protocol"], ptr+"/protocol", &hc.Protocol)
@@ -541,7 +541,7 @@ func (l *loader) decodeHealthCheck(b *hcl2.Block, ptr string, f *fields) engine.
 // decodeReadinessCheck reads one readiness_check block, starting from Marathon's
 // defaults.
 func (l *loader) decodeReadinessCheck(b *hcl2.Block, ptr string, f *fields) engine.ReadinessCheck {
-	f.attrs[ptr] = b.DefRange
+	f.attrs.set(ptr, b.DefRange)
 	c := l.content(b, readinessCheckSchema, f, ptr)
 	rc := engine.DefaultReadinessCheck()
 	f.str(c["name"], ptr+"/name", &rc.Name)
@@ -561,7 +561,7 @@ func (l *loader) decodeUnreachable(b *hcl2.Block, f *fields) *engine.Unreachable
 	c := l.content(b, unreachableSchema, f, "/unreachableStrategy")
 	us := &engine.UnreachableStrategy{}
 	f.bool(c["disabled"], "/unreachableStrategy", &us.Disabled)
-	f.attrs["/unreachableStrategy"] = b.DefRange // the block, not the flag
+	f.attrs.set("/unreachableStrategy", b.DefRange) // the block, not the flag
 	if us.Disabled {
 		for _, name := range []string{"inactive_after_seconds", "expunge_after_seconds"} {
 			if attr := c[name]; attr != nil {
@@ -579,7 +579,7 @@ func (l *loader) decodeUnreachable(b *hcl2.Block, f *fields) *engine.Unreachable
 
 // decodeContainer reads a container block with its docker and volume blocks.
 func (l *loader) decodeContainer(b *hcl2.Block, f *fields) *engine.Container {
-	f.attrs["/container"] = b.DefRange
+	f.attrs.set("/container", b.DefRange)
 	content, diags := bodyContent(b.Body, containerSchema)
 	l.add(diags)
 	if diags.HasErrors() {
@@ -595,7 +595,7 @@ func (l *loader) decodeContainer(b *hcl2.Block, f *fields) *engine.Container {
 	}
 	for i, vb := range content.Blocks.OfType("volume") {
 		ptr := "/container/volumes/" + strconv.Itoa(i)
-		f.attrs[ptr] = vb.DefRange
+		f.attrs.set(ptr, vb.DefRange)
 		c := l.content(vb, volumeSchema, f, ptr)
 		var v engine.Volume
 		f.str(c["container_path"], ptr+"/containerPath", &v.ContainerPath)
@@ -609,7 +609,7 @@ func (l *loader) decodeContainer(b *hcl2.Block, f *fields) *engine.Container {
 // decodeDocker reads a docker block.
 func (l *loader) decodeDocker(b *hcl2.Block, f *fields) *engine.Docker {
 	const ptr = "/container/docker"
-	f.attrs[ptr] = b.DefRange
+	f.attrs.set(ptr, b.DefRange)
 	content, diags := bodyContent(b.Body, dockerSchema)
 	l.add(diags)
 	if diags.HasErrors() {
@@ -633,7 +633,7 @@ func (l *loader) decodeDocker(b *hcl2.Block, f *fields) *engine.Docker {
 // decodePortMapping reads a port_mapping block (of a container or, the legacy
 // place, of its docker block).
 func (l *loader) decodePortMapping(pb *hcl2.Block, pptr string, f *fields) engine.PortMapping {
-	f.attrs[pptr] = pb.DefRange
+	f.attrs.set(pptr, pb.DefRange)
 	c := l.content(pb, portMappingSchema, f, pptr)
 	var pm engine.PortMapping
 	f.int(c["container_port"], pptr+"/containerPort", &pm.ContainerPort)
@@ -661,7 +661,7 @@ func (l *loader) decodeParameters(attr *hcl2.Attribute, ptr string, f *fields) [
 	if v.IsNull() {
 		return nil
 	}
-	f.attrs[ptr] = attr.Range
+	f.attrs.set(ptr, attr.Range)
 	ty := v.Type()
 	var out []engine.Parameter
 	if ty.IsObjectType() || ty.IsMapType() {
@@ -708,12 +708,12 @@ func (l *loader) decodeParameters(attr *hcl2.Attribute, ptr string, f *fields) [
 func (l *loader) decodeLifecycle(b *hcl2.Block, f *fields) *engine.Lifecycle {
 	const ptr = "/lifecycle/ignoreChanges"
 	c := l.content(b, lifecycleSchema, f, "/lifecycle")
-	f.attrs["/lifecycle"] = b.DefRange
+	f.attrs.set("/lifecycle", b.DefRange)
 	attr := c["ignore_changes"]
 	if attr == nil {
 		return nil
 	}
-	f.attrs[ptr] = attr.Range
+	f.attrs.set(ptr, attr.Range)
 	exprs, diags := hcl2.ExprList(attr.Expr)
 	if diags.HasErrors() {
 		l.errorf(attr.Expr.Range().Ptr(), "Invalid ignore_changes",
@@ -753,7 +753,7 @@ func (l *loader) decodeLifecycle(b *hcl2.Block, f *fields) *engine.Lifecycle {
 			continue
 		}
 		for _, n := range names {
-			f.attrs[ptr+"/"+strconv.Itoa(len(lc.IgnoreChanges))] = e.Range()
+			f.attrs.set(ptr+"/"+strconv.Itoa(len(lc.IgnoreChanges)), e.Range())
 			lc.IgnoreChanges = append(lc.IgnoreChanges, n)
 		}
 	}

@@ -204,7 +204,7 @@ func (l *loader) decodeDependsOn(attr *hcl2.Attribute, base, owner, kind string,
 			}
 			elems = append(elems, elem{ref: sv.AsString(), rng: e.Range()})
 		}
-		f.attrs["/dependencies"] = attr.Range
+		f.attrs.set("/dependencies", attr.Range)
 	} else {
 		var refs []string
 		if !f.strList(attr, "/dependencies", &refs) {

@@ -58,8 +58,8 @@ type loader struct {
 	// deferredBody); unparsed is set when one of them does not parse in chunks.
 	deferred map[*hclsyntax.Body]*deferredBody
 	unparsed atomic.Bool
-	// spareAttrs is a map of attribute ranges to reuse (see fields.ranges).
-	spareAttrs map[string]hcl2.Range
+	// spareAttrs is a list of attribute ranges to reuse (see fields.ranges).
+	spareAttrs []engine.KeyRange
 	// forked: a loader decoding one top-level block on its own goroutine; it
 	// lists declarations in declared instead of checking them (see decodeAll).
 	forked bool

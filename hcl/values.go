@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -83,33 +84,96 @@ func toFloat(v cty.Value) (float64, error) {
 // whose attribute failed (so that validation does not report them again).
 type fields struct {
 	l      *loader
-	attrs  map[string]hcl2.Range
+	attrs  attrRanges
 	failed map[string]bool
 	// sensitive holds the pointers whose value derives from a sensitive
 	// variable (nil when none do).
 	sensitive map[string]bool
 }
 
-// newFields returns fields for about n attributes: sized up front, the map of
-// ranges is not grown (and rehashed) attribute by attribute, which showed in
-// the profile of a large configuration. The loader's spare map is taken when
-// there is one (see ranges).
+// newFields returns fields for about n attributes, with the loader's spare
+// list of ranges when there is one (see ranges).
 func newFields(l *loader, n int) *fields {
-	attrs := l.spareAttrs
+	list := l.spareAttrs
 	l.spareAttrs = nil
-	if attrs == nil {
-		attrs = make(map[string]hcl2.Range, n)
+	if list == nil {
+		list = make([]engine.KeyRange, 0, n)
 	}
-	return &fields{l: l, attrs: attrs, failed: map[string]bool{}}
+	return &fields{l: l, attrs: attrRanges{list: list}, failed: map[string]bool{}}
 }
 
-// ranges returns the recorded ranges, for a Source, and hands the map back to
+// ranges returns the recorded ranges, for a Source, and hands the list back to
 // the loader for the next declaration: f records no more.
 func (f *fields) ranges() engine.Ranges {
-	r := engine.NewRanges(f.attrs)
-	clear(f.attrs)
-	f.l.spareAttrs, f.attrs = f.attrs, nil
+	r := engine.MakeRanges(slices.Clone(f.attrs.list))
+	clear(f.attrs.list)
+	f.l.spareAttrs = f.attrs.list[:0]
+	f.attrs = attrRanges{}
 	return r
+}
+
+// attrRanges records where each JSON pointer of a declaration was set, in the
+// order first set (the Source of a declaration is then the same from one load
+// to the next). A few pointers are searched in order; past indexedAttrs a map
+// indexes them.
+type attrRanges struct {
+	list  []engine.KeyRange
+	index map[string]int
+}
+
+const indexedAttrs = 32
+
+func (a *attrRanges) find(key string) int {
+	if a.index != nil {
+		if i, ok := a.index[key]; ok {
+			return i
+		}
+		return -1
+	}
+	for i := range a.list {
+		if a.list[i].Key == key {
+			return i
+		}
+	}
+	return -1
+}
+
+func (a *attrRanges) get(key string) (hcl2.Range, bool) {
+	if i := a.find(key); i >= 0 {
+		return a.list[i].Range, true
+	}
+	return hcl2.Range{}, false
+}
+
+func (a *attrRanges) set(key string, r hcl2.Range) {
+	if i := a.find(key); i >= 0 {
+		a.list[i].Range = r
+		return
+	}
+	a.list = append(a.list, engine.KeyRange{Key: key, Range: r})
+	switch {
+	case a.index != nil:
+		a.index[key] = len(a.list) - 1
+	case len(a.list) > indexedAttrs:
+		a.index = make(map[string]int, 2*len(a.list))
+		for i, kr := range a.list {
+			a.index[kr.Key] = i
+		}
+	}
+}
+
+func (a *attrRanges) del(key string) {
+	i := a.find(key)
+	if i < 0 {
+		return
+	}
+	a.list = slices.Delete(a.list, i, i+1)
+	if a.index != nil {
+		delete(a.index, key)
+		for j := i; j < len(a.list); j++ {
+			a.index[a.list[j].Key] = j
+		}
+	}
 }
 
 // get evaluates attr as ty; nil attr or null is absent. A failure (reported, or
@@ -135,7 +199,7 @@ func (f *fields) get(attr *hcl2.Attribute, ptr string, ty cty.Type) (cty.Value, 
 	if ty.IsCollectionType() {
 		depth = 1 // args[1], env.KEY, labels.team
 	}
-	f.attrs[ptr] = attr.Range
+	f.attrs.set(ptr, attr.Range)
 	return f.unmarkField(cv, ptr, depth), true
 }
 
@@ -143,7 +207,7 @@ func (f *fields) get(attr *hcl2.Attribute, ptr string, ty cty.Type) (cty.Value, 
 func (f *fields) fail(attr *hcl2.Attribute, ptr string, err error) {
 	f.l.typeError(attr, err)
 	f.failed[ptr] = true
-	delete(f.attrs, ptr)
+	f.attrs.del(ptr)
 }
 
 // limit reads a resource limit: a number, or the string "unlimited" (nil when
@@ -160,7 +224,7 @@ func (f *fields) limit(attr *hcl2.Attribute, ptr string) any {
 	if v.IsNull() {
 		return nil
 	}
-	f.attrs[ptr] = attr.Range
+	f.attrs.set(ptr, attr.Range)
 	if v.Type() == cty.String {
 		return v.AsString() // validation says what else than "unlimited" is
 	}
@@ -212,7 +276,7 @@ func (f *fields) seconds(attr *hcl2.Attribute, ptr string, max int, dst *int) {
 	bad := func(format string, args ...any) {
 		f.l.errorf(attr.Expr.Range().Ptr(), "Invalid duration", "The value of %q %s.", attr.Name, fmt.Sprintf(format, args...))
 		f.failed[ptr] = true
-		delete(f.attrs, ptr)
+		f.attrs.del(ptr)
 	}
 	d, err := time.ParseDuration(v.AsString())
 	switch {
@@ -329,7 +393,7 @@ func (f *fields) keyRanges(attr *hcl2.Attribute, ptr string) {
 			continue
 		}
 		if k, err := convert.Convert(k, cty.String); err == nil {
-			f.attrs[ptr+"/"+escapePointer(k.AsString())] = hcl2.RangeBetween(item.KeyExpr.Range(), item.ValueExpr.Range())
+			f.attrs.set(ptr+"/"+escapePointer(k.AsString()), hcl2.RangeBetween(item.KeyExpr.Range(), item.ValueExpr.Range()))
 		}
 	}
 }
@@ -338,7 +402,7 @@ func (f *fields) keyRanges(attr *hcl2.Attribute, ptr string) {
 func (f *fields) elementRanges(attr *hcl2.Attribute, ptr string) {
 	if tup, ok := attr.Expr.(*hclsyntax.TupleConsExpr); ok {
 		for i, e := range tup.Exprs {
-			f.attrs[ptr+"/"+strconv.Itoa(i)] = e.Range()
+			f.attrs.set(ptr+"/"+strconv.Itoa(i), e.Range())
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -166,9 +167,11 @@ func (s *sccs) members(c int) []int32 { return s.order[s.start[c]:s.start[c+1]] 
 func (g *graph) tarjan() *sccs {
 	n := g.numNodes()
 	s := &sccs{order: make([]int32, 0, n), start: make([]int32, 1, n+1), comp: make([]int32, n)}
-	index := make([]int32, n) // 0 = not visited, else visit number
-	low := make([]int32, n)
-	onStack := make([]bool, n)
+	scratch := getTarjanScratch(n)
+	defer tarjanPool.Put(scratch)
+	index := scratch.index // 0 = not visited, else visit number
+	low := scratch.low
+	onStack := scratch.onStack
 	stack := make([]int32, 0, 64)
 	type frame struct{ v, pos int32 }
 	frames := make([]frame, 0, 64)
@@ -221,6 +224,26 @@ func (g *graph) tarjan() *sccs {
 		}
 	}
 	return s
+}
+
+// tarjanScratch is tarjan's working memory, kept in tarjanPool between calls
+// (see slotPool).
+type tarjanScratch struct {
+	index, low []int32
+	onStack    []bool
+}
+
+var tarjanPool sync.Pool // of *tarjanScratch
+
+// getTarjanScratch returns zeroed working memory for n nodes.
+func getTarjanScratch(n int) *tarjanScratch {
+	if t, ok := tarjanPool.Get().(*tarjanScratch); ok && cap(t.index) >= n && cap(t.index) <= 4*n+64 {
+		t.index, t.low, t.onStack = t.index[:n], t.low[:n], t.onStack[:n]
+		clear(t.index)
+		clear(t.onStack) // low is written before it is read
+		return t
+	}
+	return &tarjanScratch{index: make([]int32, n), low: make([]int32, n), onStack: make([]bool, n)}
 }
 
 // cyclic reports whether component c is a cycle: more than one node, or one app

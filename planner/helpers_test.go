@@ -47,11 +47,11 @@ func labels(kv ...string) func(*engine.App) {
 func src(f string, l int) func(*engine.App) {
 	return func(a *engine.App) {
 		a.ApplyDefaults() // resolve dependencies first
-		deps := map[string]hcl.Range{}
+		var deps []engine.KeyRange
 		for i, d := range a.Dependencies {
-			deps[d] = rng(f, l+1+i, 17)
+			deps = append(deps, engine.KeyRange{Key: d, Range: rng(f, l+1+i, 17)})
 		}
-		a.Source = &engine.Source{DeclRange: rng(f, l, 1), Dependencies: engine.NewRanges(deps)}
+		a.Source = &engine.Source{DeclRange: rng(f, l, 1), Dependencies: engine.MakeRanges(deps)}
 	}
 }
 

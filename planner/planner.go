@@ -186,6 +186,7 @@ func (p *planning) match(state *engine.State) {
 	// app to find its counterpart: cheaper than sorting 100,000 ids (see
 	// BenchmarkPlan).
 	index := newIDIndex(state.Apps, workers)
+	defer index.release()
 	dups := index.dups.Load()
 	var byID map[string]int32
 	if dups {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/stride-run/stride/engine"
 )
@@ -412,7 +413,7 @@ func appLeaves(a *engine.App) ([]leaf, error) {
 	if err != nil {
 		return nil, fmt.Errorf("render app %s: %w", a.ID, err)
 	}
-	v, err := decodeOrdered(json.NewDecoder(bytes.NewReader(raw)))
+	v, err := parseOrdered(raw)
 	if err != nil {
 		return nil, fmt.Errorf("render app %s: %w", a.ID, err)
 	}
@@ -427,48 +428,208 @@ type object struct {
 	vals []any
 }
 
-// decodeOrdered reads one JSON value, keeping object key order.
-func decodeOrdered(dec *json.Decoder) (any, error) {
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	switch t := tok.(type) {
-	case json.Delim:
-		switch t {
-		case '{':
-			o := &object{}
-			for dec.More() {
-				k, err := dec.Token()
-				if err != nil {
-					return nil, err
-				}
-				v, err := decodeOrdered(dec)
-				if err != nil {
-					return nil, err
-				}
-				o.keys = append(o.keys, k.(string))
-				o.vals = append(o.vals, v)
-			}
-			_, err := dec.Token()
-			return o, err
-		case '[':
-			arr := []any{}
-			for dec.More() {
-				v, err := decodeOrdered(dec)
-				if err != nil {
-					return nil, err
-				}
-				arr = append(arr, v)
-			}
-			_, err := dec.Token()
-			return arr, err
+// parseOrdered reads one JSON value, keeping object key order: objects are
+// *object, arrays []any, numbers json.Number, and strings, booleans and null
+// what encoding/json makes of them. A plan renders the JSON of every app it
+// creates, destroys or updates, so this reads the bytes directly rather than
+// through json.Decoder's tokens, which cost an allocation or more apiece.
+func parseOrdered(data []byte) (any, error) {
+	p := jsonParser{data: data}
+	v, err := p.value(0)
+	if err == nil {
+		p.space()
+		if p.pos != len(p.data) {
+			err = p.errorf("data after the value")
 		}
-		return nil, fmt.Errorf("unexpected %v", t)
-	default:
-		return t, nil
 	}
+	return v, err
+}
+
+// maxJSONDepth bounds the nesting parseOrdered follows (encoding/json's own
+// limit is 10000; an app's JSON nests a few levels).
+const maxJSONDepth = 1000
+
+type jsonParser struct {
+	data []byte
+	pos  int
+}
+
+func (p *jsonParser) errorf(format string, args ...any) error {
+	return fmt.Errorf("JSON at byte %d: %s", p.pos, fmt.Sprintf(format, args...))
+}
+
+func (p *jsonParser) space() {
+	for p.pos < len(p.data) {
+		switch p.data[p.pos] {
+		case ' ', '\t', '\n', '\r':
+			p.pos++
+		default:
+			return
+		}
+	}
+}
+
+// consume skips space and the byte c, saying whether it was there.
+func (p *jsonParser) consume(c byte) bool {
+	p.space()
+	if p.pos < len(p.data) && p.data[p.pos] == c {
+		p.pos++
+		return true
+	}
+	return false
+}
+
+func (p *jsonParser) value(depth int) (any, error) {
+	if depth > maxJSONDepth {
+		return nil, p.errorf("nested too deeply")
+	}
+	p.space()
+	if p.pos == len(p.data) {
+		return nil, p.errorf("unexpected end")
+	}
+	switch c := p.data[p.pos]; {
+	case c == '{':
+		p.pos++
+		o := &object{}
+		if p.consume('}') {
+			return o, nil
+		}
+		for {
+			p.space()
+			k, err := p.str()
+			if err != nil {
+				return nil, err
+			}
+			if !p.consume(':') {
+				return nil, p.errorf("':' expected")
+			}
+			v, err := p.value(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			o.keys = append(o.keys, k)
+			o.vals = append(o.vals, v)
+			if p.consume('}') {
+				return o, nil
+			}
+			if !p.consume(',') {
+				return nil, p.errorf("',' or '}' expected")
+			}
+		}
+	case c == '[':
+		p.pos++
+		arr := []any{}
+		if p.consume(']') {
+			return arr, nil
+		}
+		for {
+			v, err := p.value(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			arr = append(arr, v)
+			if p.consume(']') {
+				return arr, nil
+			}
+			if !p.consume(',') {
+				return nil, p.errorf("',' or ']' expected")
+			}
+		}
+	case c == '"':
+		return p.str()
+	case c == '-' || c >= '0' && c <= '9':
+		start := p.pos
+		for p.pos < len(p.data) && strings.IndexByte("+-.0123456789eE", p.data[p.pos]) >= 0 {
+			p.pos++
+		}
+		n := p.data[start:p.pos]
+		if !validNumber(n) {
+			return nil, p.errorf("bad number %q", n)
+		}
+		return json.Number(n), nil
+	default:
+		rest := p.data[p.pos:]
+		switch {
+		case bytes.HasPrefix(rest, []byte("true")):
+			p.pos += 4
+			return true, nil
+		case bytes.HasPrefix(rest, []byte("false")):
+			p.pos += 5
+			return false, nil
+		case bytes.HasPrefix(rest, []byte("null")):
+			p.pos += 4
+			return nil, nil
+		}
+		return nil, p.errorf("unexpected %q", c)
+	}
+}
+
+// validNumber says whether n is a JSON number:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func validNumber(n []byte) bool {
+	i := 0
+	digits := func() int {
+		start := i
+		for i < len(n) && n[i] >= '0' && n[i] <= '9' {
+			i++
+		}
+		return i - start
+	}
+	if i < len(n) && n[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(n) && n[i] == '0':
+		i++
+	case digits() == 0:
+		return false
+	}
+	if i < len(n) && n[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(n) && (n[i] == 'e' || n[i] == 'E') {
+		i++
+		if i < len(n) && (n[i] == '+' || n[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(n)
+}
+
+// str reads a string; one with escapes is decoded by encoding/json.
+func (p *jsonParser) str() (string, error) {
+	if p.pos == len(p.data) || p.data[p.pos] != '"' {
+		return "", p.errorf("string expected")
+	}
+	start := p.pos
+	escaped := false
+	for i := start + 1; i < len(p.data); i++ {
+		switch c := p.data[i]; {
+		case c == '\\':
+			escaped = true
+			i++
+		case c == '"':
+			p.pos = i + 1
+			raw := p.data[start:p.pos]
+			if !escaped && utf8.Valid(raw) {
+				return string(raw[1 : len(raw)-1]), nil
+			}
+			var s string
+			if err := json.Unmarshal(raw, &s); err != nil {
+				return "", p.errorf("bad string: %v", err)
+			}
+			return s, nil
+		case c < 0x20:
+			return "", p.errorf("control character in a string")
+		}
+	}
+	return "", p.errorf("unterminated string")
 }
 
 func flatten(path string, v any, out *[]leaf) {
@@ -515,6 +676,20 @@ func scalars(vs []any) bool {
 
 // formatValue renders a JSON value compactly ("text", 1.5, true, ["a","b"], null).
 func formatValue(v any) string {
+	// The leaves of every app a plan renders: printable ASCII strings, numbers
+	// as read, booleans and null, encoded as encoding/json would.
+	switch t := v.(type) {
+	case string:
+		if plainString(t) {
+			return `"` + t + `"`
+		}
+	case json.Number:
+		return string(t)
+	case bool:
+		return strconv.FormatBool(t)
+	case nil:
+		return "null"
+	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
@@ -522,6 +697,17 @@ func formatValue(v any) string {
 		return fmt.Sprint(v)
 	}
 	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// plainString says whether encoding/json writes s as it is, between quotes:
+// printable ASCII without quotes or backslashes.
+func plainString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 type errWriter struct {
