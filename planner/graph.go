@@ -4,7 +4,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -27,6 +26,8 @@ type graph struct {
 	via  []int32
 	// groups are the virtual nodes.
 	groups []groupNode
+	// scratch, when set, provides the graph's and its algorithms' arrays.
+	scratch *scratch
 }
 
 // groupNode is a dependency on a group: its successors are the app with exactly
@@ -72,8 +73,8 @@ func depRange(apps []*engine.App, id string) (exact, lo, hi int32) {
 // buildGraph builds the dependency graph of apps (sorted by id, unique). For each
 // dependency that names no app or group among them, onUnresolved(app, depIndex) is
 // called (nil: ignore).
-func buildGraph(apps []*engine.App, onUnresolved func(app, dep int)) *graph {
-	g := &graph{apps: apps, off: make([]int32, len(apps)+1)}
+func buildGraph(apps []*engine.App, sc *scratch, onUnresolved func(app, dep int)) *graph {
+	g := &graph{apps: apps, off: sc.takeInts(len(apps) + 1), scratch: sc}
 	total := 0
 	for _, a := range apps {
 		total += len(a.Dependencies)
@@ -166,12 +167,10 @@ func (s *sccs) members(c int) []int32 { return s.order[s.start[c]:s.start[c+1]] 
 // node order so that the result is deterministic.
 func (g *graph) tarjan() *sccs {
 	n := g.numNodes()
-	s := &sccs{order: make([]int32, 0, n), start: make([]int32, 1, n+1), comp: make([]int32, n)}
-	scratch := getTarjanScratch(n)
-	defer tarjanPool.Put(scratch)
-	index := scratch.index // 0 = not visited, else visit number
-	low := scratch.low
-	onStack := scratch.onStack
+	s := &sccs{order: g.scratch.takeInts(n)[:0], start: g.scratch.takeInts(n + 1)[:1], comp: g.scratch.takeInts(n)}
+	index := g.scratch.takeInts(n) // 0 = not visited, else visit number
+	low := g.scratch.takeInts(n)
+	onStack := g.scratch.takeBools(n)
 	stack := make([]int32, 0, 64)
 	type frame struct{ v, pos int32 }
 	frames := make([]frame, 0, 64)
@@ -226,26 +225,6 @@ func (g *graph) tarjan() *sccs {
 	return s
 }
 
-// tarjanScratch is tarjan's working memory, kept in tarjanPool between calls
-// (see slotPool).
-type tarjanScratch struct {
-	index, low []int32
-	onStack    []bool
-}
-
-var tarjanPool sync.Pool // of *tarjanScratch
-
-// getTarjanScratch returns zeroed working memory for n nodes.
-func getTarjanScratch(n int) *tarjanScratch {
-	if t, ok := tarjanPool.Get().(*tarjanScratch); ok && cap(t.index) >= n && cap(t.index) <= 4*n+64 {
-		t.index, t.low, t.onStack = t.index[:n], t.low[:n], t.onStack[:n]
-		clear(t.index)
-		clear(t.onStack) // low is written before it is read
-		return t
-	}
-	return &tarjanScratch{index: make([]int32, n), low: make([]int32, n), onStack: make([]bool, n)}
-}
-
 // cyclic reports whether component c is a cycle: more than one node, or one app
 // that depends on itself.
 func (g *graph) cyclic(s *sccs, c int) bool {
@@ -272,7 +251,7 @@ func (g *graph) cyclic(s *sccs, c int) bool {
 // With dependentsFirst the direction is reversed (for destroys): a changed app
 // comes after every changed app that depends on it.
 func (g *graph) levels(s *sccs, changed []bool, dependentsFirst bool) []int32 {
-	lvl := make([]int32, g.numNodes())
+	lvl := g.scratch.takeInts(g.numNodes())
 	isChanged := func(v int32) bool { return int(v) < len(changed) && changed[v] }
 	if !dependentsFirst {
 		for c := 0; c < s.count(); c++ {
@@ -551,7 +530,7 @@ func CheckGraph(spec *engine.Spec) hcl.Diagnostics {
 		return nil
 	}
 	apps, diags := sortedUnique(spec.Apps)
-	g := buildGraph(apps, nil)
+	g := buildGraph(apps, nil, nil)
 	return append(diags, g.cycleDiagnostics(g.tarjan(), nil, nil)...)
 }
 

@@ -94,6 +94,8 @@ func Plan(spec *engine.Spec, state *engine.State, opts Options) (*engine.Plan, h
 		}
 	}
 	p.diags = diags
+	p.scratch = getScratch()
+	defer p.scratch.release()
 	p.match(state)
 	p.orderChanges()
 	p.orderDestroys()
@@ -107,6 +109,7 @@ func Plan(spec *engine.Spec, state *engine.State, opts Options) (*engine.Plan, h
 type planning struct {
 	spec       *engine.Spec
 	scope      string
+	scratch    *scratch // working memory
 	destroyAll bool
 	dangling   bool
 	// runtimeEdit: Options.RuntimeEdit.
@@ -193,10 +196,10 @@ func (p *planning) match(state *engine.State) {
 		byID = index.useMap()
 		p.reportStateDuplicates(state, byID)
 	}
-	matched := make([]bool, len(state.Apps))
+	matched := p.scratch.bools.take(len(state.Apps))
 
-	p.desiredChange = make([]*engine.Change, len(p.desired))
-	p.kept = make([]*engine.App, len(p.desired))
+	p.desiredChange = p.scratch.changes.take(len(p.desired))
+	p.kept = p.scratch.apps.take(len(p.desired))
 	// Diffing is most of a plan's work and independent per app: large plans
 	// split it into contiguous ranges, one goroutine each. Every app writes only
 	// its own slots (desiredChange[i], kept[i], matched[j]; ids are unique) and
@@ -390,8 +393,8 @@ func merge(a, b []*engine.App) ([]*engine.App, []bool) {
 func (p *planning) orderChanges() {
 	nodes, fromSpec := merge(p.desired, p.outside)
 	// specIndex[node] = index into p.desired, or -1 for an outside app.
-	specIndex := make([]int32, len(nodes))
-	changed := make([]bool, len(nodes))
+	specIndex := p.scratch.ints.take(len(nodes))
+	changed := p.scratch.bools.take(len(nodes))
 	k := int32(0)
 	for n, isSpec := range fromSpec {
 		if !isSpec {
@@ -404,7 +407,7 @@ func (p *planning) orderChanges() {
 	}
 
 	dw := newDestroyedWarnings(p.destroyed)
-	g := buildGraph(nodes, func(n, dep int) {
+	g := buildGraph(nodes, p.scratch, func(n, dep int) {
 		a := nodes[n]
 		id := a.Dependencies[dep]
 		switch {
@@ -442,7 +445,7 @@ func (p *planning) orderChanges() {
 		return ""
 	})...)
 	lvl := g.levels(s, changed, false)
-	p.changeLevel = make([]int32, len(p.desired))
+	p.changeLevel = p.scratch.ints.take(len(p.desired))
 	for n, i := range specIndex {
 		if i >= 0 {
 			p.changeLevel[i] = lvl[n]
@@ -470,7 +473,7 @@ func (p *planning) orderDestroys() {
 	if len(p.destroyed) == 0 {
 		return
 	}
-	kept := make([]*engine.App, 0, len(p.kept))
+	kept := p.scratch.apps.take(len(p.kept))[:0]
 	for _, a := range p.kept {
 		if a != nil {
 			kept = append(kept, a) // in desired order: sorted by id
@@ -515,7 +518,7 @@ func (p *planning) orderDestroys() {
 	for n, a := range nodes {
 		isDestroyed[n] = isDestroyedApp[a]
 	}
-	g := buildGraph(nodes, nil)
+	g := buildGraph(nodes, p.scratch, nil)
 	s := g.tarjan()
 	p.diags = append(p.diags, g.cycleDiagnostics(s, func(members []int32) (hcl.DiagnosticSeverity, string, bool) {
 		for _, v := range members {
@@ -543,7 +546,13 @@ func (p *planning) assemble(serial uint64) *engine.Plan {
 		c   *engine.Change
 		raw int32
 	}
-	var all []placed
+	n := len(p.destroyChange)
+	for _, c := range p.desiredChange {
+		if c != nil {
+			n++
+		}
+	}
+	all := make([]placed, 0, n)
 	maxDestroy := int32(-1)
 	for i, c := range p.destroyChange {
 		all = append(all, placed{c, p.destroyLevel[i]})
