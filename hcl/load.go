@@ -41,8 +41,9 @@ type Config struct {
 	// Files holds every parsed file (configuration and variable files), by the
 	// name used in diagnostics, for rendering them: the source, and the syntax
 	// of variables, locals and the stride block. Of decoded groups and apps
-	// only the blocks' headers and ranges are kept (attributes are dropped
-	// once decoded, to keep the memory of a large configuration down).
+	// only the group and app blocks' headers and ranges are kept (attributes
+	// and nested blocks are dropped once decoded, to keep the memory of a
+	// large configuration down).
 	Files map[string]*hcl2.File
 }
 

@@ -65,16 +65,18 @@ func (c *cli) printDiags(cfg *hcl.Config, diags hcl2.Diagnostics, noColor bool) 
 	_ = hcl.WriteDiagnostics(c.stderr, files, diags, 100, view.ColorEnabled(f, noColor))
 }
 
-// Loading a large configuration keeps about 25 bytes of memory per byte of
-// source at its peak (the syntax tree of what is not decoded yet and the
-// decoded apps) and allocates many times that. Go's default pacing lets the
-// heap grow to twice what it keeps, and the one-shot commands' lower target
-// (main's gcPercent) still left a 10k-app plan at 220 MB of resident memory.
-// So while the configuration loads, the garbage collector gets a soft memory
-// limit sized to it instead: loadMemoryPerByte per byte of source, at least
-// minLoadMemory, with Go's default target below it (a 4 MB configuration of
-// 10k apps: 160 MB, for about 185 MB resident and no more CPU than before).
-// Past the limit the collector works harder rather than fail.
+// Loading a large configuration allocates many times what it keeps (hcl's
+// lexer and parser), and keeps about 10 bytes of memory per byte of source:
+// the decoded apps, and the headers of their blocks for diagnostics (the
+// syntax trees of only the few groups being decoded are alive at once, see
+// hcl.load). Go's default pacing would collect every time the heap doubled
+// what it keeps, as it grows from nothing; the one-shot commands' lower
+// target (main's gcPercent) more often still. So while the configuration
+// loads, the garbage collector gets a soft memory limit sized to it instead:
+// loadMemoryPerByte per byte of source, at least minLoadMemory, with Go's
+// default target below it (a 4 MB configuration of 10k apps: 160 MB, for
+// about 140 MB resident for the whole of `stride plan`). Past the limit the
+// collector works harder rather than fail.
 const (
 	loadMemoryPerByte = 40
 	minLoadMemory     = 64 << 20
