@@ -3,6 +3,7 @@ package hcl
 import (
 	"bytes"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -261,6 +262,106 @@ func (d *deferredBody) fill() bool {
 	return ok
 }
 
+// deferredChunk is a chunk of whole top-level groups and apps (a small file,
+// or a run of items of a large one) not parsed yet: it is parsed and decoded
+// as one job (see loader.decodeAll), and its blocks then join the file's body.
+// Until then the file's body has an empty body in its place, with its ranges.
+type deferredChunk struct {
+	filename string
+	part
+	file *hclsyntax.Body // the file's body
+}
+
+// parse parses the chunk; ok when it holds only group and app blocks with a
+// name each and nothing else, as the decision to defer it expected (else the
+// configuration is loaded again without deferring, see load).
+func (d *deferredChunk) parse() (body *hclsyntax.Body, ok bool) {
+	f, diags := hclsyntax.ParseConfig(d.src, d.filename, d.start)
+	body = f.Body.(*hclsyntax.Body)
+	if len(diags) > 0 || len(body.Attributes) > 0 {
+		return nil, false
+	}
+	for _, b := range body.Blocks {
+		if b.Type != "app" && b.Type != "group" || len(b.Labels) != 1 {
+			return nil, false
+		}
+	}
+	return body, true
+}
+
+// join adds the chunk's decoded blocks to the file's body, in source order.
+func (d *deferredChunk) join(blocks hclsyntax.Blocks) {
+	d.file.Blocks = append(d.file.Blocks, blocks...)
+	slices.SortStableFunc(d.file.Blocks, func(a, b *hclsyntax.Block) int {
+		return a.TypeRange.Start.Byte - b.TypeRange.Start.Byte
+	})
+}
+
+// end is where a chunk that ends with a line break ends.
+func (p part) end() hcl2.Pos {
+	return hcl2.Pos{Line: p.start.Line + bytes.Count(p.src, []byte{'\n'}), Column: 1, Byte: p.start.Byte + len(p.src)}
+}
+
+// chunkDeferrable says whether a chunk of whole items may be parsed late: it
+// starts with a group or app and, as far as its lines tell, holds nothing but
+// groups and apps (parse checks what they cannot tell), and it ends with a
+// line break (its placeholder's ranges are then known without parsing it).
+func chunkDeferrable(c chunk) bool {
+	src := c.src
+	if c.split || len(src) == 0 || src[len(src)-1] != '\n' || !startsAppOrGroup(src) {
+		return false
+	}
+	for off := 0; off < len(src); {
+		if isLetter(src[off]) && !startsAppOrGroup(src[off:]) {
+			return false
+		}
+		i := bytes.IndexByte(src[off:], '\n')
+		if i < 0 {
+			break
+		}
+		off += i + 1
+	}
+	return true
+}
+
+func startsAppOrGroup(b []byte) bool {
+	return bytes.HasPrefix(b, []byte("app ")) || bytes.HasPrefix(b, []byte("group "))
+}
+
+// placeholder is the parse of a deferred chunk with nothing in it: an empty
+// body with the chunk's ranges.
+func placeholder(c chunk, filename string) parsed {
+	f, _ := hclsyntax.ParseConfig(nil, filename, c.start)
+	body := f.Body.(*hclsyntax.Body)
+	end := c.end()
+	body.SrcRange.End = end
+	body.EndRange = hcl2.Range{Filename: filename, Start: end, End: end}
+	return parsed{file: f}
+}
+
+// pending is what parseDeferred left to parse.
+type pending struct {
+	bodies map[*hclsyntax.Body]*deferredBody
+	chunks []*deferredChunk // in file and source order
+}
+
+func (p *pending) empty() bool { return p == nil || len(p.bodies) == 0 && len(p.chunks) == 0 }
+
+// body is the deferred body b is to hold, or nil.
+func (p *pending) body(b *hclsyntax.Body) *deferredBody {
+	if p == nil {
+		return nil
+	}
+	return p.bodies[b]
+}
+
+func (p *pending) chunksOrNil() []*deferredChunk {
+	if p == nil {
+		return nil
+	}
+	return p.chunks
+}
+
 // deferrable says whether a split chunk's block may have its inner parts
 // parsed late: only groups and apps, which nothing is evaluated from before
 // they are decoded (variables, locals and the stride block are read first).
@@ -277,10 +378,10 @@ func deferrable(c chunk) bool {
 	return bytes.HasPrefix(h, []byte("group ")) || bytes.HasPrefix(h, []byte("app "))
 }
 
-// parseDeferred is parseChunked; with deferring, the inner parts of split
-// groups and apps are not parsed but returned, by the (empty) body they are
-// to fill, for the decoder to parse (see deferredBody).
-func parseDeferred(srcs []source, deferring bool) ([]parsed, map[*hclsyntax.Body]*deferredBody) {
+// parseDeferred is parseChunked; with deferring, chunks of whole groups and
+// apps, and the inner parts of split groups and apps, are not parsed but
+// returned for the decoder to parse (see deferredChunk and deferredBody).
+func parseDeferred(srcs []source, deferring bool) ([]parsed, *pending) {
 	perFile := make([][]chunk, len(srcs))
 	parallel(len(srcs), func(i int) { perFile[i] = splitChunks(i, srcs[i].src) })
 	var chunks []chunk
@@ -297,7 +398,9 @@ func parseDeferred(srcs []source, deferring bool) ([]parsed, map[*hclsyntax.Body
 	deferred := make([]bool, len(chunks))
 	for i, c := range chunks {
 		if !c.split {
-			jobs = append(jobs, job{c.file, c.part})
+			if deferred[i] = deferring && chunkDeferrable(c); !deferred[i] {
+				jobs = append(jobs, job{c.file, c.part})
+			}
 			continue
 		}
 		jobs = append(jobs, job{c.file, c.header})
@@ -315,9 +418,13 @@ func parseDeferred(srcs []source, deferring bool) ([]parsed, map[*hclsyntax.Body
 	})
 	// Put split chunks together, then each file's chunks.
 	perChunk := make([]parsed, len(chunks))
-	pending := make([]*deferredBody, len(chunks))
+	lateBodies := make([]*deferredBody, len(chunks))
 	k := 0
 	for i, c := range chunks {
+		if !c.split && deferred[i] {
+			perChunk[i] = placeholder(c, srcs[c.file].name)
+			continue
+		}
 		n := 1
 		switch {
 		case deferred[i]:
@@ -328,13 +435,13 @@ func parseDeferred(srcs []source, deferring bool) ([]parsed, map[*hclsyntax.Body
 		perChunk[i] = assemble(c, srcs[c.file].name, results[k:k+n], deferred[i])
 		if deferred[i] && len(perChunk[i].diags) == 0 {
 			blk := perChunk[i].file.Body.(*hclsyntax.Body).Blocks[0]
-			pending[i] = &deferredBody{filename: srcs[c.file].name, parts: c.inner, body: blk.Body, parsed: make([]parsed, len(c.inner))}
-			pending[i].left.Store(int64(len(c.inner)))
+			lateBodies[i] = &deferredBody{filename: srcs[c.file].name, parts: c.inner, body: blk.Body, parsed: make([]parsed, len(c.inner))}
+			lateBodies[i].left.Store(int64(len(c.inner)))
 		}
 		k += n
 	}
 	out := make([]parsed, len(srcs))
-	bodies := map[*hclsyntax.Body]*deferredBody{}
+	late := &pending{bodies: map[*hclsyntax.Body]*deferredBody{}}
 	for k := 0; k < len(chunks); {
 		i := chunks[k].file
 		n := 1
@@ -344,15 +451,18 @@ func parseDeferred(srcs []source, deferring bool) ([]parsed, map[*hclsyntax.Body
 		var merged bool
 		out[i], merged = mergeChunks(srcs[i], perChunk[k:k+n])
 		if merged {
-			for _, d := range pending[k : k+n] {
-				if d != nil {
-					bodies[d.body] = d
+			for j := k; j < k+n; j++ {
+				switch {
+				case lateBodies[j] != nil:
+					late.bodies[lateBodies[j].body] = lateBodies[j]
+				case deferred[j] && !chunks[j].split:
+					late.chunks = append(late.chunks, &deferredChunk{filename: srcs[i].name, part: chunks[j].part, file: out[i].file.Body.(*hclsyntax.Body)})
 				}
 			}
 		}
 		k += n
 	}
-	return out, bodies
+	return out, late
 }
 
 // assemble builds the syntax tree of a split chunk from its parts' (header,

@@ -1,7 +1,10 @@
 package hcl
 
 import (
+	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -26,25 +29,34 @@ func TestDeferredLoadIsLoad(t *testing.T) {
 		"groups and a bad file": {"a.hcl": vars + "app \"x\" {\n  cmd = = 2\n}\n", "b.hcl": string(groupedFile(4, 300, "  app \"bad\" {\n    cmd = = 1\n  }\n", ""))},
 		"groups decode errors": {"a.hcl": vars, "b.hcl": string(groupedFile(4, 300,
 			"  app \"dup\" {\n    cmd = \"x\"\n    instances = -1\n    cpus = var.nope\n  }\n  app \"dup\" {\n    cmd = \"y\"\n  }\n", ""))},
-		"groups undeclared var": {"b.hcl": string(groupedFile(3, 300, "", ""))},
-		"groups and top apps":   {"a.hcl": vars + string(largeFile(600, -1, "")), "b.hcl": string(groupedFile(3, 300, "", "app \"after\" {\n  cmd = \"x\"\n}\n"))},
-		"groups number too big": {"a.hcl": vars, "b.hcl": string(groupedFile(3, 300, "  app \"big\" {\n    cmd = \"x\"\n    instances = 1e600000000\n    cpus = 1e30 * 1e30\n  }\n", ""))},
-		"small":                 {"a.hcl": vars + "group \"g\" {\n  app \"a\" {\n    cmd = \"x\"\n  }\n}\n"},
+		"groups undeclared var":  {"b.hcl": string(groupedFile(3, 300, "", ""))},
+		"groups and top apps":    {"a.hcl": vars + string(largeFile(600, -1, "")), "b.hcl": string(groupedFile(3, 300, "", "app \"after\" {\n  cmd = \"x\"\n}\n"))},
+		"groups number too big":  {"a.hcl": vars, "b.hcl": string(groupedFile(3, 300, "  app \"big\" {\n    cmd = \"x\"\n    instances = 1e600000000\n    cpus = 1e30 * 1e30\n  }\n", ""))},
+		"small":                  {"a.hcl": vars + "group \"g\" {\n  app \"a\" {\n    cmd = \"x\"\n  }\n}\n"},
+		"flat":                   {"a.hcl": vars, "b.hcl": string(largeFile(2000, -1, ""))},
+		"flat small files":       smallFiles(40, 25, ""),
+		"flat small files error": smallFiles(40, 25, "app \"bad\" {\n  cmd = = 1\n}\n"),
+		"flat small files dup":   smallFiles(40, 25, "app \"a0-3\" {\n  cmd = \"dup\"\n}\n"),
+		"flat variable":          {"a.hcl": string(largeFile(2000, 1000, vars))},
+		"flat indented variable": {"a.hcl": string(largeFile(2000, 1000, "  "+vars))},
+		"flat attribute":         {"a.hcl": vars, "b.hcl": string(largeFile(2000, 1000, "x = 1\n"))},
+		// An indented heredoc marker: no line of it tells a cut from a heredoc.
+		"flat heredoc":          {"a.hcl": vars, "b.hcl": string(largeFile(2000, 1000, "app \"h\" {\n  cmd = <<-EOT\n}\n"+strings.Repeat("app \"fake\" {\n  x = 1\n}\n", 400)+"  EOT\n}\n"))},
+		"flat no final newline": {"a.hcl": vars, "b.hcl": strings.TrimSuffix(string(largeFile(2000, -1, "")), "\n")},
 	}
 	// Those whose deferred blocks do not parse in chunks: loaded again.
-	again := map[string]bool{"groups heredoc": true, "groups duplicate attr": true, "groups syntax error": true, "groups and a bad file": true}
+	again := map[string]bool{"groups heredoc": true, "groups duplicate attr": true, "groups syntax error": true, "groups and a bad file": true,
+		"flat small files error": true, "flat indented variable": true, "flat heredoc": true}
 	for name, files := range cases {
 		t.Run(name, func(t *testing.T) {
 			var srcs []source
-			for _, n := range []string{"a.hcl", "b.hcl"} {
-				if s, ok := files[n]; ok {
-					srcs = append(srcs, source{name: n, src: []byte(s)})
-				}
+			for _, n := range slices.Sorted(maps.Keys(files)) {
+				srcs = append(srcs, source{name: n, src: []byte(files[n])})
 			}
-			// Deferring must apply to the large group files.
-			if strings.HasPrefix(name, "groups") {
+			// Deferring must apply to the large group files and to apps.
+			if strings.HasPrefix(name, "groups") || strings.HasPrefix(name, "flat") {
 				l := newLoader(Options{}, nil)
-				if _, pending := parseAll(srcs, l.budget, true); len(pending) == 0 {
+				if _, late := parseAll(srcs, l.budget, true); late.empty() {
 					t.Fatal("nothing deferred")
 				}
 			}
@@ -69,6 +81,26 @@ func TestDeferredLoadIsLoad(t *testing.T) {
 			}
 		})
 	}
+}
+
+// smallFiles is n files of k apps each (and the variables in the first),
+// with extra text in the middle of the file n/2.
+func smallFiles(n, k int, extra string) map[string]string {
+	files := map[string]string{}
+	for i := 0; i < n; i++ {
+		var b strings.Builder
+		if i == 0 {
+			b.WriteString("variable \"region\" {\n  default = \"eu\"\n}\n")
+		}
+		for j := 0; j < k; j++ {
+			if i == n/2 && j == k/2 {
+				b.WriteString(extra)
+			}
+			fmt.Fprintf(&b, "app \"a%d-%d\" {\n  cmd = \"x\"\n  env = { REGION = var.region }\n}\n", i, j)
+		}
+		files[fmt.Sprintf("f%03d.hcl", i)] = b.String()
+	}
+	return files
 }
 
 func bodyOfFile(f *hcl2.File) *hclsyntax.Body {

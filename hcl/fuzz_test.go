@@ -4,12 +4,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 )
 
-// FuzzLoad loads one file of arbitrary contents: Load must never panic, and it
-// returns a Spec exactly when there are no errors. Seeds are every fixture under
-// testdata/hcl.
+// FuzzLoad loads one file of arbitrary contents: Load must never panic, it
+// returns a Spec exactly when there are no errors, and parsing the groups and
+// apps as they are decoded gives what parsing the file up front gives. Seeds
+// are every fixture under testdata/hcl.
 func FuzzLoad(f *testing.F) {
 	err := filepath.WalkDir(testdataDir, func(path string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -37,6 +39,13 @@ func FuzzLoad(f *testing.F) {
 			t.Fatal(err)
 		}
 		_ = DiagnosticLines(diags)
+		upFront, upFrontDiags, _ := loadOnce([]source{{name: "fuzz.hcl", src: src}}, Options{}, nil, false)
+		if !reflect.DeepEqual(DiagnosticLines(diags), DiagnosticLines(upFrontDiags)) || !reflect.DeepEqual(cfg.Spec, upFront.Spec) {
+			t.Fatalf("deferred parsing differs from parsing up front:\n%q\n%q", DiagnosticLines(diags), DiagnosticLines(upFrontDiags))
+		}
+		if !reflect.DeepEqual(bodyOfFile(cfg.Files["fuzz.hcl"]), bodyOfFile(upFront.Files["fuzz.hcl"])) {
+			t.Fatal("the syntax kept differs from parsing up front")
+		}
 		if cfg.Spec != nil {
 			for _, a := range cfg.Spec.Apps {
 				if a.Source == nil {

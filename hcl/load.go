@@ -11,6 +11,7 @@ import (
 	hcl2 "github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/zclconf/go-cty/cty/function"
 
 	"github.com/stride-run/stride/engine"
 )
@@ -202,7 +203,7 @@ func loadOnce(srcs []source, opts Options, varFiles map[string][]byte, deferring
 		l.errorf(nil, "Configuration too large", "The configuration files hold %d bytes together; the limit is %d (about 35,000 apps).", total, MaxSourceBytes)
 		return cfg, l.diags, true
 	}
-	bodies, pending := parseAll(srcs, l.budget, deferring)
+	bodies, late := parseAll(srcs, l.budget, deferring)
 	for i, s := range srcs {
 		l.files[s.name] = bodies[i].file
 		l.add(bodies[i].diags)
@@ -215,7 +216,7 @@ func loadOnce(srcs []source, opts Options, varFiles map[string][]byte, deferring
 		l.errorf(nil, "No configuration files", "There are no configuration files to load.")
 	}
 	if l.diags.HasErrors() {
-		if len(pending) > 0 {
+		if !late.empty() {
 			// The deferred parts may hold errors too: report them all.
 			return nil, nil, false
 		}
@@ -223,16 +224,41 @@ func loadOnce(srcs []source, opts Options, varFiles map[string][]byte, deferring
 		sortDiagnostics(l.diags)
 		return cfg, l.diags, true
 	}
-	l.deferred = pending
+	l.late = late
+	l.fileOrder = make(map[string]int, len(srcs))
+	for i, s := range srcs {
+		l.fileOrder[s.name] = i
+	}
 	spec := l.decode(files)
 	if l.unparsed.Load() {
 		return nil, nil, false
 	}
-	l.diags = l.secrets.redact(dedupDiagnostics(l.budget.finish(l.diags)))
+	l.diags = l.secrets.redact(dedupDiagnostics(l.budget.finish(stableSuggestions(l.diags, l.funcs))))
 	if !l.diags.HasErrors() {
 		cfg.Spec = spec
 	}
 	return cfg, l.diags, true
+}
+
+// stableSuggestions rewrites hcl's "Call to unknown function" errors with a
+// suggestion that does not depend on map order: hcl suggests the first
+// function it meets within an edit distance of 3, in the random order of the
+// evaluation context's map, so the same file could get "Did you mean "max"?"
+// on one run and "Did you mean "can"?" on the next. The closest name is
+// suggested instead, the first in alphabetical order among equals.
+func stableSuggestions(diags hcl2.Diagnostics, funcs map[string]function.Function) hcl2.Diagnostics {
+	var names []string
+	for _, d := range diags {
+		call, ok := d.Expression.(*hclsyntax.FunctionCallExpr)
+		if !ok || d.Summary != "Call to unknown function" || strings.Contains(call.Name, "::") {
+			continue
+		}
+		if names == nil {
+			names = sortedKeys(funcs)
+		}
+		d.Detail = fmt.Sprintf("There is no function named %q.%s", call.Name, didYouMean(suggest(call.Name, names)))
+	}
+	return diags
 }
 
 // dedupDiagnostics sorts diagnostics and drops repeats (the same error from
@@ -290,8 +316,8 @@ type parsed struct {
 // deeply for the parser (see budget_scan.go) is not parsed: it has a file with
 // no body, for the diagnostic's snippet. Results keep the order of srcs. With
 // deferring, large groups and apps are left to parse (and instrument) as they
-// are decoded: pending holds them by the body they are to fill.
-func parseAll(srcs []source, b *budget, deferring bool) (_ []parsed, pending map[*hclsyntax.Body]*deferredBody) {
+// are decoded: the pending result holds them.
+func parseAll(srcs []source, b *budget, deferring bool) ([]parsed, *pending) {
 	out := make([]parsed, len(srcs))
 	tooDeep := make([]*hcl2.Diagnostic, len(srcs))
 	parallel(len(srcs), func(i int) { tooDeep[i] = nestingDiag(srcs[i].src, srcs[i].name, false) })
@@ -305,10 +331,10 @@ func parseAll(srcs []source, b *budget, deferring bool) (_ []parsed, pending map
 		todo = append(todo, s)
 		at = append(at, i)
 	}
-	chunked, pending := parseDeferred(todo, deferring)
+	chunked, late := parseDeferred(todo, deferring)
 	for k, p := range chunked {
 		out[at[k]] = p
 	}
 	parallel(len(at), func(k int) { b.instrumentFile(out[at[k]].file) })
-	return out, pending
+	return out, late
 }

@@ -168,3 +168,25 @@ func lines(srcs map[string]string, opts Options) ([]string, *Config, hcl2.Diagno
 	cfg, diags := LoadSources(bytesOf(srcs), opts)
 	return DiagnosticLines(diags), cfg, diags
 }
+
+// TestUnknownFunctionSuggestionIsStable: the suggestion for an unknown
+// function is the closest name, the same on every load (hcl's own depends on
+// map order).
+func TestUnknownFunctionSuggestionIsStable(t *testing.T) {
+	src := map[string][]byte{"main.hcl": []byte("locals {\n  b = Aa()\n  c = lenght([])\n}\n")}
+	var first []string
+	for i := 0; i < 30; i++ {
+		_, diags := LoadSources(src, Options{})
+		lines := DiagnosticLines(diags)
+		if i == 0 {
+			first = lines
+			continue
+		}
+		if strings.Join(lines, "\n") != strings.Join(first, "\n") {
+			t.Fatalf("load %d: %q, first load: %q", i, lines, first)
+		}
+	}
+	if want := `There is no function named "lenght". Did you mean "length"?`; !strings.Contains(strings.Join(first, "\n"), want) {
+		t.Errorf("diagnostics %q lack %q", first, want)
+	}
+}

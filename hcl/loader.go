@@ -2,6 +2,7 @@ package hcl
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -54,10 +55,12 @@ type loader struct {
 	scopeRange *hcl2.Range // where the scope was set; nil for the default or -scope
 
 	decls map[string]decl // every declared id
-	// deferred holds the groups and apps of large files not parsed yet (see
-	// deferredBody); unparsed is set when one of them does not parse in chunks.
-	deferred map[*hclsyntax.Body]*deferredBody
-	unparsed atomic.Bool
+	// late holds the groups and apps not parsed yet (see deferredChunk and
+	// deferredBody); unparsed is set when one of them does not parse as
+	// expected. fileOrder numbers the configuration files in load order.
+	late      *pending
+	unparsed  atomic.Bool
+	fileOrder map[string]int
 	// spareAttrs is a list of attribute ranges to reuse (see fields.ranges).
 	spareAttrs []engine.KeyRange
 	// forked: a loader decoding one top-level block on its own goroutine; it
@@ -192,32 +195,74 @@ func (l *loader) decode(files []*hcl2.File) *engine.Spec {
 // decodeAll decodes the top-level groups and apps, several at a time: each on a
 // fork of the loader that shares the (read-only) variables, locals and evaluation
 // context and collects its own diagnostics, apps, groups and declarations. The
-// forks are merged in block order, so the result is what decoding them one after
-// the other gives; duplicate ids are found during the merge.
+// forks are merged in source order, so the result is what decoding them one
+// after the other gives; duplicate ids are found during the merge.
 //
-// A deferred block's parts are parsed first, as jobs of their own (so that one
-// large block still uses every CPU), and the block is decoded by whichever
-// worker parses its last part. Jobs are handed out in block order, so only
-// the blocks being parsed or decoded have a whole syntax tree.
+// The groups and apps not parsed yet are parsed here, in source order too, so
+// that only the blocks being parsed or decoded have a whole syntax tree: a
+// chunk of whole blocks (deferredChunk) is parsed and decoded by one job, its
+// blocks then joining their file's body; a block cut inside (deferredBody)
+// has a job per part (so that one large block still uses every CPU), and
+// whichever worker parses its last part decodes it.
 func (l *loader) decodeAll(tops []*hcl2.Block) {
-	forks := make([]*loader, len(tops))
-	decodeOne := func(i int) {
-		f := l.fork()
-		if tops[i].Type == "group" {
-			f.decodeGroup(tops[i], nil)
-		} else {
-			f.decodeApp(tops[i], nil)
+	// A unit is decoded by one fork: a top-level block, or a deferred chunk.
+	type unit struct {
+		file, at int // for the source order
+		block    *hcl2.Block
+		chunk    *deferredChunk
+	}
+	units := make([]unit, 0, len(tops)+len(l.late.chunksOrNil()))
+	for _, t := range tops {
+		units = append(units, unit{file: l.fileOrder[t.DefRange.Filename], at: t.DefRange.Start.Byte, block: t})
+	}
+	for _, c := range l.late.chunksOrNil() {
+		units = append(units, unit{file: l.fileOrder[c.filename], at: c.start.Byte, chunk: c})
+	}
+	slices.SortStableFunc(units, func(a, b unit) int {
+		if a.file != b.file {
+			return a.file - b.file
 		}
+		return a.at - b.at
+	})
+	forks := make([]*loader, len(units))
+	decoded := make([]hclsyntax.Blocks, len(units)) // of the chunks
+	decodeBlock := func(f *loader, b *hcl2.Block) {
+		if b.Type == "group" {
+			f.decodeGroup(b, nil)
+		} else {
+			f.decodeApp(b, nil)
+		}
+		stripBody(b.Body)
+	}
+	decodeUnit := func(i int) {
+		f := l.fork()
 		forks[i] = f
-		stripBody(tops[i].Body)
+		u := units[i]
+		if u.chunk == nil {
+			decodeBlock(f, u.block)
+			return
+		}
+		body, ok := u.chunk.parse()
+		if !ok {
+			l.unparsed.Store(true)
+			return
+		}
+		l.budget.instrumentBody(body, true)
+		for _, b := range body.Blocks {
+			decodeBlock(f, b.AsHCLBlock())
+		}
+		decoded[i] = body.Blocks
 	}
 	type job struct {
-		top  int
-		part int // of a deferred block; -1 for none
+		unit int
+		part int // of a deferred body; -1 for none
 	}
-	jobs := make([]job, 0, len(tops))
-	for i, t := range tops {
-		d := l.deferred[bodyOf(t)]
+	jobs := make([]job, 0, len(units))
+	for i, u := range units {
+		var d *deferredBody
+		if u.block != nil {
+			d = l.late.body(bodyOf(u.block))
+		}
 		if d == nil {
 			jobs = append(jobs, job{i, -1})
 			continue
@@ -232,7 +277,7 @@ func (l *loader) decodeAll(tops []*hcl2.Block) {
 			return // everything is loaded again
 		}
 		if jb.part >= 0 {
-			d := l.deferred[bodyOf(tops[jb.top])]
+			d := l.late.body(bodyOf(units[jb.unit].block))
 			if !d.parse(jb.part) {
 				return
 			}
@@ -242,10 +287,15 @@ func (l *loader) decodeAll(tops []*hcl2.Block) {
 			}
 			l.budget.instrumentBody(d.body, false)
 		}
-		decodeOne(jb.top)
+		decodeUnit(jb.unit)
 	})
 	if l.unparsed.Load() {
 		return
+	}
+	for i, u := range units {
+		if u.chunk != nil {
+			u.chunk.join(decoded[i])
+		}
 	}
 	for _, f := range forks {
 		for _, d := range f.declared {
