@@ -289,12 +289,19 @@ func (d *deferredChunk) parse() (body *hclsyntax.Body, ok bool) {
 	return body, true
 }
 
-// join adds the chunk's decoded blocks to the file's body, in source order.
-func (d *deferredChunk) join(blocks hclsyntax.Blocks) {
-	d.file.Blocks = append(d.file.Blocks, blocks...)
-	slices.SortStableFunc(d.file.Blocks, func(a, b *hclsyntax.Block) int {
-		return a.TypeRange.Start.Byte - b.TypeRange.Start.Byte
-	})
+// joinChunks adds the decoded blocks of deferred chunks (blocks[i] of
+// chunks[i]) to their files' bodies, in source order.
+func joinChunks(chunks []*deferredChunk, blocks []hclsyntax.Blocks) {
+	touched := map[*hclsyntax.Body]bool{}
+	for i, c := range chunks {
+		c.file.Blocks = append(c.file.Blocks, blocks[i]...)
+		touched[c.file] = true
+	}
+	for body := range touched {
+		slices.SortStableFunc(body.Blocks, func(a, b *hclsyntax.Block) int {
+			return a.TypeRange.Start.Byte - b.TypeRange.Start.Byte
+		})
+	}
 }
 
 // end is where a chunk that ends with a line break ends.
@@ -375,7 +382,7 @@ func deferrable(c chunk) bool {
 		}
 		h = bytes.TrimLeft(h[i+1:], " \t")
 	}
-	return bytes.HasPrefix(h, []byte("group ")) || bytes.HasPrefix(h, []byte("app "))
+	return startsAppOrGroup(h)
 }
 
 // parseDeferred is parseChunked; with deferring, chunks of whole groups and

@@ -292,11 +292,14 @@ func (l *loader) decodeAll(tops []*hcl2.Block) {
 	if l.unparsed.Load() {
 		return
 	}
+	var chunks []*deferredChunk
+	var blocks []hclsyntax.Blocks
 	for i, u := range units {
 		if u.chunk != nil {
-			u.chunk.join(decoded[i])
+			chunks, blocks = append(chunks, u.chunk), append(blocks, decoded[i])
 		}
 	}
+	joinChunks(chunks, blocks)
 	for _, f := range forks {
 		for _, d := range f.declared {
 			l.register(d.id, d.kind, d.rng)
