@@ -259,18 +259,23 @@ func TestServicePortErrorsKinds(t *testing.T) {
 	}
 }
 
-func BenchmarkAssignServicePorts(b *testing.B) {
-	// A write of 10,000 apps (two ports each) against a state holding them:
-	// what every `stride apply` of a large configuration pays.
-	const n = 10000
+// portWorld is n apps with two service ports each, deployed, and the same
+// apps written again with the ports left at 0.
+func portWorld(n int) (puts []*App, lookup func(string) *App) {
 	state := make(map[string]*App, n)
-	puts := make([]*App, n)
+	puts = make([]*App, n)
 	for i := range n {
 		id := fmt.Sprintf("/app-%05d", i)
 		state[id] = portApp(id, 10000+2*i, 10001+2*i)
 		puts[i] = portApp(id, 0, 0)
 	}
-	lookup := func(id string) *App { return state[id] }
+	return puts, func(id string) *App { return state[id] }
+}
+
+func BenchmarkAssignServicePorts(b *testing.B) {
+	// A write of 10,000 apps (two ports each) against a state holding them:
+	// what every `stride apply` of a large configuration pays.
+	puts, lookup := portWorld(10000)
 	r := PortRange{Min: 10000, Max: 40000}
 	b.ReportAllocs()
 	for b.Loop() {
@@ -283,15 +288,7 @@ func BenchmarkAssignServicePorts(b *testing.B) {
 func BenchmarkCheckServicePorts(b *testing.B) {
 	// `stride plan` of 10,000 apps (two ports each, left at 0) against a
 	// state holding them: the plan's check copies nothing.
-	const n = 10000
-	state := make(map[string]*App, n)
-	puts := make([]*App, n)
-	for i := range n {
-		id := fmt.Sprintf("/app-%05d", i)
-		state[id] = portApp(id, 10000+2*i, 10001+2*i)
-		puts[i] = portApp(id, 0, 0)
-	}
-	lookup := func(id string) *App { return state[id] }
+	puts, lookup := portWorld(10000)
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := CheckServicePorts(puts, nil, lookup); err != nil {

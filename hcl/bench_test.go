@@ -64,6 +64,18 @@ func writeLargeConfig(tb testing.TB, dir string, nFiles, groupsPerFile, apps int
 	return total
 }
 
+// benchLoad times loading dir (size bytes holding apps apps).
+func benchLoad(b *testing.B, dir string, size, apps int) {
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, diags := Load(dir, Options{}); diags.HasErrors() {
+			b.Fatal("errors")
+		}
+	}
+	b.ReportMetric(float64(apps)*float64(b.N)/b.Elapsed().Seconds(), "apps/s")
+}
+
 // BenchmarkLoad10k loads 10,000 apps (~4 MB over 10 files).
 func BenchmarkLoad10k(b *testing.B) {
 	const apps = 10000
@@ -81,14 +93,7 @@ func BenchmarkLoad10k(b *testing.B) {
 		b.Fatalf("unexpected app %+v", a)
 	}
 
-	b.SetBytes(int64(size))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, diags := Load(dir, Options{}); diags.HasErrors() {
-			b.Fatal("errors")
-		}
-	}
-	b.ReportMetric(float64(apps)*float64(b.N)/b.Elapsed().Seconds(), "apps/s")
+	benchLoad(b, dir, size, apps)
 }
 
 // BenchmarkLoadSensitive10k is BenchmarkLoad10k with var.region sensitive: every
@@ -113,12 +118,5 @@ func BenchmarkLoadSensitive10k(b *testing.B) {
 	if a := cfg.Spec.Apps[1]; len(a.Sensitive) != 1 || a.Sensitive[0] != "env.REGION" || a.Env["REGION"] != "eu-west-1" {
 		b.Fatalf("unexpected app %+v", a)
 	}
-	b.SetBytes(int64(size))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, diags := Load(dir, Options{}); diags.HasErrors() {
-			b.Fatal("errors")
-		}
-	}
-	b.ReportMetric(float64(apps)*float64(b.N)/b.Elapsed().Seconds(), "apps/s")
+	benchLoad(b, dir, size, apps)
 }

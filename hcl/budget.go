@@ -461,12 +461,7 @@ func (b *budget) isStatic(expr hclsyntax.Expression, depth int) bool {
 		b.checkLiteral(e)
 		return true
 	case *hclsyntax.TemplateExpr:
-		for _, p := range e.Parts {
-			if _, ok := p.(*hclsyntax.LiteralValueExpr); !ok {
-				return false
-			}
-		}
-		return true
+		return literalTemplate(e)
 	case *hclsyntax.TupleConsExpr:
 		for _, x := range e.Exprs {
 			if !b.isStatic(x, depth+1) {

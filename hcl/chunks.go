@@ -218,14 +218,6 @@ func splitBlock(file int, src []byte, ls []lineInfo, end hcl2.Pos) (chunk, bool)
 
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
-// parseChunked parses every source, each in chunks, with up to GOMAXPROCS
-// parts at a time, and merges each file's chunks (or parses it again whole,
-// see above). The files are not yet checked for nesting nor instrumented.
-func parseChunked(srcs []source) []parsed {
-	out, _ := parseDeferred(srcs, false)
-	return out
-}
-
 // deferredBody is the body of a top-level group or app cut inside (a split
 // chunk) whose inner parts are not parsed yet: it is parsed when it is
 // decoded (see loader.decodeAll), so that the syntax trees of only a few
@@ -352,22 +344,7 @@ type pending struct {
 	chunks []*deferredChunk // in file and source order
 }
 
-func (p *pending) empty() bool { return p == nil || len(p.bodies) == 0 && len(p.chunks) == 0 }
-
-// body is the deferred body b is to hold, or nil.
-func (p *pending) body(b *hclsyntax.Body) *deferredBody {
-	if p == nil {
-		return nil
-	}
-	return p.bodies[b]
-}
-
-func (p *pending) chunksOrNil() []*deferredChunk {
-	if p == nil {
-		return nil
-	}
-	return p.chunks
-}
+func (p *pending) empty() bool { return len(p.bodies) == 0 && len(p.chunks) == 0 }
 
 // deferrable says whether a split chunk's block may have its inner parts
 // parsed late: only groups and apps, which nothing is evaluated from before
@@ -385,9 +362,12 @@ func deferrable(c chunk) bool {
 	return startsAppOrGroup(h)
 }
 
-// parseDeferred is parseChunked; with deferring, chunks of whole groups and
-// apps, and the inner parts of split groups and apps, are not parsed but
-// returned for the decoder to parse (see deferredChunk and deferredBody).
+// parseDeferred parses every source, each in chunks, with up to GOMAXPROCS
+// parts at a time, and merges each file's chunks (or parses it again whole,
+// see above). The files are not yet checked for nesting nor instrumented.
+// With deferring, chunks of whole groups and apps, and the inner parts of
+// split groups and apps, are not parsed but returned for the decoder to parse
+// (see deferredChunk and deferredBody).
 func parseDeferred(srcs []source, deferring bool) ([]parsed, *pending) {
 	perFile := make([][]chunk, len(srcs))
 	parallel(len(srcs), func(i int) { perFile[i] = splitChunks(i, srcs[i].src) })

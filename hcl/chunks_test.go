@@ -114,7 +114,8 @@ func TestChunkedParseIsWholeParse(t *testing.T) {
 				t.Fatalf("%d chunks", got)
 			}
 			whole, wholeDiags := hclsyntax.ParseConfig(src, "main.hcl", hcl2.InitialPos)
-			got := parseChunked([]source{{name: "main.hcl", src: src}})[0]
+			chunked, _ := parseDeferred([]source{{name: "main.hcl", src: src}}, false)
+			got := chunked[0]
 			if !reflect.DeepEqual(got.diags, wholeDiags) {
 				t.Fatalf("diagnostics differ:\nchunked: %v\nwhole:   %v", got.diags, wholeDiags)
 			}

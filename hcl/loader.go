@@ -211,11 +211,11 @@ func (l *loader) decodeAll(tops []*hcl2.Block) {
 		block    *hcl2.Block
 		chunk    *deferredChunk
 	}
-	units := make([]unit, 0, len(tops)+len(l.late.chunksOrNil()))
+	units := make([]unit, 0, len(tops)+len(l.late.chunks))
 	for _, t := range tops {
 		units = append(units, unit{file: l.fileOrder[t.DefRange.Filename], at: t.DefRange.Start.Byte, block: t})
 	}
-	for _, c := range l.late.chunksOrNil() {
+	for _, c := range l.late.chunks {
 		units = append(units, unit{file: l.fileOrder[c.filename], at: c.start.Byte, chunk: c})
 	}
 	slices.SortStableFunc(units, func(a, b unit) int {
@@ -261,7 +261,7 @@ func (l *loader) decodeAll(tops []*hcl2.Block) {
 	for i, u := range units {
 		var d *deferredBody
 		if u.block != nil {
-			d = l.late.body(bodyOf(u.block))
+			d = l.late.bodies[bodyOf(u.block)]
 		}
 		if d == nil {
 			jobs = append(jobs, job{i, -1})
@@ -277,7 +277,7 @@ func (l *loader) decodeAll(tops []*hcl2.Block) {
 			return // everything is loaded again
 		}
 		if jb.part >= 0 {
-			d := l.late.body(bodyOf(units[jb.unit].block))
+			d := l.late.bodies[bodyOf(units[jb.unit].block)]
 			if !d.parse(jb.part) {
 				return
 			}

@@ -269,14 +269,20 @@ func refFree(expr hcl2.Expression) bool {
 	case *hclsyntax.LiteralValueExpr:
 		return true
 	case *hclsyntax.TemplateExpr:
-		for _, p := range e.Parts {
-			if _, ok := p.(*hclsyntax.LiteralValueExpr); !ok {
-				return false
-			}
-		}
-		return true
+		return literalTemplate(e)
 	}
 	return false
+}
+
+// literalTemplate says whether a template is a quoted string without
+// interpolations: literal parts only.
+func literalTemplate(e *hclsyntax.TemplateExpr) bool {
+	for _, p := range e.Parts {
+		if _, ok := p.(*hclsyntax.LiteralValueExpr); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // suggestRef suggests prefix+name for the closest of names.

@@ -29,11 +29,11 @@ type idIndex struct {
 	byID map[string]int32
 }
 
-// newIDIndex indexes apps by id on up to workers goroutines. Its table is
-// taken from slotPool; release gives it back.
-func newIDIndex(apps []*engine.App, workers int) *idIndex {
+// newIDIndex indexes apps by id on up to workers goroutines, with its table
+// taken from sc (nil: from the heap).
+func newIDIndex(apps []*engine.App, workers int, sc *scratch) *idIndex {
 	size := uint64(1) << bits.Len(uint(2*len(apps)|1))
-	x := &idIndex{apps: apps, slots: getSlots(int(size)), mask: size - 1, seed: maphash.MakeSeed()}
+	x := &idIndex{apps: apps, slots: sc.takeSlots(int(size)), mask: size - 1, seed: maphash.MakeSeed()}
 	if workers <= 1 || len(apps) < parallelIndexMin {
 		x.insertRange(0, len(apps))
 		return x
@@ -46,31 +46,6 @@ func newIDIndex(apps []*engine.App, workers int) *idIndex {
 	}
 	wg.Wait()
 	return x
-}
-
-// slotPool keeps the tables of released indexes: a server plans on every
-// write, and a table of 100,000 apps is 2 MB, which would otherwise add to
-// the garbage every plan leaves for the collector to catch up with.
-var slotPool sync.Pool // of *[]atomic.Uint64
-
-// getSlots returns a zeroed table of size slots.
-func getSlots(size int) []atomic.Uint64 {
-	if p, ok := slotPool.Get().(*[]atomic.Uint64); ok && cap(*p) >= size && cap(*p) <= 4*size {
-		s := (*p)[:size]
-		clear(s)
-		return s
-	}
-	return make([]atomic.Uint64, size)
-}
-
-// release gives the index's table back for another plan; x is unusable after.
-func (x *idIndex) release() {
-	if x.slots == nil {
-		return
-	}
-	s := x.slots
-	x.slots = nil
-	slotPool.Put(&s)
 }
 
 // parallelIndexMin is the fewest apps newIDIndex indexes on several goroutines.

@@ -38,7 +38,7 @@ func TestIDIndex(t *testing.T) {
 	for _, tt := range tests {
 		for _, workers := range []int{1, 2, 8} {
 			t.Run(fmt.Sprintf("%s/workers=%d", tt.name, workers), func(t *testing.T) {
-				x := newIDIndex(tt.apps, workers)
+				x := newIDIndex(tt.apps, workers, nil)
 				if got := x.dups.Load(); got != tt.dups {
 					t.Fatalf("dups = %v, want %v", got, tt.dups)
 				}
@@ -72,7 +72,7 @@ func BenchmarkIDIndex(b *testing.B) {
 	w := genWorld(100000, 1)
 	b.ReportAllocs()
 	for b.Loop() {
-		x := newIDIndex(w.state.Apps, 2)
+		x := newIDIndex(w.state.Apps, 2, nil)
 		for _, a := range w.spec.Apps {
 			x.find(a.ID)
 		}

@@ -188,8 +188,7 @@ func (p *planning) match(state *engine.State) {
 	// One hash per deployed app to index it (on the workers) and one per desired
 	// app to find its counterpart: cheaper than sorting 100,000 ids (see
 	// BenchmarkPlan).
-	index := newIDIndex(state.Apps, workers)
-	defer index.release()
+	index := newIDIndex(state.Apps, workers, p.scratch)
 	dups := index.dups.Load()
 	var byID map[string]int32
 	if dups {

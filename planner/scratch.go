@@ -2,12 +2,14 @@ package planner
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/stride-run/stride/engine"
 )
 
 // scratch is the working memory of one Plan: its arrays of one entry per app
-// (which deployed app each desired one matched, their changes, levels),
+// (the id index's table, which deployed app each desired one matched, their
+// changes, levels),
 // handed out by take and kept in scratchPool for the next plan. A server plans
 // on every write, and at 100,000 apps these arrays are megabytes a plan that
 // the garbage collector would otherwise have to catch up with, each time
@@ -18,6 +20,7 @@ type scratch struct {
 	changes arena[*engine.Change]
 	ints    arena[int32]
 	bools   arena[bool]
+	slots   arena[atomic.Uint64]
 }
 
 var scratchPool sync.Pool // of *scratch
@@ -35,6 +38,7 @@ func (s *scratch) release() {
 	s.changes.reset()
 	s.ints.reset()
 	s.bools.reset()
+	s.slots.reset()
 	scratchPool.Put(s)
 }
 
@@ -52,6 +56,15 @@ func (s *scratch) takeBools(n int) []bool {
 		return make([]bool, n)
 	}
 	return s.bools.take(n)
+}
+
+// takeSlots takes an id index's table of n slots from s, or from the heap
+// when s is nil.
+func (s *scratch) takeSlots(n int) []atomic.Uint64 {
+	if s == nil {
+		return make([]atomic.Uint64, n)
+	}
+	return s.slots.take(n)
 }
 
 // arena hands out zeroed slices of T from one buffer. When a plan takes more

@@ -45,18 +45,26 @@ func fakeServer(t *testing.T, cluster string, clusterStatus int) (*httptest.Serv
 	return srv, auth
 }
 
-// TestPlanFeasibilityFromServer: plan asks the server for the snapshot with the
-// CLI's credentials and shows the warnings; a server that cannot give one
-// leaves a one-line note and the plan succeeds.
-func TestPlanFeasibilityFromServer(t *testing.T) {
+// feasibleFixture reads testdata/cli/feasible: the cluster snapshot, and the
+// absolute path of the configuration planned against it.
+func feasibleFixture(t *testing.T) (cluster []byte, config string) {
+	t.Helper()
 	cluster, err := os.ReadFile("../../testdata/cli/feasible/cluster.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	config, err := filepath.Abs("../../testdata/cli/feasible/config")
+	config, err = filepath.Abs("../../testdata/cli/feasible/config")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cluster, config
+}
+
+// TestPlanFeasibilityFromServer: plan asks the server for the snapshot with the
+// CLI's credentials and shows the warnings; a server that cannot give one
+// leaves a one-line note and the plan succeeds.
+func TestPlanFeasibilityFromServer(t *testing.T) {
+	cluster, config := feasibleFixture(t)
 	tests := map[string]struct {
 		cluster string
 		status  int
@@ -135,14 +143,7 @@ func TestSavedPlanKeepsWarnings(t *testing.T) {
 // TestApplyShowsWarningsBeforeAsking: apply shows the warnings on the plan it
 // asks about; with -strict a deadlock refuses the apply before the question.
 func TestApplyShowsWarningsBeforeAsking(t *testing.T) {
-	cluster, err := os.ReadFile("../../testdata/cli/feasible/cluster.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	config, err := filepath.Abs("../../testdata/cli/feasible/config")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cluster, config := feasibleFixture(t)
 	srv, _ := fakeServer(t, string(cluster), 200)
 	const warning = "# warning: will deadlock: UNIQUE hostname needs 4 agents, 3 match; 3 of 4 instances will run"
 	stdout, _, code := runIn(t, t.TempDir(), nil, "apply", "-no-color", "-address", srv.URL, config)

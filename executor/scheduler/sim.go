@@ -337,32 +337,26 @@ func boundsDiagnosis(cs *constraintSet, eligible []*agent, n int) Diagnosis {
 // freeScalar sums what is left of one scalar kind on the agent that the role
 // filter lets the app use.
 func (s *Sim) freeScalar(ag *agent, k kind, rf *roleFilter) int64 {
-	var best int64
-	for _, pi := range ag.pools {
-		p := &s.rd.pools[pi]
-		for _, role := range p.allocRoles {
-			var sum int64
-			for _, pc := range p.kind(k) {
-				if pc.allocRole == role && rf.ok(&pc) {
-					sum += pc.left
-				}
-			}
-			best = max(best, sum)
-		}
-	}
-	return best
+	return bestRoleSum(s, ag, k, rf, func(pc *piece) int64 { return pc.left })
 }
 
 // freePorts counts the ports left on the agent that the app may use.
 func (s *Sim) freePorts(ag *agent, rf *roleFilter) uint64 {
-	var best uint64
+	return bestRoleSum(s, ag, kindPorts, rf, func(pc *piece) uint64 { return pc.free })
+}
+
+// bestRoleSum sums amount over the agent's pieces of kind k that the role
+// filter lets the app use, per pool and allocation role (one task takes its
+// resources under one role of one offer), and returns the largest sum.
+func bestRoleSum[T int64 | uint64](s *Sim, ag *agent, k kind, rf *roleFilter, amount func(*piece) T) T {
+	var best T
 	for _, pi := range ag.pools {
 		p := &s.rd.pools[pi]
 		for _, role := range p.allocRoles {
-			var sum uint64
-			for _, pc := range p.kind(kindPorts) {
+			var sum T
+			for _, pc := range p.kind(k) {
 				if pc.allocRole == role && rf.ok(&pc) {
-					sum += pc.free
+					sum += amount(&pc)
 				}
 			}
 			best = max(best, sum)

@@ -98,19 +98,27 @@ func (e *testEnv) allPorts() map[string][]int {
 	if code != http.StatusOK {
 		e.t.Fatalf("GET /v2/apps: %d %s", code, body)
 	}
-	var resp struct {
-		Apps []struct {
-			ID              string `json:"id"`
-			PortDefinitions []struct {
-				Port int `json:"port"`
-			} `json:"portDefinitions"`
-		} `json:"apps"`
-	}
+	var resp appsPorts
 	if err := json.Unmarshal([]byte(body), &resp); err != nil {
 		e.t.Fatal(err)
 	}
+	return resp.byID()
+}
+
+// appsPorts is what the service-port tests read of GET /v2/apps.
+type appsPorts struct {
+	Apps []struct {
+		ID              string `json:"id"`
+		PortDefinitions []struct {
+			Port int `json:"port"`
+		} `json:"portDefinitions"`
+	} `json:"apps"`
+}
+
+// byID returns every app's service ports by id.
+func (r appsPorts) byID() map[string][]int {
 	out := map[string][]int{}
-	for _, a := range resp.Apps {
+	for _, a := range r.Apps {
 		for _, p := range a.PortDefinitions {
 			out[a.ID] = append(out[a.ID], p.Port)
 		}
@@ -454,22 +462,9 @@ func spCall(t *testing.T, p *clusterProc, method, path, body string) (int, strin
 // shows them in /v2/apps.
 func spPorts(t *testing.T, p *clusterProc) map[string][]int {
 	t.Helper()
-	var resp struct {
-		Apps []struct {
-			ID              string `json:"id"`
-			PortDefinitions []struct {
-				Port int `json:"port"`
-			} `json:"portDefinitions"`
-		} `json:"apps"`
-	}
+	var resp appsPorts
 	if code, _, err := ask(p, "/v2/apps", &resp); code != http.StatusOK || err != nil {
 		t.Fatalf("GET /v2/apps from %s: %d %v", p.addr, code, err)
 	}
-	out := map[string][]int{}
-	for _, a := range resp.Apps {
-		for _, pd := range a.PortDefinitions {
-			out[a.ID] = append(out[a.ID], pd.Port)
-		}
-	}
-	return out
+	return resp.byID()
 }

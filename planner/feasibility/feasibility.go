@@ -333,58 +333,44 @@ func agentResources(sa *api.ClusterAgent) []mesos.Resource {
 			*have -= t
 			return t
 		}
-		for _, s := range []struct {
-			name string
-			v    float64
-		}{{"cpus", take(&free.Cpus, rv.Cpus)}, {"mem", take(&free.Mem, rv.Mem)}, {"disk", take(&free.Disk, rv.Disk)}, {"gpus", take(&free.Gpus, rv.Gpus)}} {
-			if s.v > 0 {
-				out = append(out, res(scalar(s.name, s.v)))
-			}
+		rp := intersect(ports, parseRanges(rv.Ports))
+		for _, r := range resources(take(&free.Cpus, rv.Cpus), take(&free.Mem, rv.Mem), take(&free.Disk, rv.Disk), take(&free.Gpus, rv.Gpus), rp) {
+			out = append(out, res(r))
 		}
-		if rp := intersect(ports, parseRanges(rv.Ports)); len(rp) > 0 {
-			out = append(out, res(mesos.Resource{Name: "ports", Type: mesos.RANGES.Enum(), Ranges: &mesos.Value_Ranges{Range: rp}}))
+		if len(rp) > 0 {
 			ports = subtract(ports, rp)
 		}
 	}
-	for _, s := range []struct {
-		name string
-		v    float64
-	}{{"cpus", free.Cpus}, {"mem", free.Mem}, {"disk", free.Disk}, {"gpus", free.Gpus}} {
-		if s.v > 0 {
-			out = append(out, scalar(s.name, s.v))
-		}
-	}
-	if len(ports) > 0 {
-		out = append(out, mesos.Resource{Name: "ports", Type: mesos.RANGES.Enum(), Ranges: &mesos.Value_Ranges{Range: ports}})
-	}
-	return out
+	return append(out, resources(free.Cpus, free.Mem, free.Disk, free.Gpus, ports)...)
 }
 
 // taskResources is what a placed task holds (unreserved).
 func taskResources(t api.ClusterTask) []mesos.Resource {
-	var out []mesos.Resource
-	for _, s := range []struct {
-		name string
-		v    float64
-	}{{"cpus", t.Cpus}, {"mem", t.Mem}, {"disk", t.Disk}, {"gpus", t.Gpus}} {
-		if s.v > 0 {
-			out = append(out, scalar(s.name, s.v))
-		}
-	}
 	var ports []uint64
 	for _, p := range t.Ports {
 		if p > 0 {
 			ports = append(ports, uint64(p))
 		}
 	}
-	if len(ports) > 0 {
-		out = append(out, mesos.Resource{Name: "ports", Type: mesos.RANGES.Enum(), Ranges: &mesos.Value_Ranges{Range: mesos.NewRanges(ports...)}})
-	}
-	return out
+	return resources(t.Cpus, t.Mem, t.Disk, t.Gpus, mesos.NewRanges(ports...))
 }
 
-func scalar(name string, v float64) mesos.Resource {
-	return mesos.Resource{Name: name, Type: mesos.SCALAR.Enum(), Scalar: &mesos.Value_Scalar{Value: v}}
+// resources lists the scalars that are not zero and the port ranges, if any,
+// as unreserved Mesos resources.
+func resources(cpus, mem, disk, gpus float64, ports mesos.Ranges) []mesos.Resource {
+	var out []mesos.Resource
+	for _, s := range []struct {
+		name string
+		v    float64
+	}{{"cpus", cpus}, {"mem", mem}, {"disk", disk}, {"gpus", gpus}} {
+		if s.v > 0 {
+			out = append(out, mesos.Resource{Name: s.name, Type: mesos.SCALAR.Enum(), Scalar: &mesos.Value_Scalar{Value: s.v}})
+		}
+	}
+	if len(ports) > 0 {
+		out = append(out, mesos.Resource{Name: "ports", Type: mesos.RANGES.Enum(), Ranges: &mesos.Value_Ranges{Range: ports}})
+	}
+	return out
 }
 
 func strPtr(s string) *string { return &s }
